@@ -1,0 +1,114 @@
+"""The `exchange` command line: one group, each domain adds its own commands."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from exchange.errors import ExchangeError
+from exchange.instance import Instance, open_instance
+from exchange.logs import configure_logging
+
+
+class CliState(dict[str, Any]):
+    """ctx.obj: opens the instance and picks the school only when a command needs them."""
+
+    def __init__(self, school_urn: str | None) -> None:
+        super().__init__()
+        self.school_urn = school_urn
+
+    def __missing__(self, key: str) -> Any:
+        value = self._compute(key)
+        self[key] = value
+        return value
+
+    def _compute(self, key: str) -> Any:
+        if key == "instance":
+            instance = open_instance()
+            configure_logging(instance.config)
+            return instance
+        instance: Instance = self["instance"]
+        if key == "session_factory":
+            return instance.sessions
+        if key == "instance_key":
+            return instance.instance_key
+        if key == "config":
+            return instance.config
+        if key == "school_id":
+            return _resolve_school(instance, self.school_urn)
+        raise KeyError(key)
+
+
+def _resolve_school(instance: Instance, urn: str | None) -> int:
+    from exchange.records.models import School
+
+    with instance.sessions() as session:
+        schools = session.scalars(select(School).order_by(School.urn)).all()
+    if urn:
+        for school in schools:
+            if urn in (school.urn, school.laestab):
+                return school.id
+        raise click.UsageError(f"no school with URN or LAESTAB {urn} on this instance")
+    if len(schools) == 1:
+        return schools[0].id
+    if not schools:
+        raise click.UsageError("no school on this instance yet: run `exchange schools add`")
+    raise click.UsageError(
+        "this instance hosts several schools: choose one with --school URN "
+        "(or EXCHANGE_SCHOOL); they are " + ", ".join(f"{s.urn} {s.name}" for s in schools)
+    )
+
+
+class ExchangeGroup(click.Group):
+    """A group that turns the service's own errors into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, reporting ExchangeError without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except ExchangeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=ExchangeGroup)
+@click.option("--school", envvar="EXCHANGE_SCHOOL", help="URN or LAESTAB of the school to act for.")
+@click.version_option(package_name="safeguarding-exchange")
+@click.pass_context
+def main(ctx: click.Context, school: str | None) -> None:
+    """Move a child's safeguarding file between schools: redacted, encrypted, receipted."""
+    ctx.obj = CliState(school)
+
+
+COMMANDS = (
+    ("exchange.cli_admin", "db"),
+    ("exchange.cli_admin", "schools"),
+    ("exchange.cli_admin", "users"),
+    ("exchange.records.cli", "records"),
+    ("exchange.policy.cli", "policy"),
+    ("exchange.demo.cli", "demo"),
+    ("exchange.serve", "serve"),
+    ("exchange.serve", "worker"),
+    ("exchange.audit.cli", "audit"),
+    ("exchange.redaction.cli", "redact"),
+    ("exchange.packaging.cli_keys", "keys"),
+    ("exchange.packaging.cli_bundle", "bundle"),
+)
+
+
+def _register_commands() -> None:
+    for module_name, attribute in COMMANDS:
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # That part of the product is not installed in this build yet.
+            raise
+        main.add_command(getattr(module, attribute))
+
+
+_register_commands()

@@ -1,0 +1,1 @@
+"""A school's children, their incidents and their documents."""

@@ -1,0 +1,1 @@
+"""Encrypted document storage: per-pupil data keys wrapped by the instance key."""

@@ -1,0 +1,51 @@
+"""Per-pupil data keys: created on first use, wrapped by the instance key, destroyable."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from exchange.db import utcnow
+from exchange.errors import CryptoError
+from exchange.records.models import Pupil, PupilDataKey
+from exchange.vault.crypto import new_key, unwrap_key, wrap_key
+
+
+def key_context(pupil: Pupil) -> bytes:
+    """Return the wrapping context that binds a data key to its school and pupil."""
+    return f"sgx pupil key v1|school:{pupil.school_id}|pupil:{pupil.id}".encode()
+
+
+def blob_context(pupil: Pupil) -> bytes:
+    """Return the prefix of the associated data for a pupil's blobs."""
+    return f"sgx blob|school:{pupil.school_id}|pupil:{pupil.id}|".encode()
+
+
+def pupil_data_key(session: Session, pupil: Pupil, instance_key: bytes) -> bytes:
+    """Return the pupil's data key, creating and wrapping one on first use."""
+    if pupil.id is None:
+        session.flush()
+    record = session.get(PupilDataKey, pupil.id)
+    if record is None:
+        key = new_key()
+        record = PupilDataKey(
+            pupil_id=pupil.id,
+            school_id=pupil.school_id,
+            wrapped_key=wrap_key(instance_key, key, key_context(pupil)),
+        )
+        session.add(record)
+        session.flush()
+        return key
+    if record.wrapped_key is None:
+        raise CryptoError("this pupil's data key was destroyed; their documents are unreadable")
+    return unwrap_key(instance_key, record.wrapped_key, key_context(pupil))
+
+
+def destroy_pupil_key(session: Session, pupil: Pupil) -> bool:
+    """Erase the wrapped key so every blob of the pupil, and every backup of it, is unreadable."""
+    record = session.get(PupilDataKey, pupil.id)
+    if record is None or record.wrapped_key is None:
+        return False
+    record.wrapped_key = None
+    record.destroyed_at = utcnow()
+    session.flush()
+    return True
