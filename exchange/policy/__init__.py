@@ -1,0 +1,1 @@
+"""The transfer policy: each school's category tree and which categories go with the child."""
