@@ -111,4 +111,5 @@ def _register_commands() -> None:
         main.add_command(getattr(module, attribute))
 
 
-_register_commands()
+if __import__("os").environ.get("SGX_DEV_NO_REGISTER") != "1":
+    _register_commands()

@@ -15,9 +15,10 @@ INSTANCE_FILE = "exchange.toml"
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # Derived from HOME: a SQLite file in the instance folder.
     "BROKER_URL": None,  # Derived from HOME: a SQLite-backed Celery broker.
-    "RESULT_BACKEND": None,  # Derived from DATABASE_URL.
+    "RESULT_BACKEND": None,  # Redis if the broker is Redis, else a SQLite file in HOME.
     "INSTANCE_KEY": None,  # Base64 of 32 bytes; otherwise read from, or created in, HOME.
     "SECRET_KEY": None,  # Flask session secret; otherwise read from, or created in, HOME.
+    "TASK_QUEUE": "exchange",  # Several instances may share one broker with their own queues.
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "json",
     "MAX_VAULT_FILE_BYTES": 256 * 1024 * 1024,
@@ -86,9 +87,16 @@ def _finish(settings: dict[str, Any]) -> dict[str, Any]:
     if not settings["BROKER_URL"]:
         settings["BROKER_URL"] = f"sqla+sqlite:///{home / 'broker.sqlite3'}"
     if not settings["RESULT_BACKEND"]:
-        settings["RESULT_BACKEND"] = "db+" + _sqlalchemy_url(settings["DATABASE_URL"])
+        settings["RESULT_BACKEND"] = _default_result_backend(settings["BROKER_URL"], home)
     settings["DATABASE_URL"] = _sqlalchemy_url(settings["DATABASE_URL"])
     return settings
+
+
+def _default_result_backend(broker_url: str, home: Path) -> str:
+    """Keep task results beside the broker: Redis with Redis, else a SQLite file of their own."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    return f"db+sqlite:///{home / 'celery-results.sqlite3'}"
 
 
 def _sqlalchemy_url(url: str) -> str:

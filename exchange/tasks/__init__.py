@@ -1,0 +1,1 @@
+"""Background work: the Celery application, its schedule and the service's tasks."""

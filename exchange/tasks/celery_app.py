@@ -1,0 +1,39 @@
+"""The Celery application, configured from the instance settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+
+TASK_MODULES = ["exchange.tasks.heartbeat"]
+
+
+def make_celery(config: dict[str, Any]) -> Celery:
+    """Return a Celery app for the instance: JSON only, late acks, one task at a time."""
+    app = Celery("exchange", broker=config["BROKER_URL"], backend=config["RESULT_BACKEND"])
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        result_expires=timedelta(days=1),
+        timezone="Europe/London",
+        enable_utc=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        task_default_queue=config["TASK_QUEUE"],
+        beat_schedule_filename=str(config["HOME"] / "celerybeat-schedule"),
+        beat_schedule={
+            "heartbeat": {
+                "task": "exchange.heartbeat",
+                "schedule": timedelta(seconds=config["HEARTBEAT_SECONDS"]),
+            },
+        },
+        include=TASK_MODULES,
+    )
+    return app

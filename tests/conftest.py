@@ -1,0 +1,103 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite, or PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from exchange.db import make_engine
+from exchange.instance import Instance, open_instance
+from exchange.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL", "")
+BROKER_URL = os.environ.get("EXCHANGE_TEST_BROKER_URL", "")
+
+
+def on_postgres() -> bool:
+    """Return whether this run uses PostgreSQL."""
+    return POSTGRES_URL.startswith("postgres")
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate one template database per run; each test copies it."""
+    if on_postgres():
+        name = f"sgx_template_{secrets.token_hex(4)}"
+        admin = _admin_engine()
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
+        engine = make_engine(url.render_as_string(hide_password=False))
+        upgrade(engine)
+        engine.dispose()
+        yield name
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of a fresh, migrated database for this test."""
+    if on_postgres():
+        name = f"sgx_test_{secrets.token_hex(6)}"
+        admin = _admin_engine()
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+        url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    path = tmp_path / "exchange.sqlite3"
+    shutil.copyfile(template_database, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def instance_key_b64() -> str:
+    """Return a generated instance key for this test run."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@pytest.fixture
+def instance_config(tmp_path: Path, database_url: str, instance_key_b64: str) -> dict[str, object]:
+    """Return settings for a test instance in its own folder."""
+    config: dict[str, object] = {
+        "HOME": tmp_path / "home",
+        "DATABASE_URL": database_url,
+        "INSTANCE_KEY": instance_key_b64,
+        "LOG_FORMAT": "json",
+    }
+    if BROKER_URL:
+        config["BROKER_URL"] = BROKER_URL
+        config["TASK_QUEUE"] = f"test-{secrets.token_hex(4)}"
+    return config
+
+
+@pytest.fixture
+def instance(instance_config: dict[str, object]) -> Iterator[Instance]:
+    """Return an opened test instance on a fresh database."""
+    opened = open_instance(instance_config)
+    yield opened
+    opened.close()
