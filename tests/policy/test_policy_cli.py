@@ -1,0 +1,69 @@
+"""`exchange policy` through the real command line entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from exchange.cli import main
+
+Runner = Callable[..., Result]
+
+
+@pytest.fixture
+def run(tmp_path: Path, instance_key: str) -> Runner:
+    """Return a function that runs `exchange ...` against a fresh instance."""
+    runner = CliRunner()
+    env = {"EXCHANGE_HOME": str(tmp_path / "cli-home"), "EXCHANGE_INSTANCE_KEY": instance_key}
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    invoke("schools", "add", "--urn", "100001", "--laestab", "8881001", "--name", "Test Primary")
+    return invoke
+
+
+def test_presets_are_listed(run: Runner) -> None:
+    result = run("policy", "presets")
+    assert result.exit_code == 0
+    assert "bretherton" in result.output
+    assert "holy_trinity" in result.output
+
+
+def test_show_prints_the_tree_with_what_transfers(run: Runner) -> None:
+    assert "no categories yet" in run("policy", "show").output
+    applied = run("policy", "apply", "holy_trinity")
+    assert applied.exit_code == 0, applied.output
+    assert "61 created" in applied.output
+    lines = run("policy", "show").output.splitlines()
+    rows = {line.strip().split("  ")[0]: line for line in lines}
+    assert rows["Peer on peer abuse"].split()[-2:] == ["child_on_child", "set"]
+    assert "  Racist" in rows["Racist"]
+    assert rows["Racist"].split()[1:] == ["racism", "set", "here"]
+    assert "inherited from Peer on peer abuse" in rows["LGBT"]
+    assert rows["Home Communication"].split()[-2:] == ["-", "set"]
+    assert lines[-1].startswith("13 categories, 48 subcategories")
+
+
+def test_set_changes_the_mapping(run: Runner) -> None:
+    run("policy", "apply", "bretherton")
+    result = run("policy", "set", "Medical/Hospital visit", "none")
+    assert result.exit_code == 0, result.output
+    assert "not transferred" in result.output
+    lines = run("policy", "show").output.splitlines()
+    hospital = next(line for line in lines if line.strip().startswith("Hospital visit"))
+    assert hospital.split()[-3:] == ["-", "set", "here"]
+    back = run("policy", "set", "Medical/Hospital visit", "inherit")
+    assert "transfers as medical" in back.output
+
+
+def test_unknown_paths_and_classes_are_clear_errors(run: Runner) -> None:
+    run("policy", "apply", "bretherton")
+    missing = run("policy", "set", "Nowhere", "sen")
+    assert missing.exit_code == 1
+    assert "no category 'Nowhere'" in missing.output
+    wrong = run("policy", "set", "Behaviour", "naughty")
+    assert wrong.exit_code == 2
