@@ -1,0 +1,147 @@
+"""Shared PDF pieces: embedded fonts, styles, escaping, numbered pages and bookmarks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import reportlab
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.styles import ParagraphStyle, StyleSheet1
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
+
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+_VERA = Path(reportlab.__file__).parent / "fonts"
+LANGUAGE = "en-GB"
+
+
+@cache
+def fonts() -> tuple[str, str, str]:
+    """Register embeddable TrueType fonts; return the regular, bold and mono names."""
+    choices = (
+        ("SgxSans", "DejaVuSans.ttf", "Vera.ttf"),
+        ("SgxSansBold", "DejaVuSans-Bold.ttf", "VeraBd.ttf"),
+        ("SgxMono", "DejaVuSansMono.ttf", "VeraMono.ttf"),
+    )
+    for name, dejavu, vera in choices:
+        path = _DEJAVU / dejavu if (_DEJAVU / dejavu).exists() else _VERA / vera
+        if not path.exists():
+            path = _VERA / "Vera.ttf"
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily("SgxSans", normal="SgxSans", bold="SgxSansBold")
+    return "SgxSans", "SgxSansBold", "SgxMono"
+
+
+@cache
+def styles() -> StyleSheet1:
+    """Return the paragraph styles used by every generated PDF."""
+    regular, bold, mono = fonts()
+    sheet = StyleSheet1()
+    base = ParagraphStyle("body", fontName=regular, fontSize=10, leading=14, alignment=TA_LEFT)
+    sheet.add(base)
+    sheet.add(ParagraphStyle("title", parent=base, fontName=bold, fontSize=20, leading=26))
+    sheet.add(ParagraphStyle("h1", parent=base, fontName=bold, fontSize=15, leading=20))
+    sheet.add(ParagraphStyle("h2", parent=base, fontName=bold, fontSize=12, leading=16))
+    sheet.add(ParagraphStyle("small", parent=base, fontSize=8, leading=10))
+    sheet.add(ParagraphStyle("mono", parent=base, fontName=mono, fontSize=7.5, leading=9.5))
+    sheet.add(ParagraphStyle("meta", parent=base, fontSize=9, leading=12, textColor="#333333"))
+    return sheet
+
+
+def text(value: str) -> str:
+    """Escape untrusted text for a Paragraph, keeping line breaks."""
+    return escape(value).replace("\r\n", "\n").replace("\n", "<br/>")
+
+
+def when(value: datetime | date | None) -> str:
+    """Format a date or time the way a UK reader expects."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, datetime):
+        return value.strftime("%d %b %Y, %H:%M %Z").strip().rstrip(",")
+    return value.strftime("%d %b %Y")
+
+
+class Heading(Paragraph):
+    """A paragraph that adds a bookmark and an outline entry where it lands."""
+
+    def __init__(self, title: str, style: ParagraphStyle, level: int, key: str) -> None:
+        super().__init__(text(title), style)
+        self.outline_title = title
+        self.outline_level = level
+        self.outline_key = key
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that writes "Page N of M" once the page count is known."""
+
+    footer_left = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved_pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        """Keep the page state until the total is known."""
+        self._saved_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        """Draw every footer, then write the file."""
+        total = len(self._saved_pages)
+        for state in self._saved_pages:
+            self.__dict__.update(state)
+            self._draw_footer(total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, total: int) -> None:
+        regular = fonts()[0]
+        self.setFont(regular, 8)
+        width = self._pagesize[0]
+        self.drawString(18 * mm, 10 * mm, self.footer_left)
+        self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self._pageNumber} of {total}")
+
+
+class DocTemplate(BaseDocTemplate):
+    """A one-frame A4 template that builds the outline from Heading flowables."""
+
+    def __init__(self, target: Any, *, title: str, footer: str, **kwargs: Any) -> None:
+        super().__init__(
+            target,
+            title=title,
+            lang=LANGUAGE,
+            displayDocTitle=1,
+            leftMargin=18 * mm,
+            rightMargin=18 * mm,
+            topMargin=18 * mm,
+            bottomMargin=20 * mm,
+            **kwargs,
+        )
+        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")
+        self.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        self._footer = footer
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
+        """Bookmark headings and add them to the outline."""
+        if isinstance(flowable, Heading):
+            self.canv.bookmarkPage(flowable.outline_key)
+            self.canv.addOutlineEntry(
+                flowable.outline_title, flowable.outline_key, level=flowable.outline_level
+            )
+
+    def render(self, story: list[Flowable]) -> None:
+        """Build the document with numbered pages."""
+        footer = self._footer
+
+        class Numbered(_NumberedCanvas):
+            footer_left = footer
+
+        self.build(story, canvasmaker=Numbered)
