@@ -1,0 +1,280 @@
+"""Redact other children's names from a PDF: content streams, then every other hiding place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+
+from exchange.errors import ValidationError
+from exchange.redaction import objects
+from exchange.redaction.content import ContentReader, glyphs_of, rewrite
+from exchange.redaction.fonts import Font
+from exchange.redaction.matcher import Matcher
+from exchange.redaction.names import MatchSet
+from exchange.redaction.pseudonyms import PseudonymBook
+from exchange.redaction.report import Removal, Report
+from exchange.redaction.strings import StringRedactor
+
+# Images smaller than this (in pixels, each side) cannot hold a readable name.
+MIN_IMAGE_SIDE = 16
+_MARKED_KEYS = ("/ActualText", "/Alt", "/E")
+
+
+@dataclass
+class PageTally:
+    """Count what a page shows, to tell image-only pages."""
+
+    glyphs: int = 0
+    images: int = 0
+    seen_images: set[tuple[int, int]] = field(default_factory=set)
+
+
+class PdfRedactor:
+    """Remove names from an open PDF and record what was done in a report."""
+
+    def __init__(
+        self,
+        pdf: pikepdf.Pdf,
+        matcher: Matcher,
+        book: PseudonymBook,
+        report: Report,
+        *,
+        redact_review: bool = False,
+    ) -> None:
+        self.pdf = pdf
+        self.matcher = matcher
+        self.book = book
+        self.report = report
+        self.redact_review = redact_review
+        self.strings = StringRedactor(matcher, book, report, redact_review)
+        self._fonts: dict[tuple[int, int], Font] = {}
+        self._done: set[tuple[int, int]] = set()
+
+    def run(self) -> None:
+        """Redact every page, then every other place a name can hide."""
+        if "/Encrypt" in self.pdf.trailer or self.pdf.is_encrypted:
+            raise ValidationError("the PDF is encrypted: remove the password first")
+        acroform = self.pdf.Root.get("/AcroForm")
+        default_resources = (
+            acroform.get("/DR") if isinstance(acroform, pikepdf.Dictionary) else None
+        )
+        for number, page in enumerate(self.pdf.pages, 1):
+            tally = PageTally()
+            self._page(number, page, tally)
+            self._annotations(number, page, default_resources, tally)
+            if tally.images and not tally.glyphs:
+                self.report.flag(number, "image_only_page", "a scan or picture: check it by eye")
+        self._clean_objects()
+
+    def _page(self, number: int, page: pikepdf.Page, tally: PageTally) -> None:
+        resources = _inherited(page.obj, "/Resources")
+        new = self._content(page.obj, resources, number, "page", tally)
+        if new is not None:
+            page.obj.Contents = self.pdf.make_stream(pikepdf.unparse_content_stream(new))
+        self._resources(resources, number, tally)
+
+    def _annotations(
+        self, number: int, page: pikepdf.Page, fallback: object, tally: PageTally
+    ) -> None:
+        annots = page.obj.get("/Annots")
+        if not isinstance(annots, pikepdf.Array):
+            return
+        for annot in annots:
+            appearance = annot.get("/AP") if isinstance(annot, pikepdf.Dictionary) else None
+            if not isinstance(appearance, pikepdf.Dictionary):
+                continue
+            for key in ("/N", "/R", "/D"):
+                entry = appearance.get(key)
+                streams = [entry] if isinstance(entry, pikepdf.Stream) else []
+                if isinstance(entry, pikepdf.Dictionary):
+                    streams = [s for s in entry.values() if isinstance(s, pikepdf.Stream)]
+                for stream in streams:
+                    self._form(stream, number, "annotation_appearance", fallback, tally)
+
+    def _content(
+        self,
+        owner: pikepdf.Object,
+        resources: object,
+        number: int,
+        location: str,
+        tally: PageTally,
+    ) -> list | None:
+        """Return rewritten instructions for one content stream, or None if unchanged."""
+        try:
+            instructions = pikepdf.parse_content_stream(owner)
+        except pikepdf.PdfError:
+            self.report.flag(number, "content_unreadable", location)
+            return None
+        reader = ContentReader(self._font, resources)
+        text = reader.read(instructions)
+        tally.glyphs += len(text.glyphs)
+        if reader.images:
+            tally.images += reader.images
+            self.report.flag(number, "image_may_contain_text", "inline image")
+        for problem, font_name in sorted(text.used_problems):
+            self.report.flag(number, problem, f"font {font_name}")
+        if text.unmapped_fonts:
+            names = ", ".join(sorted(text.unmapped_fonts))
+            self.report.flag(number, "unmapped_glyphs", f"font {names}")
+        removals = self._find(text, number, location)
+        changed = self._marked_content(instructions, reader.marked, number)
+        if removals:
+            return rewrite(instructions, text, removals)
+        return instructions if changed else None
+
+    def _find(self, text: object, number: int, location: str) -> list[list[int]]:
+        removals: list[list[int]] = []
+        for match in self.matcher.find(text.text):  # type: ignore[attr-defined]
+            if match.decision == "kept":
+                continue
+            ids = match.group.target_ids
+            if match.decision == "needs_review" and not self.redact_review:
+                detail = f"{location}: {', '.join(match.reasons)}"
+                self.report.flag(number, "possible_name", detail, person_ids=ids)
+                continue
+            removals.append(glyphs_of(text, match))  # type: ignore[arg-type]
+            label = self.book.label(ids)
+            self.report.removed.append(Removal(number, location, ids, label, match.group.forms[0]))
+        return removals
+
+    def _marked_content(self, instructions: list, marked: list[int], number: int) -> bool:
+        changed = False
+        for index in marked:
+            properties = instructions[index].operands[1]
+            for key in _MARKED_KEYS:
+                value = properties.get(key)
+                if not isinstance(value, pikepdf.String):
+                    continue
+                new = self.strings.redact(str(value), number, "marked_content")
+                if new is not None:
+                    properties[key] = pikepdf.String(new)
+                    changed = True
+        return changed
+
+    def _resources(self, resources: object, number: int, tally: PageTally) -> None:
+        if not isinstance(resources, pikepdf.Dictionary):
+            return
+        xobjects = resources.get("/XObject")
+        if isinstance(xobjects, pikepdf.Dictionary):
+            for xobject in xobjects.values():
+                if not isinstance(xobject, pikepdf.Stream):
+                    continue
+                subtype = xobject.get("/Subtype")
+                if subtype == pikepdf.Name.Image:
+                    self._image(xobject, number, tally)
+                elif subtype == pikepdf.Name.Form:
+                    self._form(xobject, number, "form_xobject", resources, tally)
+        patterns = resources.get("/Pattern")
+        if isinstance(patterns, pikepdf.Dictionary):
+            for pattern in patterns.values():
+                if isinstance(pattern, pikepdf.Stream) and pattern.get("/PatternType") == 1:
+                    self._form(pattern, number, "pattern", resources, tally)
+
+    def _image(self, image: pikepdf.Stream, number: int, tally: PageTally) -> None:
+        width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+        if min(width, height) < MIN_IMAGE_SIDE:
+            return
+        key = image.objgen
+        if key in tally.seen_images:
+            return
+        tally.seen_images.add(key)
+        tally.images += 1
+        self.report.flag(number, "image_may_contain_text", f"image {width}x{height}")
+
+    def _form(
+        self, stream: pikepdf.Stream, number: int, location: str, parent: object, tally: PageTally
+    ) -> None:
+        key = stream.objgen
+        if key in self._done and key != (0, 0):
+            return
+        self._done.add(key)
+        resources = stream.get("/Resources", parent)
+        new = self._content(stream, resources, number, location, tally)
+        if new is not None:
+            stream.write(pikepdf.unparse_content_stream(new))
+        self._resources(resources, number, tally)
+
+    def _font(self, font: object) -> Font | None:
+        if not isinstance(font, pikepdf.Dictionary):
+            return None
+        key = font.objgen if font.is_indirect else (id(font), -1)
+        cached = self._fonts.get(key)
+        if cached is None:
+            cached = self._fonts[key] = Font(font)
+        return cached
+
+    def _clean_objects(self) -> None:
+        pdf, report = self.pdf, self.report
+        pages = objects.annotation_pages(pdf)
+        objects.remove_javascript(pdf, report)
+        objects.remove_embedded_files(pdf, report, pages)
+        objects.remove_hidden_extras(pdf, report)
+        objects.clean_xmp(pdf, self.matcher, report)
+        objects.rename_destinations(pdf, self.matcher, report)
+        objects.clean_strings(pdf, self.strings, objects.annotation_pages(pdf))
+
+
+def _inherited(page: pikepdf.Dictionary, key: str) -> object:
+    node: object = page
+    for _ in range(64):
+        if not isinstance(node, pikepdf.Dictionary):
+            return None
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+    return None
+
+
+def open_pdf(source: str | os.PathLike[str]) -> pikepdf.Pdf:
+    """Open a PDF for redaction, turning every failure into a clear ValidationError."""
+    try:
+        pdf = pikepdf.open(source)
+    except pikepdf.PasswordError as error:
+        raise ValidationError("the PDF is encrypted: remove the password first") from error
+    except (pikepdf.PdfError, OSError, ValueError) as error:
+        raise ValidationError(f"the PDF cannot be read: {error}") from error
+    if pdf.is_encrypted:
+        pdf.close()
+        raise ValidationError("the PDF is encrypted: remove the password first")
+    return pdf
+
+
+def redact_pdf(
+    source: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    match_set: MatchSet | Matcher,
+    book: PseudonymBook,
+    *,
+    document: str = "document",
+    redact_review: bool = False,
+) -> Report:
+    """Write a redacted copy of source to destination (a complete new file) and report."""
+    matcher = match_set if isinstance(match_set, Matcher) else Matcher(match_set)
+    report = Report(document=document, kind="pdf")
+    destination = Path(destination)
+    with open_pdf(source) as pdf:
+        try:
+            PdfRedactor(pdf, matcher, book, report, redact_review=redact_review).run()
+        except pikepdf.PdfError as error:
+            raise ValidationError(f"the PDF is malformed: {error}") from error
+        handle, temporary = tempfile.mkstemp(
+            prefix=".redacting-", suffix=".pdf", dir=destination.parent
+        )
+        os.close(handle)
+        try:
+            pdf.save(
+                temporary,
+                fix_metadata_version=False,
+                compress_streams=True,
+                qdf=False,
+                linearize=False,
+            )
+            os.replace(temporary, destination)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return report
