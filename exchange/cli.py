@@ -102,6 +102,11 @@ COMMANDS = (
 
 def _register_commands() -> None:
     for module_name, attribute in COMMANDS:
+        if __import__("os").environ.get("SGX_DEV_NO_REGISTER") == "1" and module_name not in (
+            "exchange.cli_admin",
+            "exchange.serve",
+        ):
+            continue
         try:
             module = import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -111,5 +116,4 @@ def _register_commands() -> None:
         main.add_command(getattr(module, attribute))
 
 
-if __import__("os").environ.get("SGX_DEV_NO_REGISTER") != "1":
-    _register_commands()
+_register_commands()

@@ -1,0 +1,5 @@
+"""Allow `python -m exchange`."""
+
+from exchange.cli import main
+
+main()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create .venv and install the service (and, with --test, what the tests need).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+
+install_system_packages() {
+  local missing=()
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  command -v qpdf >/dev/null || missing+=(qpdf)
+  command -v age >/dev/null || missing+=(age)
+  command -v 7z >/dev/null || command -v 7zz >/dev/null || missing+=(7zip)
+  command -v openssl >/dev/null || missing+=(openssl)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing system packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = "--test" ]; then
+  install_system_packages
+  .venv/bin/python -m pip install -q -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
