@@ -1,0 +1,1 @@
+"""Synthetic demonstration data: two schools, their staff and a dozen invented pupils."""
