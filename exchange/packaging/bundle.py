@@ -166,6 +166,12 @@ class _Verifier:
                 f"step 10: the SHA-256 of {entry.name} does not match the manifest (changed file)"
             )
 
+    def abort(self) -> None:
+        """Close any half-written file after a failure."""
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
     def finish(self) -> Manifest:
         """Check the archive ended and every listed file arrived (step 11)."""
         self._reader.close()
@@ -308,6 +314,18 @@ def _run(
     if not expect.identities:
         raise InvalidBundle("step 2: no identity was given to decrypt with")
     verifier = _Verifier(expect, limits, folder)
+    try:
+        return _decrypt_and_check(path_or_file, verifier, expect.identities)
+    finally:
+        verifier.abort()
+
+
+def _decrypt_and_check(
+    path_or_file: str | os.PathLike[str] | BinaryIO,
+    verifier: _Verifier,
+    identities: Sequence[EncryptionKey],
+) -> Manifest:
+    age_identities = [key.to_pyrage() for key in identities]
     with _source(path_or_file) as source:
         # Step 1: the file is not empty and starts with the age v1 header line.
         head = source.read(len(AGE_MAGIC))
@@ -319,8 +337,8 @@ def _run(
         # Step 2: decrypt with our identities; age authenticates every 64 KiB chunk and the
         # final-chunk flag, so any changed byte, truncation or extension fails here.
         try:
-            pyrage.decrypt_io(reader, verifier, [key.to_pyrage() for key in expect.identities])
-        except Exception as exc:
+            pyrage.decrypt_io(reader, verifier, age_identities)
+        except (pyrage.DecryptError, OSError) as exc:
             if verifier.failure is not None:
                 raise verifier.failure from None
             raise InvalidBundle(
@@ -334,8 +352,11 @@ def _run(
 def _age_reason(exc: Exception) -> str:
     message = str(exc) or type(exc).__name__
     if "No matching keys" in message or "no matching" in message.lower():
-        return "it is not encrypted to any of our encryption keys"
-    return f"{message} (corrupted, truncated or tampered ciphertext)"
+        return (
+            "it is not encrypted to any of our encryption keys (a bundle for another "
+            "recipient, or a damaged header)"
+        )
+    return f"{message}: the ciphertext is corrupted, truncated or tampered with"
 
 
 def verify_bundle(
