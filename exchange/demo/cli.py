@@ -1,0 +1,41 @@
+"""`exchange demo`: fill the instance with two invented schools and a dozen invented pupils."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from exchange.demo.load import load_demo, school_counts
+from exchange.instance import Instance
+
+
+@click.command("demo")
+@click.pass_obj
+def demo(obj: dict[str, Any]) -> None:
+    """Load synthetic demo data (safe to run again: nothing is duplicated)."""
+    instance: Instance = obj["instance"]
+    data, summary = load_demo(instance)
+    click.echo(summary.line())
+    with instance.sessions() as session:
+        schools = school_counts(session, data)
+    click.echo("")
+    click.echo("Demo schools on this instance (all names are generated):")
+    for school in schools:
+        counts = school.counts
+        click.echo(f"  {school.urn} (LAESTAB {school.laestab})  {school.name}")
+        click.echo(f"    category tree: preset {school.preset}, {counts['categories']} categories")
+        click.echo(f"    users: {counts['users']}; staff who wrote records: {counts['staff']}")
+        if counts["pupils"]:
+            click.echo(
+                f"    pupils: {counts['pupils']} ({school.leaving} leaving); "
+                f"incidents: {counts['incidents']}, actions: {counts['actions']}, "
+                f"edits: {counts['edits']}; vault documents: {counts['documents']}"
+            )
+    click.echo("")
+    click.echo("Users (no passwords yet; sign-in is set up in a later step):")
+    for school in data.schools:
+        for person in data.users[school.urn]:
+            click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
+    click.echo("")
+    click.echo(f"See a tree with: exchange --school {data.schools[0].urn} policy show")
