@@ -117,7 +117,7 @@ def _make_pupils(fake: Faker, start: date, taken: set[str]) -> list[DemoPupil]:
             surnames[index] = surnames[sibling]
         surname = surnames[index]
         reception = start.year - profile.year
-        born = date(reception - 6, 9, 1) + timedelta(days=fake.random_int(0, 364))
+        born = date(reception - 5, 9, 1) + timedelta(days=fake.random_int(0, 364))
         parent = (
             pupils[sibling].parent
             if sibling is not None and sibling < index
