@@ -106,8 +106,10 @@ class Font:
         elif encoding is None and self.subtype == "/TrueType" and self._unicode is None:
             flags = int(font.get("/FontDescriptor", {}).get("/Flags", 0))
             if flags & 4:
+                # A symbolic TrueType font maps codes through its own cmap; WinAnsi is a guess
+                # that lets us remove what readers would show, and the flag asks for a person.
                 self.problems.add("no_unicode_mapping")
-                names = [None] * 256
+                names = list(WinAnsiEncoding)
         if self.subtype == "/Type3" and encoding is None:
             names = [None] * 256
         if differences is not None:

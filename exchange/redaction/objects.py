@@ -142,6 +142,8 @@ def _text(value: pikepdf.String) -> str | None:
 
 
 def _key_location(key: object, location: str) -> str:
+    if location == "structure_tree":
+        return location
     special = {"/URI": "link", "/ActualText": "marked_content", "/Alt": "alt_text"}
     return special.get(str(key), location)
 

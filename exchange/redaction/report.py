@@ -58,7 +58,7 @@ class CheckResult:
             "passed": self.passed,
             "tools": list(self.tools),
             "fallbacks": list(self.fallbacks),
-            "hits": [asdict(h) for h in self.hits],
+            "hits": [asdict(h) for h in dict.fromkeys(self.hits)],
         }
 
 
