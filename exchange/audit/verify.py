@@ -29,11 +29,12 @@ BATCH = 1000
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong, with the first entry seq it concerns when that is known."""
+    """One thing wrong, at entry seq (or somewhere in seq .. last_seq when that is set)."""
 
     message: str
     seq: int | None = None
     checkpoint_id: int | None = None
+    last_seq: int | None = None
 
 
 @dataclass
@@ -57,14 +58,32 @@ class VerifyReport:
 
     @property
     def first_bad_seq(self) -> int | None:
-        """Return the first entry seq at which something was changed, removed or reordered."""
-        seqs = [f.seq for f in self.findings if f.seq is not None]
-        return min(seqs) if seqs else None
+        """Return the first entry seq at which something was changed, removed or reordered.
 
-    def add(self, message: str, seq: int | None = None, checkpoint_id: int | None = None) -> None:
+        An entry-level finding is exact. A checkpoint mismatch only bounds the change to a
+        range; it decides only when the whole range lies before every exact finding.
+        """
+        exact = [f.seq for f in self.findings if f.seq is not None and f.last_seq is None]
+        first = min(exact) if exact else None
+        earlier = [
+            f.seq
+            for f in self.findings
+            if f.seq is not None
+            and f.last_seq is not None
+            and (first is None or f.last_seq < first)
+        ]
+        return min(earlier) if earlier else first
+
+    def add(
+        self,
+        message: str,
+        seq: int | None = None,
+        checkpoint_id: int | None = None,
+        last_seq: int | None = None,
+    ) -> None:
         """Record a finding, keeping at most MAX_FINDINGS."""
         if len(self.findings) < MAX_FINDINGS:
-            self.findings.append(Finding(message, seq, checkpoint_id))
+            self.findings.append(Finding(message, seq, checkpoint_id, last_seq))
         else:
             self.more_findings += 1
 
@@ -81,7 +100,9 @@ class VerifyReport:
         out.append(f"FAILED: first bad entry seq {self.first_bad_seq}")
         for finding in self.findings:
             where = []
-            if finding.seq is not None:
+            if finding.seq is not None and finding.last_seq is not None:
+                where.append(f"seq {finding.seq}-{finding.last_seq}")
+            elif finding.seq is not None:
                 where.append(f"seq {finding.seq}")
             if finding.checkpoint_id is not None:
                 where.append(f"checkpoint {finding.checkpoint_id}")
@@ -250,6 +271,7 @@ def verify_log(
                 f"{since} to {size - 1} was changed, removed or reordered",
                 seq=since,
                 checkpoint_id=checked.row_id,
+                last_seq=size - 1,
             )
         else:
             good_sizes.append(size)
