@@ -115,7 +115,8 @@ def kerned_pdf(path: Path) -> None:
     """Write names split by kerning, hex, octal, quote operators, positioning and hyphens."""
     content = b"\n".join(
         [
-            b"BT /F1 12 Tf 72 720 Td [(E) -20 (ll) 15 (ery) -250 (Qu) -10 (orn) ( left early.)] TJ ET",
+            b"BT /F1 12 Tf 72 720 Td [(E) -20 (ll) 15 (ery) -250 (Qu) -10 (orn)"
+            b" ( left early.)] TJ ET",
             b"BT /F1 12 Tf 72 700 Td <456C6C657279> Tj ( was seen with ) Tj (\\121uorn) Tj ET",
             b"BT /F1 12 Tf 14 TL 72 680 Td (First line) Tj (Ellery Quorn said hello) ' ET",
             b'BT /F1 12 Tf 14 TL 72 640 Td 2 1 (Ward-Thomas arrived) " ET',
