@@ -88,7 +88,7 @@ def redact_text_command(
     """Redact standard input to standard output; exit 3 if a hit needs review."""
     try:
         people = people_from_options(names, keep)
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
         result, report = process_text(text, people)
     except RedactionBlocked as error:
         _write_report(report_path, error.report)
