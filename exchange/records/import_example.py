@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
+from sqlalchemy.orm import Session
 
 from exchange.records.import_paths import RECORDS_FILE
 from exchange.records.import_schema import FORMAT_NAME, FORMAT_VERSION
+from exchange.records.models import Category, School
+from exchange.records.schools import add_school
 from exchange.records.upn import make_upn
 
 EXAMPLE_SCHOOL = {"urn": "100001", "laestab": "8012001", "name": "Meadowbank Primary School"}
@@ -25,6 +28,30 @@ EXAMPLE_CATEGORIES = (
     "Bullying/Online",
     "Medical",
 )
+
+
+def add_example_school(session: Session, school: dict[str, str] | None = None) -> School:
+    """Create the example school with the categories the example uses; return it."""
+    school = school or EXAMPLE_SCHOOL
+    row = add_school(session, school["urn"], school["laestab"], school["name"])
+    parents: dict[str, Category] = {}
+    for position, path in enumerate(EXAMPLE_CATEGORIES):
+        top, _, sub = path.partition("/")
+        if top not in parents:
+            parents[top] = Category(school_id=row.id, name=top, path=top, position=position)
+            session.add(parents[top])
+        if sub:
+            session.add(
+                Category(
+                    school_id=row.id,
+                    parent=parents[top],
+                    name=sub,
+                    path=path,
+                    position=position,
+                )
+            )
+    session.flush()
+    return row
 
 
 @dataclass

@@ -53,7 +53,10 @@ class BoundedReader:
         try:
             data = self._source.read(amount)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise ValidationError("cannot be read: the file is damaged", where=self._where) from exc
+            raise ValidationError(
+                "cannot be read: the entry is damaged or its declared size is false",
+                where=self._where,
+            ) from exc
         self.size += len(data)
         if self.size > self._limit:
             raise ValidationError(

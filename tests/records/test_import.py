@@ -13,45 +13,24 @@ from sqlalchemy import func, inspect, select, table
 from exchange.cli import main
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.records.import_example import EXAMPLE_CATEGORIES, ExportBuilder, example_export
+from exchange.records.import_example import ExportBuilder, add_example_school, example_export
 from exchange.records.importer import import_records
 from exchange.records.models import (
-    Category,
     Incident,
     IncidentEdit,
     Pupil,
     VaultDocument,
 )
-from exchange.records.schools import add_school
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 DOCS_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "import"
 
 
-def make_school(instance: Instance, school: dict[str, str] | None = None) -> int:
+def make_school(instance: Instance) -> int:
     """Create the example school with its categories; return its id."""
-    school = school or ExportBuilder().school
     with transaction(instance.sessions) as session:
-        row = add_school(session, school["urn"], school["laestab"], school["name"])
-        parents: dict[str, Category] = {}
-        for position, path in enumerate(EXAMPLE_CATEGORIES):
-            top, _, _sub = path.partition("/")
-            if top not in parents:
-                parents[top] = Category(school_id=row.id, name=top, path=top, position=position)
-                session.add(parents[top])
-            if path != top:
-                session.add(
-                    Category(
-                        school_id=row.id,
-                        parent=parents[top],
-                        name=path.rsplit("/", 1)[1],
-                        path=path,
-                        transfer_class="child_protection",
-                        position=position,
-                    )
-                )
-        return row.id
+        return add_example_school(session).id
 
 
 def snapshot(instance: Instance) -> tuple[dict[str, int], list[str]]:
