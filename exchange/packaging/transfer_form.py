@@ -1,0 +1,125 @@
+"""Render the transfer form for an offline export: every file, its SHA-256, and signature boxes.
+
+The form is not digitally signed: PAdES signing (pyHanko) is left out of this version.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+
+from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
+from exchange.packaging.content import Chronology
+from exchange.packaging.manifest import FileEntry
+
+
+def render_transfer_form(
+    chronology: Chronology, files: Sequence[FileEntry], receipt_file: str, zip_file_count: int
+) -> bytes:
+    """Return the transfer form PDF listing files with their sizes and SHA-256."""
+    buffer = io.BytesIO()
+    doc = DocTemplate(
+        buffer,
+        title=f"Safeguarding file transfer form, transfer {chronology.transfer_id}",
+        footer=f"Confidential: child protection. Transfer {chronology.transfer_id}",
+        author=chronology.sender.name,
+        subject="Child protection file transfer: transfer form",
+        creator="safeguarding-exchange",
+        invariant=1,
+    )
+    doc.render(_story(chronology, files, receipt_file, zip_file_count))
+    return buffer.getvalue()
+
+
+def _story(
+    chronology: Chronology, files: Sequence[FileEntry], receipt_file: str, zip_file_count: int
+) -> list[Flowable]:
+    sheet = styles()
+    details = [
+        ("Sending school", f"{chronology.sender.name} (URN {chronology.sender.urn})"),
+        ("Receiving school", f"{chronology.recipient.name} (URN {chronology.recipient.urn})"),
+        ("Pupil", chronology.pupil.display_name),
+        ("Date of birth", when(chronology.pupil.date_of_birth)),
+        ("Transfer id", chronology.transfer_id),
+        ("Authorised by", f"{chronology.authorised_by}, {when(chronology.authorised_at)}"),
+    ]
+    listing = [["File", "Bytes", "SHA-256"]] + [
+        [entry.name, f"{entry.size}", entry.sha256] for entry in files
+    ]
+    table = Table(listing, colWidths=(38 * mm, 20 * mm, None), hAlign="LEFT", repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), "SgxMono", 7),
+                ("FONT", (0, 0), (-1, 0), "SgxSansBold", 8),
+                ("ALIGN", (1, 1), (1, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+            ]
+        )
+    )
+    return [
+        Heading("Safeguarding file transfer form", sheet["title"], 0, "form"),
+        Spacer(1, 4 * mm),
+        _pairs(details),
+        Spacer(1, 6 * mm),
+        Heading("Files in this transfer", sheet["h1"], 0, "files"),
+        Paragraph(
+            f"Number of files listed: {len(files)}. The zip holds {zip_file_count} files: "
+            "these and this form. Check each file's SHA-256 (for example with "
+            "<font name='SgxMono'>sha256sum</font> or <font name='SgxMono'>certutil -hashfile "
+            "FILE SHA256</font>) before you rely on it.",
+            sheet["body"],
+        ),
+        Spacer(1, 2 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        Heading("Confirm receipt", sheet["h1"], 0, "receipt"),
+        Paragraph(
+            f"The file <font name='SgxMono'>{text(receipt_file)}</font> holds a receipt code. "
+            "Give this code to the sending school's DSL (by phone or through the service) to "
+            "confirm that you opened the files and that the count and hashes match.",
+            sheet["body"],
+        ),
+        Spacer(1, 6 * mm),
+        Heading("Receiving DSL", sheet["h2"], 1, "signature"),
+        _signature_box(),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            "This form is not digitally signed. The sending school authorised the transfer "
+            "as shown above.",
+            sheet["meta"],
+        ),
+    ]
+
+
+def _pairs(rows: list[tuple[str, str]]) -> Table:
+    sheet = styles()
+    data = [
+        [Paragraph(f"<b>{text(k)}</b>", sheet["body"]), Paragraph(text(v), sheet["body"])]
+        for k, v in rows
+    ]
+    table = Table(data, colWidths=(40 * mm, None), hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def _signature_box() -> Table:
+    sheet = styles()
+    rows = [
+        [Paragraph(label, sheet["body"]), ""]
+        for label in ("Name", "Role", "Signature", "Date", "All files received and checked (Y/N)")
+    ]
+    table = Table(rows, colWidths=(60 * mm, 100 * mm), rowHeights=12 * mm, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    return table
