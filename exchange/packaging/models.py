@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base, utcnow
@@ -26,8 +26,8 @@ class SchoolKey(Base):
             "school_id",
             "kind",
             unique=True,
-            sqlite_where="retired_at IS NULL",
-            postgresql_where="retired_at IS NULL",
+            sqlite_where=text("retired_at IS NULL"),
+            postgresql_where=text("retired_at IS NULL"),
         ),
     )
 
