@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,40 +12,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from exchange.audit.triggers import install_append_only_trigger
-from exchange.db import Base, make_engine, make_session_factory
-from exchange.records.models import School
-
-POSTGRES_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL", "")
-AUDIT_TABLES = [
-    School.__table__,
-    AuditHead.__table__,
-    AuditEntry.__table__,
-    AuditCheckpoint.__table__,
-]
-
-requires_postgres = pytest.mark.skipif(
-    not POSTGRES_URL.startswith("postgresql"),
-    reason="set EXCHANGE_TEST_DATABASE_URL=postgresql://... to run on PostgreSQL",
-)
-
-
-def create_audit_schema(engine: Engine, *, triggers: bool) -> None:
-    """Create the schools and audit tables, with or without the append-only triggers."""
-    Base.metadata.create_all(engine, tables=AUDIT_TABLES)
-    if triggers:
-        with engine.begin() as connection:
-            install_append_only_trigger(connection)
-
-
-def add_school(factory: sessionmaker[Session], number: int = 1) -> int:
-    """Insert a school and return its id."""
-    with factory() as session:
-        school = School(urn=f"{100000 + number}", laestab=f"{1000000 + number}", name="School")
-        session.add(school)
-        session.commit()
-        return school.id
+from exchange.db import make_engine, make_session_factory
+from tests.audit.support import POSTGRES_URL, add_school, create_audit_schema
 
 
 @pytest.fixture

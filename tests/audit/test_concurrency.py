@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.audit import service
 from exchange.audit.models import AuditEntry
 from exchange.db import make_session_factory
-from tests.audit.conftest import add_school
+from tests.audit.support import add_school, check_triggers
 
 WORKERS = 4
 PER_WORKER = 25
@@ -95,8 +95,6 @@ def test_concurrent_appends_on_postgresql(postgres_engine: Engine, per_transacti
 
 
 def test_postgresql_trigger_refuses_update_delete_truncate(postgres_engine: Engine) -> None:
-    from tests.audit.test_service import check_triggers
-
     factory: Callable[[], Session] = make_session_factory(postgres_engine)
     school_id = add_school(factory)  # type: ignore[arg-type]
     check_triggers(postgres_engine, factory, school_id)

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, event, select, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.audit import service
 from exchange.audit.entry import parse_entry
 from exchange.audit.errors import AuditLogError
 from exchange.audit.merkle import Frontier, hash_leaf, root_of
-from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from exchange.audit.models import AuditCheckpoint, AuditHead
 from exchange.audit.triggers import install_append_only_trigger
 from exchange.errors import ValidationError
-from tests.audit.conftest import add_school
-
-
-def append(factory: sessionmaker[Session], school_id: int, count: int, start: int = 0) -> None:
-    with factory() as session:
-        for number in range(start, start + count):
-            service.record_event(
-                session,
-                school_id,
-                actor_user_id=7,
-                actor_role="dsl",
-                event="record.viewed",
-                object_type="pupil",
-                object_id=number,
-                request_id=f"req-{number}",
-                details={"n": number},
-            )
-        session.commit()
+from tests.audit.support import add_school, append, check_triggers, rows
 
 
 def checkpoint(factory: sessionmaker[Session], school_id: int, key: Ed25519PrivateKey) -> int:
@@ -53,12 +34,6 @@ def verify(factory: sessionmaker[Session], school_id: int, key: Ed25519PrivateKe
 def sql(engine: Engine, statement: str, **params: Any) -> None:
     with engine.begin() as connection:
         connection.execute(text(statement), params)
-
-
-def rows(factory: sessionmaker[Session], school_id: int) -> list[AuditEntry]:
-    with factory() as session:
-        query = select(AuditEntry).where(AuditEntry.school_id == school_id)
-        return list(session.scalars(query.order_by(AuditEntry.seq)))
 
 
 # ---- Appending and reading ----------------------------------------------------------------
@@ -353,32 +328,6 @@ def test_query_columns_changed_are_found(
 
 
 # ---- Append-only triggers -----------------------------------------------------------------
-
-
-def run_refused(engine: Engine, statement: str) -> str:
-    with pytest.raises(DatabaseError) as info, engine.begin() as connection:
-        connection.execute(text(statement))
-    return str(info.value)
-
-
-def check_triggers(engine: Engine, factory: Callable[[], Session], school_id: int) -> None:
-    append(factory, school_id, 3)  # type: ignore[arg-type]
-    with factory() as session:
-        service.make_checkpoint(session, school_id, Ed25519PrivateKey.generate())
-        session.commit()
-    refused = [
-        "UPDATE audit_entries SET canonical = canonical WHERE seq = 1",
-        "DELETE FROM audit_entries WHERE seq = 2",
-        "DELETE FROM audit_entries",
-        "UPDATE audit_checkpoints SET size = 0",
-        "DELETE FROM audit_checkpoints",
-        "DELETE FROM audit_heads",
-        "UPDATE audit_heads SET size = 1",
-    ]
-    for statement in refused:
-        assert "append-only" in run_refused(engine, statement)
-    append(factory, school_id, 1, start=3)  # type: ignore[arg-type]
-    assert [r.seq for r in rows(factory, school_id)] == [0, 1, 2, 3]  # type: ignore[arg-type]
 
 
 def test_sqlite_triggers_refuse_update_and_delete(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from exchange.audit import merkle
 from exchange.audit.checkpoint import verify_checkpoint
@@ -111,3 +115,21 @@ def test_format_vectors_verify_from_their_own_contents() -> None:
         assert verified.checkpoint.payload_bytes().decode() == checkpoint["payload"]
     InclusionProof.from_dict(FORMATS["inclusion_proof"]).verify_signed([key])
     ConsistencyProof.from_dict(FORMATS["consistency_proof"]).verify_signed([key])
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+@pytest.mark.parametrize("size", ["3", "5"])
+def test_checkpoint_signatures_verify_with_openssl(size: str, tmp_path: Path) -> None:
+    """Check the vector signatures with a tool we did not write (OpenSSL 3, raw Ed25519)."""
+    token = FORMATS["checkpoints"][size]["jws"]
+    header, payload, signature = token.split(".")
+    key = Ed25519PublicKey.from_public_bytes(h(FORMATS["signing_key"]["public_hex"]))
+    (tmp_path / "key.pem").write_bytes(
+        key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    (tmp_path / "message").write_text(f"{header}.{payload}", encoding="ascii")
+    (tmp_path / "signature").write_bytes(base64.urlsafe_b64decode(signature + "=="))
+    command = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin"]
+    command += ["-in", "message", "-sigfile", "signature"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "Signature Verified Successfully" in result.stdout, result.stderr
