@@ -1,12 +1,9 @@
-"""Fixtures for the demo tests: the generated demo (built once) and a fresh instance."""
+"""Fixtures for the demo tests: the generated demo, built once, and the CLI environment."""
 
 from __future__ import annotations
 
-import base64
-import os
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -23,14 +20,31 @@ def demo() -> DemoData:
 
 
 @pytest.fixture
-def instance_key() -> str:
-    """Return a fresh base64 instance key."""
-    return base64.b64encode(os.urandom(32)).decode()
+def cli_env(instance_config: dict[str, object], opened_by_cli: list[Instance]) -> dict[str, str]:
+    """Return the environment that points `exchange` at the test instance."""
+    return {
+        "EXCHANGE_HOME": str(instance_config["HOME"]),
+        "EXCHANGE_DATABASE_URL": str(instance_config["DATABASE_URL"]),
+        "EXCHANGE_INSTANCE_KEY": str(instance_config["INSTANCE_KEY"]),
+        "EXCHANGE_LOG_LEVEL": "WARNING",
+    }
 
 
 @pytest.fixture
-def instance(tmp_path: Path, instance_key: str) -> Iterator[Instance]:
-    """Open an instance in a temporary folder."""
-    opened = open_instance({"HOME": tmp_path / "home", "INSTANCE_KEY": instance_key})
+def opened_by_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Instance]]:
+    """Record the instances `exchange` opens, and close them after the test.
+
+    The root command does not close its instance yet, which leaves PostgreSQL connections
+    to the garbage collector (a ResourceWarning, an error here).
+    """
+    opened: list[Instance] = []
+
+    def tracking_open(*args: object, **kwargs: object) -> Instance:
+        instance = open_instance(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(instance)
+        return instance
+
+    monkeypatch.setattr("exchange.cli.open_instance", tracking_open)
     yield opened
-    opened.close()
+    for instance in opened:
+        instance.close()

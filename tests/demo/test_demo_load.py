@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -20,13 +19,9 @@ from exchange.vault.pupil_keys import blob_context, pupil_data_key
 from .conftest import TODAY
 
 
-def test_demo_twice_gives_identical_rows(tmp_path: Path, instance_key: str) -> None:
+def test_demo_twice_gives_identical_rows(cli_env: dict[str, str]) -> None:
     runner = CliRunner()
-    env = {
-        "EXCHANGE_HOME": str(tmp_path / "cli-home"),
-        "EXCHANGE_INSTANCE_KEY": instance_key,
-        "EXCHANGE_LOG_LEVEL": "WARNING",
-    }
+    env = cli_env
     first = runner.invoke(main, ["demo"], env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "999101" in first.output

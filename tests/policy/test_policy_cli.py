@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,13 +13,12 @@ Runner = Callable[..., Result]
 
 
 @pytest.fixture
-def run(tmp_path: Path, instance_key: str) -> Runner:
+def run(cli_env: dict[str, str]) -> Runner:
     """Return a function that runs `exchange ...` against a fresh instance."""
     runner = CliRunner()
-    env = {"EXCHANGE_HOME": str(tmp_path / "cli-home"), "EXCHANGE_INSTANCE_KEY": instance_key}
 
     def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        return runner.invoke(main, list(args), env=cli_env, catch_exceptions=False)
 
     invoke("schools", "add", "--urn", "100001", "--laestab", "8881001", "--name", "Test Primary")
     return invoke
