@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pikepdf
 
-from exchange.redaction.fonts import Font, Glyph
+from exchange.redaction.fonts import Font
 from exchange.redaction.geometry import IDENTITY, Matrix, multiply, separator, to_matrix
 from exchange.redaction.matcher import Match
 
@@ -35,27 +36,65 @@ class TextState:
         return TextState(**self.__dict__)
 
 
+# A glyph to remove: (instruction index, element index in a TJ array, byte start, byte end).
+GlyphRef = tuple[int, int, int, int]
+
+
 @dataclass
 class StreamText:
-    """Hold the text of a stream and, for each character, the glyph it came from."""
+    """Hold the text of a stream as chunks, each one string operand or a separator."""
 
-    chars: list[str] = field(default_factory=list)
-    owners: list[int] = field(default_factory=list)
-    # Per glyph: (instruction index, element index in a TJ array, byte start, byte end).
-    glyphs: list[tuple[int, int, int, int]] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    # Per chunk: (instruction index or -1 for a separator, element index, glyph map). A glyph
+    # map of None means one character per byte; otherwise (char start, byte start, byte end).
+    sources: list[tuple[int, int, list[tuple[int, int, int]] | None]] = field(default_factory=list)
+    length: int = 0
+    glyph_count: int = 0
     unmapped_fonts: set[str] = field(default_factory=set)
     used_problems: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def text(self) -> str:
         """Return the text as one string."""
-        return "".join(self.chars)
+        return "".join(self.chunks)
+
+    def add(self, chunk: str, op: int, element: int, glyphs: list | None) -> None:
+        """Append a chunk of text and where its characters came from."""
+        if not chunk:
+            return
+        self.chunks.append(chunk)
+        self.starts.append(self.length)
+        self.sources.append((op, element, glyphs))
+        self.length += len(chunk)
 
     def add_separator(self, sep: str) -> None:
         """Append a separator that belongs to no glyph."""
-        if sep:
-            self.chars.append(sep)
-            self.owners.append(-1)
+        self.add(sep, -1, -1, None)
+
+    def glyphs_between(self, start: int, end: int) -> list[GlyphRef]:
+        """Return the glyphs whose text overlaps characters start..end."""
+        found: list[GlyphRef] = []
+        index = max(bisect_right(self.starts, start) - 1, 0)
+        while index < len(self.chunks) and self.starts[index] < end:
+            op, element, glyphs = self.sources[index]
+            base = self.starts[index]
+            if op >= 0:
+                low, high = max(start - base, 0), min(end - base, len(self.chunks[index]))
+                if glyphs is None:
+                    found.extend((op, element, k, k + 1) for k in range(low, high))
+                else:
+                    found.extend(
+                        (op, element, b0, b1)
+                        for position, (char, b0, b1) in enumerate(glyphs)
+                        if char < high and _glyph_end(glyphs, position, self.chunks[index]) > low
+                    )
+            index += 1
+        return found
+
+
+def _glyph_end(glyphs: list[tuple[int, int, int]], position: int, chunk: str) -> int:
+    return glyphs[position + 1][0] if position + 1 < len(glyphs) else len(chunk)
 
 
 class ContentReader:
@@ -153,8 +192,7 @@ class ContentReader:
         size, scale = state.size, state.scale
         for element_index, element in enumerate(elements):
             if isinstance(element, pikepdf.String):
-                glyphs = font.decode(bytes(element))
-                tm = self._add_glyphs(index, element_index, glyphs, state, tm)
+                tm = self._add_string(index, element_index, bytes(element), state, tm)
             else:
                 try:
                     shift = -float(element) / 1000 * size * scale
@@ -166,24 +204,38 @@ class ContentReader:
         end = multiply(tm, state.ctm)
         return tm, (end[4], end[5])
 
-    def _add_glyphs(
-        self, index: int, element: int, glyphs: list[Glyph], state: TextState, tm: Matrix
+    def _add_string(
+        self, index: int, element: int, data: bytes, state: TextState, tm: Matrix
     ) -> Matrix:
+        font = state.font
+        assert font is not None
         out = self.out
-        advance = 0.0
-        size, char_space, word_space = state.size, state.char_space, state.word_space
-        for start, end, text, width, is_space in glyphs:
-            glyph_id = len(out.glyphs)
-            out.glyphs.append((index, element, start, end))
-            if text is None:
-                text = "\ufffd"
-                font = state.font
-                out.unmapped_fonts.add(font.base_font if font else state.font_name)
-            for char in text:
-                out.chars.append(char)
-                out.owners.append(glyph_id)
-            advance += width / 1000 * size + char_space + (word_space if is_space else 0.0)
-        advance *= state.scale
+        fast = font.decode_simple(data)
+        if fast is not None:
+            text, width, spaces, unmapped = fast
+            out.add(text, index, element, None)
+            count = len(data)
+        else:
+            glyphs = font.decode(data)
+            pieces: list[str] = []
+            glyph_map: list[tuple[int, int, int]] = []
+            position = 0
+            unmapped = False
+            for b0, b1, glyph_text, _width, _space in glyphs:
+                if glyph_text is None:
+                    glyph_text, unmapped = "\ufffd", True
+                glyph_map.append((position, b0, b1))
+                pieces.append(glyph_text)
+                position += len(glyph_text)
+            out.add("".join(pieces), index, element, glyph_map)
+            width = sum(g[3] for g in glyphs)
+            spaces = sum(1 for g in glyphs if g[4])
+            count = len(glyphs)
+        if unmapped:
+            out.unmapped_fonts.add(font.base_font or state.font_name)
+        out.glyph_count += count
+        advance = width / 1000 * state.size + state.char_space * count
+        advance = (advance + state.word_space * spaces) * state.scale
         return (*tm[:4], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
 
 
@@ -191,21 +243,16 @@ def _has_marked_text(properties: object) -> bool:
     return isinstance(properties, pikepdf.Dictionary) and any(k in properties for k in _MARKED)
 
 
-def glyphs_of(text: StreamText, match: Match) -> list[int]:
-    """Return the glyph ids that make up the characters of a match."""
-    seen: dict[int, None] = {}
-    for owner in text.owners[match.start : match.end]:
-        if owner >= 0:
-            seen[owner] = None
-    return list(seen)
+def glyphs_of(text: StreamText, match: Match) -> list[GlyphRef]:
+    """Return the glyphs that make up the characters of a match."""
+    return text.glyphs_between(match.start, match.end)
 
 
-def rewrite(instructions: list, text: StreamText, removals: list[list[int]]) -> list:
+def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
     """Return new instructions with the glyphs of each removal gone and a fixed gap in place."""
     cuts: dict[int, dict[int, list[tuple[int, int, bool]]]] = {}
-    for glyph_ids in removals:
-        for position, glyph_id in enumerate(glyph_ids):
-            op_index, element, start, end = text.glyphs[glyph_id]
+    for glyphs in removals:
+        for position, (op_index, element, start, end) in enumerate(glyphs):
             cuts.setdefault(op_index, {}).setdefault(element, []).append(
                 (start, end, position == 0)
             )

@@ -80,6 +80,14 @@ class Font:
             elif names[code] is not None:
                 text = glyph_text(names[code] or "")
             self._table.append((text, widths[code]))
+        self._widths = [w for _, w in self._table]
+        single = all(t is None or len(t) == 1 for t, _ in self._table)
+        self._translate: dict[int, str] | None = None
+        if single:
+            self._translate = {
+                code: ("\ufffd" if t is None else t) for code, (t, _) in enumerate(self._table)
+            }
+            self._unknown = bytes(code for code, (t, _) in enumerate(self._table) if t is None)
 
     def _glyph_names(self, font: pikepdf.Dictionary) -> list[str | None]:
         encoding = font.get("/Encoding")
@@ -164,6 +172,15 @@ class Font:
         self._cid_widths = _cid_widths(descendant.get("/W"))
         if self._unicode is None:
             self.problems.add("no_unicode_mapping")
+
+    def decode_simple(self, data: bytes) -> tuple[str, float, int, bool] | None:
+        """Return (text, total width, spaces, unmapped) when each byte is one character."""
+        if self.composite or self._translate is None:
+            return None
+        text = data.decode("latin-1").translate(self._translate)
+        width = sum(map(self._widths.__getitem__, data))
+        unmapped = bool(self._unknown) and "\ufffd" in text
+        return text, width, data.count(32), unmapped
 
     def decode(self, data: bytes) -> list[Glyph]:
         """Return the glyphs of a string's bytes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,6 +14,11 @@ from exchange.redaction.names import Decision, MatchSet, TermGroup
 _BEFORE = r"(?<![^\W_])"
 _AFTER = r"(?![^\W_])"
 _MIN_INSIDE_WORD = 4
+# A join inside a word: letter then digit, digit then letter, or lower case then capital
+# (camel case is looked for in Latin-1 letters, which covers the names on an English roll).
+_JOIN = re.compile(
+    r"[^\W\d_](?=\d)|\d(?=[^\W\d_])|[a-z\u00df-\u00f6\u00f8-\u00ff](?=[A-Z\u00c0-\u00d6\u00d8-\u00de])"
+)
 
 
 @dataclass(frozen=True)
@@ -78,23 +84,48 @@ class Matcher:
         return matches
 
     def _find_inside_words(self, text: str, folded: Folded, whole: list[Match]) -> list[Match]:
+        """Find names glued to another word at a camel-case or digit join, for review."""
         pattern = self._inside_words
         if pattern is None:
             return []
         taken = [(m.start, m.end) for m in whole]
         found: list[Match] = []
-        for hit in pattern.finditer(folded.text):
-            start, end = folded.span(hit.start(), hit.end(), len(text))
-            if any(s < end and start < e for s, e in taken):
-                continue
-            if not _glued(text, start, end):
-                continue
-            group = self.match_set.group(hit.group())
-            if group is None:
-                continue
-            found.append(Match(start, end, group, "needs_review", ("inside_longer_word",)))
-            taken.append((start, end))
+        for word in _joined_words(folded.text, text, folded):
+            for hit in pattern.finditer(folded.text, word[0], word[1]):
+                start, end = folded.span(hit.start(), hit.end(), len(text))
+                if not _glued(text, start, end):
+                    continue
+                if any(s < end and start < e for s, e in taken):
+                    continue
+                group = self.match_set.group(hit.group())
+                if group is None:
+                    continue
+                found.append(Match(start, end, group, "needs_review", ("inside_longer_word",)))
+                taken.append((start, end))
         return found
+
+
+def _joined_words(folded_text: str, text: str, folded: Folded) -> list[tuple[int, int]]:
+    """Return folded spans of the words that contain a camel-case or letter-digit join."""
+    spans: list[tuple[int, int]] = []
+    for join in _JOIN.finditer(text):
+        # Widen the join to the whole word around it, in folded offsets.
+        position = _folded_offset(folded, join.start())
+        start = position
+        while start > 0 and folded_text[start - 1].isalnum():
+            start -= 1
+        end = position
+        while end < len(folded_text) and folded_text[end].isalnum():
+            end += 1
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end))
+    return spans
+
+
+def _folded_offset(folded: Folded, original: int) -> int:
+    if folded.origin is None:
+        return original
+    return bisect_left(folded.origin, original)
 
 
 def _case_allows(original: str, group: TermGroup) -> bool:

@@ -11,7 +11,7 @@ import pikepdf
 
 from exchange.errors import ValidationError
 from exchange.redaction import objects
-from exchange.redaction.content import ContentReader, glyphs_of, rewrite
+from exchange.redaction.content import ContentReader, GlyphRef, StreamText, glyphs_of, rewrite
 from exchange.redaction.fonts import Font
 from exchange.redaction.matcher import Matcher
 from exchange.redaction.names import MatchSet
@@ -111,7 +111,7 @@ class PdfRedactor:
             return None
         reader = ContentReader(self._font, resources)
         text = reader.read(instructions)
-        tally.glyphs += len(text.glyphs)
+        tally.glyphs += text.glyph_count
         if reader.images:
             tally.images += reader.images
             self.report.flag(number, "image_may_contain_text", "inline image")
@@ -123,12 +123,12 @@ class PdfRedactor:
         removals = self._find(text, number, location)
         changed = self._marked_content(instructions, reader.marked, number)
         if removals:
-            return rewrite(instructions, text, removals)
+            return rewrite(instructions, removals)
         return instructions if changed else None
 
-    def _find(self, text: object, number: int, location: str) -> list[list[int]]:
-        removals: list[list[int]] = []
-        for match in self.matcher.find(text.text):  # type: ignore[attr-defined]
+    def _find(self, text: StreamText, number: int, location: str) -> list[list[GlyphRef]]:
+        removals: list[list[GlyphRef]] = []
+        for match in self.matcher.find(text.text):
             if match.decision == "kept":
                 continue
             ids = match.group.target_ids
@@ -136,7 +136,7 @@ class PdfRedactor:
                 detail = f"{location}: {', '.join(match.reasons)}"
                 self.report.flag(number, "possible_name", detail, person_ids=ids)
                 continue
-            removals.append(glyphs_of(text, match))  # type: ignore[arg-type]
+            removals.append(glyphs_of(text, match))
             label = self.book.label(ids)
             self.report.removed.append(Removal(number, location, ids, label, match.group.forms[0]))
         return removals
