@@ -69,6 +69,7 @@ class _Verifier:
         self._reader = UstarReader(self)
         self.manifest: Manifest | None = None
         self._manifest_raw = b""
+        self.manifest_jws = ""
         self._buffer: bytearray | None = None
         self._current: FileEntry | None = None
         self._digest = hashlib.sha256()
@@ -172,6 +173,11 @@ class _Verifier:
             self._sink.close()
             self._sink = None
 
+    @property
+    def manifest_bytes(self) -> bytes:
+        """Return the exact signed manifest bytes."""
+        return self._manifest_raw
+
     def finish(self) -> Manifest:
         """Check the archive ended and every listed file arrived (step 11)."""
         self._reader.close()
@@ -194,6 +200,7 @@ class _Verifier:
         except UnicodeDecodeError as exc:
             raise InvalidBundle("step 5: manifest.jws is not ASCII") from exc
         header, payload = verify_compact(token, expect.sender_keys, JWS_TYPE, "step 5")
+        self.manifest_jws = token
         if payload != self._manifest_raw:
             raise InvalidBundle(
                 "step 6: manifest.json differs from the payload signed in manifest.jws"
@@ -310,21 +317,22 @@ def _run(
     expect: Expectations,
     limits: Limits,
     folder: Path | None,
-) -> Manifest:
+) -> _Verifier:
     if not expect.identities:
         raise InvalidBundle("step 2: no identity was given to decrypt with")
     verifier = _Verifier(expect, limits, folder)
     try:
-        return _decrypt_and_check(path_or_file, verifier, expect.identities)
+        _decrypt_and_check(path_or_file, verifier, expect.identities)
     finally:
         verifier.abort()
+    return verifier
 
 
 def _decrypt_and_check(
     path_or_file: str | os.PathLike[str] | BinaryIO,
     verifier: _Verifier,
     identities: Sequence[EncryptionKey],
-) -> Manifest:
+) -> None:
     age_identities = [key.to_pyrage() for key in identities]
     with _source(path_or_file) as source:
         # Step 1: the file is not empty and starts with the age v1 header line.
@@ -346,7 +354,6 @@ def _decrypt_and_check(
             ) from None
         if verifier.failure is not None:
             raise verifier.failure
-    return verifier.finish()
 
 
 def _age_reason(exc: Exception) -> str:
@@ -365,14 +372,16 @@ def verify_bundle(
     limits: Limits | None = None,
 ) -> Manifest:
     """Run every verification step without writing anything to disk; return the manifest."""
-    return _run(path_or_file, expect, limits or Limits(), None)
+    return _run(path_or_file, expect, limits or Limits(), None).finish()
 
 
 class Bundle:
     """A verified bundle whose files sit in a private temporary folder until closed."""
 
-    def __init__(self, manifest: Manifest, folder: Path) -> None:
+    def __init__(self, manifest: Manifest, manifest_bytes: bytes, jws: str, folder: Path) -> None:
         self.manifest = manifest
+        self.manifest_bytes = manifest_bytes
+        self.manifest_jws = jws
         self._folder = folder
 
     @classmethod
@@ -393,11 +402,12 @@ class Bundle:
         )
         folder = Path(tempfile.mkdtemp(prefix="sgx-bundle-", dir=work_dir))
         try:
-            manifest = _run(path_or_file, expect, limits or Limits(), folder / "files")
+            verifier = _run(path_or_file, expect, limits or Limits(), folder / "files")
+            manifest = verifier.finish()
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return cls(manifest, folder)
+        return cls(manifest, verifier.manifest_bytes, verifier.manifest_jws, folder)
 
     @classmethod
     def from_bytes(
