@@ -38,4 +38,4 @@ def demo(obj: dict[str, Any]) -> None:
         for person in data.users[school.urn]:
             click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
     click.echo("")
-    click.echo(f"See a tree with: exchange --school {data.schools[0].urn} policy show")
+    click.echo("See both category trees with: exchange policy show")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from sqlalchemy import select
 
 from exchange.db import transaction
 from exchange.instance import Instance
@@ -76,13 +77,26 @@ def apply_command(obj: dict[str, Any], preset_name: str, reset: bool) -> None:
 @policy.command("show")
 @click.pass_obj
 def show_command(obj: dict[str, Any]) -> None:
-    """Print the school's category tree with what transfers, and whether it is set or inherited."""
-    instance, school_id = _ready(obj)
+    """Print the school's category tree with what transfers, and whether it is set or inherited.
+
+    Without --school on an instance that hosts several schools, print every school's tree.
+    """
+    instance: Instance = obj["instance"]
+    upgrade(instance.engine)
     with instance.sessions() as session:
-        scope_session(session, school_id)
-        school = session.get(School, school_id)
-        for line in render_tree(school, school_categories(session, school)):
-            click.echo(line)
+        if getattr(obj, "school_urn", None) is None:
+            school_ids = session.scalars(select(School.id).order_by(School.urn)).all()
+        else:
+            school_ids = []
+        if not school_ids:
+            school_ids = [obj["school_id"]]  # Raises the usual "no school yet" message.
+        for number, school_id in enumerate(school_ids):
+            if number:
+                click.echo("")
+            scope_session(session, school_id)
+            school = session.get(School, school_id)
+            for line in render_tree(school, school_categories(session, school)):
+                click.echo(line)
 
 
 @policy.command("set")

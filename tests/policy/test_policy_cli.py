@@ -65,3 +65,15 @@ def test_unknown_paths_and_classes_are_clear_errors(run: Runner) -> None:
     assert "no category 'Nowhere'" in missing.output
     wrong = run("policy", "set", "Behaviour", "naughty")
     assert wrong.exit_code == 2
+
+
+def test_show_without_a_school_prints_every_school(run: Runner) -> None:
+    run("schools", "add", "--urn", "100002", "--laestab", "8881002", "--name", "Second Primary")
+    assert run("--school", "100001", "policy", "apply", "bretherton").exit_code == 0
+    assert run("--school", "100002", "policy", "apply", "holy_trinity").exit_code == 0
+    output = run("policy", "show").output
+    assert "Test Primary (URN 100001)" in output
+    assert "Second Primary (URN 100002)" in output
+    assert output.index("Child on Child Abuse") < output.index("Peer on peer abuse")
+    only = run("--school", "100002", "policy", "show").output
+    assert "Test Primary" not in only
