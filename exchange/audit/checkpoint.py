@@ -86,19 +86,40 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def as_public_key(key: Any) -> Ed25519PublicKey:
+    """Return an Ed25519PublicKey from one, or from an object with the raw key as `.raw`."""
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    raw = getattr(key, "raw", None)
+    if isinstance(raw, bytes) and len(raw) == 32:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    raise InvalidCheckpoint(f"{type(key).__name__} is not an Ed25519 public key")
+
+
+def as_private_key(key: Any) -> Ed25519PrivateKey:
+    """Return an Ed25519PrivateKey from one, or from an object with a private_raw() seed."""
+    if isinstance(key, Ed25519PrivateKey):
+        return key
+    private_raw = getattr(key, "private_raw", None)
+    if callable(private_raw):
+        return Ed25519PrivateKey.from_private_bytes(private_raw())
+    raise InvalidCheckpoint(f"{type(key).__name__} is not an Ed25519 private key")
+
+
 def keys_by_id(public_keys: PublicKeys) -> dict[str, Ed25519PublicKey]:
     """Return public keys indexed by key id, checking any ids given against the keys."""
     if isinstance(public_keys, Mapping):
-        indexed = dict(public_keys)
+        indexed = {kid: as_public_key(key) for kid, key in public_keys.items()}
         for kid, key in indexed.items():
             if key_id(key) != kid:
                 raise InvalidCheckpoint(f"key id {kid} does not match its public key")
         return indexed
-    return {key_id(key): key for key in public_keys}
+    return {key_id(key): key for key in map(as_public_key, public_keys)}
 
 
 def sign_checkpoint(checkpoint: Checkpoint, private_key: Ed25519PrivateKey) -> str:
     """Return the checkpoint as a compact JWS signed with the school's Ed25519 key."""
+    private_key = as_private_key(private_key)
     _check_payload(checkpoint.payload())
     header = {"alg": JWS_ALGORITHM, "kid": key_id(private_key.public_key()), "typ": JWS_TYPE}
     return jws.serialize_compact(

@@ -4,10 +4,14 @@ The commands take what they need from click's ctx.obj (a mapping the main CLI fi
 
     ctx.obj["session_factory"]  sqlalchemy sessionmaker bound to the instance database
     ctx.obj["school_id"]        int, the school whose log is acted on
-    ctx.obj["signing_key"]      Ed25519PrivateKey of that school (only `audit checkpoint`)
-    ctx.obj["public_keys"]      Mapping[key id, Ed25519PublicKey] or iterable of public keys:
-                                every signing key the school has used, current and retired
-                                (only `audit verify`; `audit check` can take --public-key)
+    ctx.obj["signing_key"]      the school's current Ed25519 signing key: an
+                                Ed25519PrivateKey, or exchange.packaging.keys.SigningKey
+                                (anything with private_raw()); only `audit checkpoint`
+    ctx.obj["public_keys"]      every signing key the school has used, current and retired:
+                                Mapping[key id, key] or an iterable of keys, each an
+                                Ed25519PublicKey or a SigningPublicKey (anything with a
+                                32-byte `.raw`); `audit verify`, and `audit check` when
+                                no --public-key is given
 
 A key that is missing, or that raises KeyError when asked for, becomes a usage error naming
 the key. Only the keys a command uses are looked up.

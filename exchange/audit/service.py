@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from exchange.audit.checkpoint import Checkpoint, key_id, log_id_for, sign_checkpoint
+from exchange.audit.checkpoint import (
+    Checkpoint,
+    as_private_key,
+    key_id,
+    log_id_for,
+    sign_checkpoint,
+)
 from exchange.audit.entry import build_entry, canonical_bytes, format_time
 from exchange.audit.errors import AuditLogError, ProofError
 from exchange.audit.merkle import (
@@ -200,6 +206,7 @@ def make_checkpoint(
     now: datetime | None = None,
 ) -> AuditCheckpoint:
     """Sign the current size and root of the school's log, after checking it extends the last."""
+    signer = as_private_key(signer)
     head = _lock_head(session, school_id)
     frontier = stored_frontier(session, school_id, head.size)
     root = frontier.root()

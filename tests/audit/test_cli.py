@@ -114,3 +114,38 @@ def test_missing_context_key_is_a_usage_error(obj: dict[str, Any]) -> None:
     result = run(obj, "checkpoint")
     assert result.exit_code == 2
     assert "ctx.obj['signing_key']" in result.output
+
+
+def test_scheduled_checkpoints_sign_each_grown_log_once(
+    factory: sessionmaker[Session], school_id: int, signing_key: Ed25519PrivateKey
+) -> None:
+    from exchange.audit.tasks import checkpoint_all_schools
+    from tests.audit.support import add_school, append
+
+    without_key = add_school(factory, 2)
+    append(factory, school_id, 3)
+    append(factory, without_key, 1)
+
+    def load_signer(_session: Session, wanted: int) -> Ed25519PrivateKey | None:
+        return signing_key if wanted == school_id else None
+
+    first = checkpoint_all_schools(factory, load_signer)
+    assert first == {"signed": [school_id], "unchanged": [], "no_key": [without_key], "failed": []}
+    assert checkpoint_all_schools(factory, load_signer)["unchanged"] == [school_id]
+    append(factory, school_id, 1, start=3)
+    assert checkpoint_all_schools(factory, load_signer)["signed"] == [school_id]
+    with factory() as session:
+        report = service.verify_log(session, school_id, [signing_key.public_key()])
+    assert report.ok
+    assert report.checkpoints_valid == 2
+
+
+def test_packaging_key_objects_are_accepted(factory: sessionmaker[Session], school_id: int) -> None:
+    keys = pytest.importorskip("exchange.packaging.keys")
+    signing = keys.SigningKey.generate()
+    with factory() as session:
+        service.record_event(session, school_id, 7, "dsl", "record.viewed", "pupil", 1)
+        service.make_checkpoint(session, school_id, signing)
+        session.commit()
+    obj = {"session_factory": factory, "school_id": school_id, "public_keys": [signing.public]}
+    assert run(obj, "verify").exit_code == 0
