@@ -189,7 +189,13 @@ def _pikepdf_qdf(path: Path) -> bytes:
     with tempfile.TemporaryDirectory(prefix="redaction-check-") as folder:
         target = Path(folder) / "check.qdf"
         with pikepdf.open(path) as pdf:
-            pdf.save(target, qdf=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+            pdf.save(
+                target,
+                qdf=True,
+                compress_streams=False,
+                stream_decode_level=pikepdf.StreamDecodeLevel.generalized,
+                object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            )
         return target.read_bytes()
 
 
