@@ -30,6 +30,7 @@ class CliState(dict[str, Any]):
         if key == "instance":
             instance = open_instance()
             configure_logging(instance.config)
+            click.get_current_context().call_on_close(instance.close)
             return instance
         instance: Instance = self["instance"]
         if key == "session_factory":

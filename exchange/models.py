@@ -1,14 +1,11 @@
 """Import every model module so the metadata and the ORM listeners are complete."""
 
-from importlib import import_module
-from importlib.util import find_spec
-
+from exchange.audit import models as audit_models
 from exchange.db import Base
-from exchange.records import history, models, scoping  # noqa: F401
+from exchange.packaging import models as packaging_models
+from exchange.partners import models as partner_models
+from exchange.records import history, models, scoping
+from exchange.transfers import models as transfer_models
 
-# Packages built alongside register their tables when present.
-for _name in ("exchange.audit.models", "exchange.packaging.models"):
-    if find_spec(_name.rsplit(".", 1)[0]) and find_spec(_name):
-        import_module(_name)
-
+REGISTERED = (audit_models, packaging_models, partner_models, history, models, scoping, transfer_models)
 metadata = Base.metadata

@@ -47,6 +47,7 @@ class School(Base):
     urn: Mapped[str] = mapped_column(String(6), unique=True)
     laestab: Mapped[str] = mapped_column(String(7), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

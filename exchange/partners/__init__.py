@@ -1,0 +1,1 @@
+"""The partner directory: other schools, their keys, and who confirmed them by phone."""

@@ -1,0 +1,1 @@
+"""Signed receipts for both schools, their countersignatures and the evidence pack."""

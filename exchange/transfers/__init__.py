@@ -1,0 +1,1 @@
+"""Transfers of a child's file between schools: the state machine and its steps."""

@@ -1,0 +1,379 @@
+"""The redaction review: redact every text and document that travels, and track the flags."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from exchange.db import utcnow
+from exchange.errors import ValidationError
+from exchange.instance import Instance
+from exchange.records.models import Incident, IncidentAction, Pupil, VaultDocument
+from exchange.redaction.pipeline import RedactionBlocked, process_pdf, process_text
+from exchange.redaction.pseudonyms import PseudonymBook
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import RedactedText, RedactionReview, Transfer
+from exchange.transfers.people import people_to_consider, pupil_person_id
+from exchange.transfers.steps import audit
+from exchange.vault.pupil_keys import blob_context, pupil_data_key
+
+RESOLUTIONS = ("confirmed", "excluded", "replaced")
+
+
+def included_ids(transfer: Transfer, kind: str) -> list[int]:
+    """Return the ids of the included records of one kind, in a stable order."""
+    return sorted(item.object_id for item in transfer.items if item.kind == kind and item.included)
+
+
+def run_redaction(session: Session, instance: Instance, transfer: Transfer, actor: Actor) -> None:
+    """Redact everything the transfer carries, replacing any earlier review of it."""
+    pupil = _subject(session, transfer)
+    people = people_to_consider(session, pupil)
+    subject_id = pupil_person_id(pupil.id)
+    book = PseudonymBook()
+    _forget_previous(session, instance, transfer)
+    for incident in _incidents(session, transfer):
+        _redact_text(
+            session, transfer, "incident", incident.id, incident.narrative, people, subject_id, book
+        )
+        for action in incident.actions:
+            _redact_text(
+                session, transfer, "action", action.id, action.text, people, subject_id, book
+            )
+    if transfer.conversation_summary:
+        _redact_text(
+            session,
+            transfer,
+            "conversation",
+            transfer.id,
+            transfer.conversation_summary,
+            people,
+            subject_id,
+            book,
+        )
+    for document in _documents(session, transfer):
+        _redact_document(session, instance, transfer, pupil, document, people, subject_id, book)
+    transfer.pseudonyms = book.to_dict()
+    audit(
+        session,
+        transfer,
+        actor,
+        "transfer.redaction_run",
+        {"reviews": len(reviews(session, transfer))},
+    )
+
+
+def redact_conversation(session: Session, transfer: Transfer) -> None:
+    """Redact the recorded conversation summary with the same pseudonyms as the rest."""
+    pupil = _subject(session, transfer)
+    for model in (RedactionReview, RedactedText):
+        session.execute(
+            delete(model).where(model.transfer_id == transfer.id, model.kind == "conversation")
+        )
+    book = _book(transfer)
+    _redact_text(
+        session,
+        transfer,
+        "conversation",
+        transfer.id,
+        transfer.conversation_summary or "",
+        people_to_consider(session, pupil),
+        pupil_person_id(pupil.id),
+        book,
+    )
+    transfer.pseudonyms = book.to_dict()
+
+
+def _book(transfer: Transfer) -> PseudonymBook:
+    return PseudonymBook(dict(transfer.pseudonyms or {}))
+
+
+def reviews(session: Session, transfer: Transfer) -> list[RedactionReview]:
+    """Return the redaction reviews of a transfer."""
+    return list(
+        session.scalars(
+            select(RedactionReview)
+            .where(RedactionReview.transfer_id == transfer.id)
+            .order_by(RedactionReview.kind, RedactionReview.object_id)
+        )
+    )
+
+
+def unresolved_flags(session: Session, transfer: Transfer) -> list[RedactionReview]:
+    """Return the reviews whose flags still stop authorisation."""
+    return [review for review in reviews(session, transfer) if review.blocks_authorisation]
+
+
+def resolve_flag(
+    session: Session,
+    instance: Instance,
+    transfer: Transfer,
+    review_id: int,
+    resolution: str,
+    note: str,
+    actor: Actor,
+    replacement: bytes | None = None,
+) -> RedactionReview:
+    """Record the DSL's decision on a flagged item: confirmed, excluded, or replaced."""
+    review = session.get(RedactionReview, review_id)
+    if review is None or review.transfer_id != transfer.id:
+        raise ValidationError("no such redaction review on this transfer")
+    if resolution not in RESOLUTIONS:
+        raise ValidationError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    if not note.strip():
+        raise ValidationError("say what was checked or why (the note is kept with the transfer)")
+    if resolution == "excluded":
+        _exclude(transfer, review)
+    if resolution == "replaced":
+        if review.kind != "document" or not replacement:
+            raise ValidationError("a replacement is a redacted PDF for a flagged document")
+        review = _replace(session, instance, transfer, review, replacement)
+    if review.kind != "document" and resolution == "confirmed":
+        _redact_all_pending(session, transfer, review)
+    review.resolution = resolution
+    review.resolution_note = note.strip()
+    review.resolved_by_user_id = actor.user_id
+    review.resolved_at = utcnow()
+    audit(
+        session,
+        transfer,
+        actor,
+        "redaction.resolved",
+        {"review": review.id, "resolution": resolution},
+    )
+    return review
+
+
+def _subject(session: Session, transfer: Transfer) -> Pupil:
+    pupil = session.get(Pupil, transfer.pupil_id)
+    if pupil is None:
+        raise ValidationError("the transfer's pupil is not on this school's records")
+    return pupil
+
+
+def _incidents(session: Session, transfer: Transfer) -> list[Incident]:
+    ids = included_ids(transfer, "incident")
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.occurred_at))
+    )
+
+
+def _documents(session: Session, transfer: Transfer) -> list[VaultDocument]:
+    ids = included_ids(transfer, "document")
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(VaultDocument).where(VaultDocument.id.in_(ids)).order_by(VaultDocument.id)
+        )
+    )
+
+
+def _forget_previous(session: Session, instance: Instance, transfer: Transfer) -> None:
+    for review in reviews(session, transfer):
+        if review.redacted_storage_key:
+            instance.blobs.delete(review.redacted_storage_key)
+    session.execute(delete(RedactionReview).where(RedactionReview.transfer_id == transfer.id))
+    session.execute(delete(RedactedText).where(RedactedText.transfer_id == transfer.id))
+
+
+def _redact_text(
+    session: Session,
+    transfer: Transfer,
+    kind: str,
+    object_id: int,
+    text: str,
+    people: list,
+    subject_id: str,
+    book: PseudonymBook,
+    decisions: dict[str, str] | None = None,
+) -> None:
+    try:
+        result, report = process_text(
+            text,
+            people,
+            subject_id=subject_id,
+            book=book,
+            decisions=decisions,
+            document=f"{kind}:{object_id}",
+        )
+    except RedactionBlocked as blocked:
+        raise ValidationError(
+            f"redaction of {kind} {object_id} failed its independent check"
+        ) from blocked
+    session.add(
+        RedactedText(
+            school_id=transfer.school_id,
+            transfer_id=transfer.id,
+            kind=kind,
+            object_id=object_id,
+            text=result.text,
+        )
+    )
+    session.add(
+        RedactionReview(
+            school_id=transfer.school_id,
+            transfer_id=transfer.id,
+            kind=kind,
+            object_id=object_id,
+            report=report.to_dict(),
+            flagged=result.needs_review,
+        )
+    )
+
+
+def _redact_all_pending(session: Session, transfer: Transfer, review: RedactionReview) -> None:
+    pending = {
+        decision["key"]: "redact"
+        for decision in review.report.get("decisions", [])  # type: ignore[union-attr]
+        if decision.get("decision") == "needs_review"
+    }
+    source = _source_text(session, transfer, review.kind, review.object_id)
+    pupil = _subject(session, transfer)
+    book = _book(transfer)
+    result, report = process_text(
+        source,
+        people_to_consider(session, pupil),
+        subject_id=pupil_person_id(pupil.id),
+        book=book,
+        decisions=pending,
+        document=f"{review.kind}:{review.object_id}",
+    )
+    stored = session.scalar(
+        select(RedactedText).where(
+            RedactedText.transfer_id == transfer.id,
+            RedactedText.kind == review.kind,
+            RedactedText.object_id == review.object_id,
+        )
+    )
+    if stored is not None:
+        stored.text = result.text
+    review.report = report.to_dict()
+    transfer.pseudonyms = book.to_dict()
+
+
+def _source_text(session: Session, transfer: Transfer, kind: str, object_id: int) -> str:
+    if kind == "incident":
+        return session.get(Incident, object_id).narrative  # type: ignore[union-attr]
+    if kind == "action":
+        return session.get(IncidentAction, object_id).text  # type: ignore[union-attr]
+    return transfer.conversation_summary or ""
+
+
+def _redact_document(
+    session: Session,
+    instance: Instance,
+    transfer: Transfer,
+    pupil: Pupil,
+    document: VaultDocument,
+    people: list,
+    subject_id: str,
+    book: PseudonymBook,
+    source_bytes: bytes | None = None,
+) -> RedactionReview:
+    key = pupil_data_key(session, pupil, instance.instance_key)
+    review = RedactionReview(
+        school_id=transfer.school_id,
+        transfer_id=transfer.id,
+        kind="document",
+        object_id=document.id,
+        report={},
+    )
+    if document.media_type != "application/pdf":
+        review.flagged = True
+        review.report = {
+            "status": "needs_review",
+            "flags": [{"reason": "not a PDF: check by hand"}],
+        }
+        session.add(review)
+        return review
+    with tempfile.TemporaryDirectory(prefix="sgx-redact-") as folder:
+        source = Path(folder) / "in.pdf"
+        output = Path(folder) / "out.pdf"
+        plain = source_bytes or instance.blobs.read_all(
+            key, blob_context(pupil), document.storage_key
+        )
+        source.write_bytes(plain)
+        try:
+            report = process_pdf(
+                source,
+                output,
+                people,
+                subject_id=subject_id,
+                book=book,
+                document=f"document:{document.id}",
+            )
+        except RedactionBlocked as blocked:
+            review.flagged = True
+            review.report = blocked.report.to_dict()
+            session.add(review)
+            return review
+        except ValidationError as error:
+            review.flagged = True
+            review.report = {
+                "status": "needs_review",
+                "flags": [{"reason": f"cannot be redacted: {error.message}"}],
+            }
+            session.add(review)
+            return review
+        with output.open("rb") as handle:
+            blob = instance.blobs.write(
+                key, blob_context(pupil), handle, instance.config["MAX_VAULT_FILE_BYTES"]
+            )
+    review.report = report.to_dict()
+    review.flagged = report.status != "clean"
+    review.redacted_storage_key = blob.storage_key
+    review.redacted_sha256 = blob.sha256
+    review.redacted_size = blob.size
+    session.add(review)
+    return review
+
+
+def _exclude(transfer: Transfer, review: RedactionReview) -> None:
+    if review.kind != "document":
+        raise ValidationError(
+            "only a document can be excluded here; drop the incident from the selection"
+        )
+    for item in transfer.items:
+        if item.kind == "document" and item.object_id == review.object_id:
+            item.included = False
+            item.reason = "excluded at redaction review"
+
+
+def _replace(
+    session: Session,
+    instance: Instance,
+    transfer: Transfer,
+    review: RedactionReview,
+    replacement: bytes,
+) -> RedactionReview:
+    pupil = _subject(session, transfer)
+    document = session.get(VaultDocument, review.object_id)
+    if document is None:
+        raise ValidationError("the flagged document no longer exists")
+    previous_key = review.redacted_storage_key
+    session.delete(review)
+    session.flush()
+    book = _book(transfer)
+    fresh = _redact_document(
+        session,
+        instance,
+        transfer,
+        pupil,
+        document,
+        people_to_consider(session, pupil),
+        pupil_person_id(pupil.id),
+        book,
+        source_bytes=replacement,
+    )
+    if fresh.redacted_storage_key is None:
+        raise ValidationError("the replacement still fails the redaction check")
+    if previous_key:
+        instance.blobs.delete(previous_key)
+    transfer.pseudonyms = book.to_dict()
+    return fresh
