@@ -77,12 +77,9 @@ def check_format(raw: Any, problems: Problems) -> bool:
 
 
 def load_records(data: bytes, problems: Problems) -> dict[str, Any] | None:
-    """Return the records that are valid, with the ids of those that are not.
-
-    Each record is loaded on its own, so one bad record does not hide the problems of the
-    others; `records[INVALID_IDS]` lets the later checks skip references to the bad ones.
-    Return None when the document as a whole cannot be used.
-    """
+    """Return the valid records and the ids of invalid ones, or None if the whole is unusable."""
+    # Each record is loaded on its own, so one bad record does not hide the problems of the
+    # others; records[INVALID_IDS] lets the later checks skip references to the bad ones.
     raw = parse_json(data, problems)
     if raw is None or not check_format(raw, problems):
         return None

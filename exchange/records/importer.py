@@ -72,18 +72,23 @@ def import_records(
             tick=lambda _amount: None,
             summary=ImportSummary(),
         )
-        total = sum(len(data[kind]) for kind in ("staff", "pupils", "incidents", "documents"))
-        total += sum(len(i["actions"]) + len(i["edits"]) for i in data["incidents"])
-        with progress("importing", total, "records") as tick:
-            writer.tick = tick
-            try:
-                summary = writer.write(data)
-            except ValidationError as exc:
-                if isinstance(exc, ImportRejected):
-                    raise
-                raise ImportRejected([Problem(exc.where or "export", exc.message)]) from exc
+        summary = _write(writer, data, progress)
     log.info("records imported", extra={"school_id": school_id, "counts": summary.as_dict()})
     return summary
+
+
+def _write(writer: Writer, data: dict[str, Any], progress: Progress) -> ImportSummary:
+    """Write the checked records with a progress bar; report late failures as problems."""
+    total = sum(len(data[kind]) for kind in ("staff", "pupils", "incidents", "documents"))
+    total += sum(len(item["actions"]) + len(item["edits"]) for item in data["incidents"])
+    with progress("importing", total, "records") as tick:
+        writer.tick = tick
+        try:
+            return writer.write(data)
+        except ImportRejected:
+            raise
+        except ValidationError as exc:
+            raise ImportRejected([Problem(exc.where or "export", exc.message)]) from exc
 
 
 def _check(
