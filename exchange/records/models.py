@@ -175,6 +175,8 @@ class Incident(SchoolScoped, Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
     body_map: Mapped[bool] = mapped_column(Boolean, default=False)
+    retain_until: Mapped[date | None] = mapped_column(Date, index=True)
+    retention_rule: Mapped[str | None] = mapped_column(String(100))
 
     pupil: Mapped[Pupil] = relationship(foreign_keys=[pupil_id])
     author: Mapped[StaffMember | None] = relationship()
@@ -241,6 +243,8 @@ class VaultDocument(SchoolScoped, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retain_until: Mapped[date | None] = mapped_column(Date, index=True)
+    retention_rule: Mapped[str | None] = mapped_column(String(100))
 
     pupil: Mapped[Pupil] = relationship()
 
