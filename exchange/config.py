@@ -25,6 +25,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMPORT_FILES": 10_000,
     "MAX_IMPORT_TOTAL_BYTES": 4 * 1024 * 1024 * 1024,
     "MAX_RECORDS_JSON_BYTES": 256 * 1024 * 1024,
+    "MAX_BUNDLE_BYTES": 2 * 1024 * 1024 * 1024,
+    "PUBLIC_URL": "http://127.0.0.1:8000",  # How partner schools reach this service.
+    "SMTP_HOST": None,  # Without it, alerts are logged (ids only) instead of emailed.
+    "SMTP_PORT": 25,
+    "SMTP_FROM": "safeguarding-exchange@localhost",
+    "DELIVERY_MAX_RETRIES": 8,
+    "CHASE_HOUR": 8,
     "HEARTBEAT_SECONDS": 30,
     "WORKER_STALE_SECONDS": 120,
 }
@@ -34,6 +41,10 @@ INT_KEYS = {
     "MAX_IMPORT_FILES",
     "MAX_IMPORT_TOTAL_BYTES",
     "MAX_RECORDS_JSON_BYTES",
+    "MAX_BUNDLE_BYTES",
+    "SMTP_PORT",
+    "DELIVERY_MAX_RETRIES",
+    "CHASE_HOUR",
     "HEARTBEAT_SECONDS",
     "WORKER_STALE_SECONDS",
 }

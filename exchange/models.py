@@ -7,5 +7,13 @@ from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
 from exchange.transfers import models as transfer_models
 
-REGISTERED = (audit_models, packaging_models, partner_models, history, models, scoping, transfer_models)
+REGISTERED = (
+    audit_models,
+    packaging_models,
+    partner_models,
+    history,
+    models,
+    scoping,
+    transfer_models,
+)
 metadata = Base.metadata

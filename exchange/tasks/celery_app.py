@@ -6,8 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 
-TASK_MODULES = ["exchange.tasks.heartbeat"]
+TASK_MODULES = ["exchange.tasks.heartbeat", "exchange.transfers.tasks"]
 
 
 def make_celery(config: dict[str, Any]) -> Celery:
@@ -32,6 +33,10 @@ def make_celery(config: dict[str, Any]) -> Celery:
             "heartbeat": {
                 "task": "exchange.heartbeat",
                 "schedule": timedelta(seconds=config["HEARTBEAT_SECONDS"]),
+            },
+            "transfers-daily": {
+                "task": "exchange.transfers.daily",
+                "schedule": crontab(hour=config["CHASE_HOUR"], minute=0),
             },
         },
         include=TASK_MODULES,

@@ -125,6 +125,10 @@ def resolve_flag(
         raise ValidationError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
     if not note.strip():
         raise ValidationError("say what was checked or why (the note is kept with the transfer)")
+    if resolution == "confirmed" and review.report.get("status") == "blocked":
+        raise ValidationError(
+            "a name is still in this document: exclude it or upload a replacement"
+        )
     if resolution == "excluded":
         _exclude(transfer, review)
     if resolution == "replaced":

@@ -43,9 +43,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _install_request_hooks(app)
     _install_error_handlers(app)
 
+    from exchange.tasks.celery_app import make_celery
     from exchange.web.health import health
+    from exchange.web.school_api import school_api
 
+    app.extensions["celery"] = make_celery(instance.config)
     app.register_blueprint(health)
+    app.register_blueprint(school_api)
     return app
 
 

@@ -1,0 +1,209 @@
+"""Receive a bundle: verify it, import it all or nothing, and sign the receipt."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from exchange.audit.service import latest_checkpoint, make_checkpoint, record_event
+from exchange.db import utcnow
+from exchange.errors import ExchangeError, NotFound
+from exchange.instance import Instance
+from exchange.packaging.bundle import Bundle, Limits
+from exchange.packaging.keys import load_encryption_keys, load_signing_key
+from exchange.partners.service import trusted_signing_keys
+from exchange.receipts.receipt import Receipt
+from exchange.records.models import School
+from exchange.transfers import states
+from exchange.transfers.actors import SYSTEM_ACTOR
+from exchange.transfers.import_bundle import import_bundle
+from exchange.transfers.incoming import find_transfer
+from exchange.transfers.messages import RECEIPT, Message, sign_message
+from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.steps import move
+
+
+class UploadConflict(ExchangeError):
+    """A different bundle for a transfer that already has a complete receipt."""
+
+    code = "conflict"
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class Received:
+    """The outcome of an upload: the signed receipt and whether it was new."""
+
+    receipt_jws: str
+    disposition: str
+    new: bool
+
+
+def sha256_file(path: Path) -> str:
+    """Return the SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def receive_bundle(
+    session: Session,
+    instance: Instance,
+    school: School,
+    transfer_uid: str,
+    body: Path,
+    upload: Message,
+) -> Received:
+    """Handle one upload, idempotently: the same bytes again return the same receipt."""
+    transfer = find_transfer(session, school.id, transfer_uid, INCOMING)
+    if transfer is None or transfer.partner_id != upload.partner.id:
+        raise NotFound("no transfer with this id is expected from the sending school")
+    digest = sha256_file(body)
+    if transfer.receipt_jws is not None:
+        if transfer.bundle_sha256 == digest:
+            return Received(transfer.receipt_jws, transfer.receipt_disposition or "", new=False)
+        if transfer.receipt_disposition == "complete":
+            raise UploadConflict("this transfer already has a complete receipt for other bytes")
+    if transfer.state not in (states.ACCEPTED,):
+        raise UploadConflict(f"this transfer is {transfer.state}, not waiting for a bundle")
+    signed = upload.payload
+    if signed.get("transfer_id") != transfer_uid:
+        return _receipt(
+            session,
+            instance,
+            school,
+            transfer,
+            digest,
+            None,
+            "rejected",
+            "the upload names another transfer",
+        )
+    if signed.get("ciphertext_sha256") != digest:
+        return _receipt(
+            session,
+            instance,
+            school,
+            transfer,
+            digest,
+            None,
+            "rejected",
+            "the bytes received are not the bytes the sender signed (changed in transit)",
+        )
+    try:
+        bundle = Bundle.open(
+            body,
+            load_encryption_keys(session, school.id, instance.instance_key),
+            list(trusted_signing_keys(session, upload.partner, include_retired=True).values()),
+            expected_recipient=school.urn,
+            limits=Limits(max_file_bytes=instance.config["MAX_VAULT_FILE_BYTES"]),
+            expected_sender=upload.partner.urn,
+            work_dir=instance.home,
+        )
+    except ExchangeError as error:
+        return _receipt(
+            session, instance, school, transfer, digest, None, "rejected", error.message
+        )
+    with bundle:
+        if bundle.manifest.transfer_id != transfer_uid:
+            return _receipt(
+                session,
+                instance,
+                school,
+                transfer,
+                digest,
+                bundle,
+                "rejected",
+                "the bundle belongs to another transfer",
+            )
+        written: list[str] = []
+        try:
+            with session.begin_nested():
+                import_bundle(session, instance, school, transfer, bundle, written)
+        except ExchangeError as error:
+            for storage_key in written:
+                instance.blobs.delete(storage_key)
+            return _receipt(
+                session,
+                instance,
+                school,
+                transfer,
+                digest,
+                bundle,
+                "rejected",
+                f"import failed: {error.message}",
+            )
+        record_event(
+            session,
+            school.id,
+            None,
+            "system",
+            "transfer.imported",
+            "transfer",
+            transfer_uid,
+            None,
+            {"files": bundle.manifest.file_count},
+        )
+        return _receipt(session, instance, school, transfer, digest, bundle, "complete", None)
+
+
+def _receipt(
+    session: Session,
+    instance: Instance,
+    school: School,
+    transfer: Transfer,
+    digest: str,
+    bundle: Bundle | None,
+    disposition: str,
+    reason: str | None,
+) -> Received:
+    key = load_signing_key(session, school.id, instance.instance_key)
+    make_checkpoint(session, school.id, _ed25519(key))
+    checkpoint = latest_checkpoint(session, school.id)
+    receipt = Receipt(
+        transfer_id=transfer.transfer_uid,
+        offer_sha256=transfer.offer_sha256 or "",
+        ciphertext_sha256=digest,
+        manifest_sha256=hashlib.sha256(bundle.manifest_bytes).hexdigest() if bundle else None,
+        file_count=bundle.manifest.file_count if bundle else None,
+        disposition=disposition,
+        missing=(),
+        reason=reason,
+        received_at=utcnow().isoformat(),
+        signing_key_id=key.key_id,
+        checkpoint=checkpoint.jws if checkpoint else None,
+    )
+    token = sign_message(receipt.body(), key, RECEIPT, school.urn, transfer.partner.urn)
+    transfer.receipt_jws = token
+    transfer.receipt_disposition = disposition
+    transfer.bundle_sha256 = digest
+    transfer.manifest_sha256 = receipt.manifest_sha256
+    transfer.file_count = receipt.file_count
+    transfer.reject_reason = reason
+    if disposition == "complete":
+        move(
+            session, transfer, states.RECEIPTED, SYSTEM_ACTOR, details={"disposition": disposition}
+        )
+    else:
+        record_event(
+            session,
+            school.id,
+            None,
+            "system",
+            "transfer.bundle_refused",
+            "transfer",
+            transfer.transfer_uid,
+            None,
+            {"disposition": disposition},
+        )
+    return Received(token, disposition, new=True)
+
+
+def _ed25519(key):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(key.private_raw())

@@ -1,0 +1,190 @@
+"""The school-to-school API: signed messages in, bundles in, receipts and checkpoints out."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.audit.service import latest_checkpoint
+from exchange.errors import NotFound, ValidationError
+from exchange.instance import Instance
+from exchange.records.models import School
+from exchange.transfers import incoming
+from exchange.transfers.messages import (
+    BUNDLE_UPLOAD,
+    COUNTERSIGNATURE,
+    FETCH,
+    OFFER,
+    OFFER_RESPONSE,
+    MessageRefused,
+    verify_message,
+)
+from exchange.transfers.models import INCOMING
+from exchange.transfers.receive import receive_bundle
+
+school_api = Blueprint("school_api", __name__, url_prefix="/s2s/v1/schools/<urn>")
+
+MAX_MESSAGE_BYTES = 64 * 1024
+DIGEST_HEADER = re.compile(r"^sha-256=:([A-Za-z0-9+/]{43}=):$")
+TRANSFER_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _instance() -> Instance:
+    return current_app.extensions["exchange"]
+
+
+@contextmanager
+def _school_session(urn: str) -> Iterator[tuple[Session, School]]:
+    """Open the request's one transaction for a school hosted here; commit at the end."""
+    with _instance().sessions() as session:
+        school = session.scalar(select(School).where(School.urn == urn))
+        if school is None:
+            raise NotFound("no such school on this service")
+        try:
+            yield session, school
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _message_body() -> str:
+    if request.content_length is None or request.content_length > MAX_MESSAGE_BYTES:
+        raise ValidationError("a message must have a length and be at most 64 KiB")
+    if request.mimetype != "application/jose":
+        raise ValidationError("send messages as application/jose (a compact JWS)")
+    return request.get_data(as_text=True)
+
+
+def _after_commit(task: str, *args: Any) -> None:
+    """Queue a task once the request's transaction has committed."""
+    g.setdefault("after_commit", []).append((task, args))
+
+
+def _handle(urn: str, typ: str, action: Callable[[Session, School, Any], Any]) -> Any:
+    token = _message_body()
+    with _school_session(urn) as (session, school):
+        message = verify_message(session, school, token, typ)
+        result = action(session, school, message)
+    _flush_tasks()
+    return result
+
+
+def _flush_tasks() -> None:
+    celery = current_app.extensions.get("celery")
+    for task, args in g.pop("after_commit", []):
+        if celery is not None:
+            celery.send_task(task, args=list(args))
+
+
+@school_api.post("/offers")
+def post_offer(urn: str) -> Any:
+    """Receive an offer of a child's file."""
+
+    def action(session: Session, school: School, message: Any) -> Any:
+        transfer = incoming.receive_offer(session, school, message)
+        _after_commit("exchange.transfers.notify", transfer.id, "offer_received")
+        return jsonify({"status": "received", "transfer_id": transfer.transfer_uid}), 202
+
+    return _handle(urn, OFFER, action)
+
+
+@school_api.post("/offer-responses")
+def post_offer_response(urn: str) -> Any:
+    """Receive the other school's acceptance or rejection of our offer."""
+
+    def action(session: Session, school: School, message: Any) -> Any:
+        transfer = incoming.receive_offer_response(session, school, message)
+        _after_commit("exchange.transfers.notify", transfer.id, f"offer_{transfer.state}")
+        return jsonify({"status": transfer.state, "transfer_id": transfer.transfer_uid}), 200
+
+    return _handle(urn, OFFER_RESPONSE, action)
+
+
+@school_api.put("/transfers/<transfer_id>/bundle")
+def put_bundle(urn: str, transfer_id: str) -> Any:
+    """Receive a bundle; answer with the signed receipt (the same one for the same bytes)."""
+    if not TRANSFER_ID.match(transfer_id):
+        raise NotFound("no such transfer")
+    if not DIGEST_HEADER.match(request.headers.get("Content-Digest", "")):
+        raise ValidationError("send a Content-Digest header: sha-256=:<base64>:")
+    token = request.headers.get("Exchange-Message", "")
+    instance = _instance()
+    limit = instance.config["MAX_BUNDLE_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ValidationError(f"the bundle is larger than this service accepts ({limit} bytes)")
+    with tempfile.TemporaryDirectory(prefix="sgx-upload-", dir=instance.home) as folder:
+        body = Path(folder) / "bundle.age"
+        _save_body(body, limit)
+        with _school_session(urn) as (session, school):
+            upload = verify_message(session, school, token, BUNDLE_UPLOAD)
+            received = receive_bundle(session, instance, school, transfer_id, body, upload)
+            transfer = incoming.find_transfer(session, school.id, transfer_id, INCOMING)
+            if received.new and received.disposition == "complete":
+                _after_commit("exchange.transfers.notify", transfer.id, "file_received")
+    _flush_tasks()
+    return jsonify({"receipt": received.receipt_jws, "disposition": received.disposition}), 200
+
+
+def _save_body(path: Path, limit: int) -> None:
+    """Stream the request body to a private file, counting bytes against the limit."""
+    size = 0
+    with path.open("wb") as handle:
+        while chunk := request.stream.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ValidationError("the bundle is larger than this service accepts")
+            handle.write(chunk)
+    if size == 0:
+        raise ValidationError("the upload is empty")
+
+
+@school_api.get("/transfers/<transfer_id>/receipt")
+def get_receipt(urn: str, transfer_id: str) -> Any:
+    """Return the signed receipt of a transfer to the school that sent it."""
+    token = request.headers.get("Exchange-Message", "")
+    with _school_session(urn) as (session, school):
+        message = verify_message(session, school, token, FETCH)
+        if message.payload.get("transfer_id") != transfer_id:
+            raise MessageRefused("the request is signed for another transfer")
+        transfer = incoming.find_transfer(session, school.id, transfer_id, INCOMING)
+        if (
+            transfer is None
+            or transfer.partner_id != message.partner.id
+            or not transfer.receipt_jws
+        ):
+            raise NotFound("no receipt for this transfer")
+        receipt = transfer.receipt_jws
+    return jsonify({"receipt": receipt}), 200
+
+
+@school_api.post("/transfers/<transfer_id>/countersignature")
+def post_countersignature(urn: str, transfer_id: str) -> Any:
+    """Receive the sender's countersignature of our receipt."""
+
+    def action(session: Session, school: School, message: Any) -> Any:
+        if message.payload.get("transfer_id") != transfer_id:
+            raise MessageRefused("the countersignature is for another transfer")
+        transfer = incoming.receive_countersignature(session, school, message)
+        return jsonify({"status": transfer.state}), 200
+
+    return _handle(urn, COUNTERSIGNATURE, action)
+
+
+@school_api.get("/checkpoint")
+def get_checkpoint(urn: str) -> Any:
+    """Return the school's latest signed audit checkpoint (no personal data in it)."""
+    with _school_session(urn) as (session, school):
+        checkpoint = latest_checkpoint(session, school.id)
+        if checkpoint is None:
+            raise NotFound("no checkpoint yet")
+        token = checkpoint.jws
+    return jsonify({"checkpoint": token}), 200
