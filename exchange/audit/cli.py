@@ -193,7 +193,10 @@ def _load_public_keys(paths: tuple[Path, ...]) -> list[Ed25519PublicKey]:
 )
 def check_command(proof_file: Any, key_paths: tuple[Path, ...]) -> None:
     """Check a proof document offline: the checkpoint signature, then the Merkle path."""
-    document = json.load(proof_file)
+    try:
+        document = json.load(proof_file)
+    except ValueError as exc:
+        raise ProofError(f"the proof file is not JSON: {exc}") from exc
     keys: PublicKeys = (
         _load_public_keys(key_paths) if key_paths else context_from_click().public_keys
     )

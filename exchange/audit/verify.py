@@ -241,7 +241,7 @@ def verify_log(
     )
     report.root = frontier.root()
     # Step 8: the head row agrees with the recomputed log.
-    head = session.get(AuditHead, school_id)
+    head = session.get(AuditHead, school_id, populate_existing=True)
     report.head_size = head.size if head else 0
     if report.head_size > frontier.size:
         report.add(
