@@ -57,12 +57,13 @@ def deliver(session: Session, instance: Instance, transfer: Transfer, transport:
         transfer.partner.urn,
     )
     digest = base64.b64encode(bytes.fromhex(transfer.bundle_sha256 or "")).decode()
-    transfer.delivery_attempts += 1
+    url = partner_url(transfer, "transfers", transfer.transfer_uid, "bundle")
+    # Nothing is written before the call: a school on this same SQLite instance must be able
+    # to write while we wait for its answer.
     reply = transport.put_file(
-        partner_url(transfer, "transfers", transfer.transfer_uid, "bundle"),
-        path,
-        {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload},
+        url, path, {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload}
     )
+    transfer.delivery_attempts += 1
     if reply.status >= 500 or reply.status in (408, 429):
         raise DeliveryError(f"the receiving service answered {reply.status}")
     if reply.status != 200 or "receipt" not in reply.body:

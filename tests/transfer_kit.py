@@ -1,0 +1,145 @@
+"""Set up two schools that know each other, and a child with records, for transfer tests."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+from sqlalchemy.orm import Session
+
+from exchange.instance import Instance
+from exchange.packaging.keys import generate_keys
+from exchange.partners.service import (
+    confirm_partner,
+    enrol_partner,
+    own_card,
+    pending_safety_number,
+)
+from exchange.policy.service import apply_preset, find_category
+from exchange.records.models import (
+    Incident,
+    IncidentAction,
+    Pupil,
+    School,
+    StaffMember,
+    User,
+    VaultDocument,
+)
+from exchange.records.schools import add_school, add_user
+from exchange.records.upn import make_upn
+from exchange.vault.pupil_keys import blob_context, pupil_data_key
+
+SUBJECT = ("Maisie", "Thornbury")
+OTHER_CHILD = ("Ollie", "Pemberton")
+
+
+@dataclass
+class Pair:
+    """The ids of two schools, their DSLs, and the child leaving the first."""
+
+    sender_id: int
+    receiver_id: int
+    sender_dsl_id: int
+    receiver_dsl_id: int
+    pupil_id: int
+    other_pupil_id: int
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """Return a one-page PDF with these lines of real text."""
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    for number, line in enumerate(lines):
+        page.drawString(72, 760 - 18 * number, line)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def school_with_keys(session: Session, instance: Instance, number: int, preset: str) -> School:
+    """Create a school with keys, a DSL and a policy preset."""
+    school = add_school(
+        session, f"{990100 + number}", f"{9990100 + number}", f"Flow School {number}"
+    )
+    generate_keys(session, school.id, instance.instance_key)
+    apply_preset(session, school, preset)
+    add_user(session, school, "dsl", f"Dsl {number}", f"dsl{number}@example.org")
+    add_user(session, school, "dpo", f"Dpo {number}", f"dpo{number}@example.org")
+    return school
+
+
+def introduce(session: Session, school: School, other: School, url: str) -> None:
+    """Enrol `other` in `school`'s directory and confirm its safety number as a DSL would."""
+    partner = enrol_partner(session, school.id, own_card(session, other, url))
+    dsl = session.query(User).filter_by(school_id=school.id, role="dsl").one()
+    confirm_partner(session, partner, pending_safety_number(session, partner), dsl)
+
+
+def child_with_records(session: Session, instance: Instance, school: School) -> tuple[Pupil, Pupil]:
+    """Create the leaving child, another child named in the records, and a vault PDF."""
+    subject = Pupil(
+        school_id=school.id,
+        upn=make_upn(school.laestab, 24, 1),
+        forename=SUBJECT[0],
+        surname=SUBJECT[1],
+        date_of_birth=date(2016, 4, 2),
+        year_group="4",
+        leaving_date=date(2026, 11, 20),
+    )
+    other = Pupil(
+        school_id=school.id,
+        upn=make_upn(school.laestab, 24, 2),
+        forename=OTHER_CHILD[0],
+        surname=OTHER_CHILD[1],
+        date_of_birth=date(2016, 6, 9),
+    )
+    staff = StaffMember(
+        school_id=school.id, source_system="t", source_id="s1", name="Teacher Abbott"
+    )
+    session.add_all([subject, other, staff])
+    session.flush()
+    incident = Incident(
+        school_id=school.id,
+        pupil_id=subject.id,
+        occurred_at=datetime(2026, 10, 1, 10, 30, tzinfo=UTC),
+        recorded_at=datetime(2026, 10, 1, 12, 0, tzinfo=UTC),
+        narrative=f"{SUBJECT[0]} said {OTHER_CHILD[0]} {OTHER_CHILD[1]} pushed her at break.",
+        status="open",
+        author=staff,
+    )
+    incident.categories.append(find_category(session, school, _transferable_path(school)))
+    session.add(incident)
+    session.flush()
+    session.add(
+        IncidentAction(
+            school_id=school.id,
+            incident_id=incident.id,
+            text=f"Spoke to {OTHER_CHILD[0]}'s parents.",
+            author=staff,
+            acted_at=datetime(2026, 10, 2, 9, 0, tzinfo=UTC),
+        )
+    )
+    key = pupil_data_key(session, subject, instance.instance_key)
+    pdf = make_pdf(["Core group minutes", f"{OTHER_CHILD[0]} {OTHER_CHILD[1]} was present."])
+    blob = instance.blobs.write(key, blob_context(subject), io.BytesIO(pdf), 10**7)
+    session.add(
+        VaultDocument(
+            school_id=school.id,
+            pupil_id=subject.id,
+            incident_id=incident.id,
+            original_filename="minutes.pdf",
+            media_type="application/pdf",
+            size=blob.size,
+            sha256=blob.sha256,
+            storage_key=blob.storage_key,
+        )
+    )
+    session.flush()
+    return subject, other
+
+
+def _transferable_path(school: School) -> str:
+    return "Bullying Allegation" if school.urn.endswith("1") else "Behaviour incident"
