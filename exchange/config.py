@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_FROM": "safeguarding-exchange@localhost",
     "DELIVERY_MAX_RETRIES": 8,
     "CHASE_HOUR": 8,
+    "CHECKPOINT_SECONDS": 3600,  # How often each school's audit log is checkpointed.
     "HEARTBEAT_SECONDS": 30,
     "WORKER_STALE_SECONDS": 120,
 }
@@ -45,6 +46,7 @@ INT_KEYS = {
     "SMTP_PORT",
     "DELIVERY_MAX_RETRIES",
     "CHASE_HOUR",
+    "CHECKPOINT_SECONDS",
     "HEARTBEAT_SECONDS",
     "WORKER_STALE_SECONDS",
 }

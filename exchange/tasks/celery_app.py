@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-TASK_MODULES = ["exchange.tasks.heartbeat", "exchange.transfers.tasks"]
+TASK_MODULES = ["exchange.tasks.heartbeat", "exchange.transfers.tasks", "exchange.audit.tasks"]
 
 
 def make_celery(config: dict[str, Any]) -> Celery:
@@ -33,6 +33,10 @@ def make_celery(config: dict[str, Any]) -> Celery:
             "heartbeat": {
                 "task": "exchange.heartbeat",
                 "schedule": timedelta(seconds=config["HEARTBEAT_SECONDS"]),
+            },
+            "audit-checkpoints": {
+                "task": "exchange.audit.checkpoint_all",
+                "schedule": timedelta(seconds=config["CHECKPOINT_SECONDS"]),
             },
             "transfers-daily": {
                 "task": "exchange.transfers.daily",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select

@@ -122,7 +122,8 @@ def test_a_transfer_goes_from_draft_to_closed_at_both_schools(
             i.narrative for i in session.scalars(select(Incident).filter_by(pupil_id=child.id))
         )
         assert "[Child A]" in narratives
-        assert OTHER_CHILD[0] not in narratives and OTHER_CHILD[1] not in narratives
+        assert OTHER_CHILD[0] not in narratives
+        assert OTHER_CHILD[1] not in narratives
         assert SUBJECT[0] in narratives
         assert OTHER_CHILD[0] not in (got.conversation_summary or "")
         documents = session.scalars(select(VaultDocument).filter_by(pupil_id=child.id)).all()
@@ -135,7 +136,8 @@ def test_a_transfer_goes_from_draft_to_closed_at_both_schools(
             text = subprocess.run(
                 ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
             ).stdout
-            assert OTHER_CHILD[0] not in text and OTHER_CHILD[1] not in text
+            assert OTHER_CHILD[0] not in text
+            assert OTHER_CHILD[1] not in text
         assert len(documents) == 2  # The chronology PDF and the redacted minutes.
 
 
