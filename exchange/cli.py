@@ -41,6 +41,17 @@ class CliState(dict[str, Any]):
             return instance.config
         if key == "school_id":
             return _resolve_school(instance, self.school_urn)
+        if key == "signing_key":
+            from exchange.packaging.keys import load_signing_key
+
+            with instance.sessions() as session:
+                return load_signing_key(session, self["school_id"], instance.instance_key)
+        if key == "public_keys":
+            from exchange.packaging.keys import KIND_SIGNING, all_public_keys, public_key_of
+
+            with instance.sessions() as session:
+                rows = all_public_keys(session, self["school_id"], KIND_SIGNING)
+                return {row.key_id: public_key_of(row) for row in rows}
         raise KeyError(key)
 
 
@@ -98,16 +109,14 @@ COMMANDS = (
     ("exchange.redaction.cli", "redact"),
     ("exchange.packaging.cli_keys", "keys"),
     ("exchange.packaging.cli_bundle", "bundle"),
+    ("exchange.partners.cli", "partners"),
+    ("exchange.transfers.cli", "transfers"),
+    ("exchange.receipts.cli", "receipts"),
 )
 
 
 def _register_commands() -> None:
     for module_name, attribute in COMMANDS:
-        if __import__("os").environ.get("SGX_DEV_NO_REGISTER") == "1" and module_name not in (
-            "exchange.cli_admin",
-            "exchange.serve",
-        ):
-            continue
         try:
             module = import_module(module_name)
         except ModuleNotFoundError as exc:

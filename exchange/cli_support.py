@@ -1,0 +1,48 @@
+"""Helpers shared by the command-line groups: acting users and transfer look-ups."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.records.models import User
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import Transfer
+
+ACT_AS = click.option(
+    "--as",
+    "act_as",
+    required=True,
+    envvar="EXCHANGE_USER",
+    help="Email of the user of this school taking the step (recorded in the audit log).",
+)
+
+
+def actor_for(session: Session, school_id: int, email: str) -> Actor:
+    """Return the actor for a user of this school, or stop with a clear message."""
+    user = session.scalar(
+        select(User).where(
+            User.school_id == school_id,
+            User.email == email.strip().lower(),
+            User.is_active.is_(True),
+        )
+    )
+    if user is None:
+        raise click.UsageError(f"no active user {email!r} at this school")
+    return Actor.of(user, request_id="cli")
+
+
+def transfer_for(session: Session, school_id: int, reference: str) -> Transfer:
+    """Return this school's transfer by its id or a unique prefix of at least 8 characters."""
+    reference = reference.strip().lower()
+    if len(reference) < 8:
+        raise click.UsageError("give at least the first 8 characters of the transfer id")
+    matches = session.scalars(
+        select(Transfer).where(
+            Transfer.school_id == school_id, Transfer.transfer_uid.startswith(reference)
+        )
+    ).all()
+    if len(matches) != 1:
+        raise click.UsageError(f"{len(matches)} transfers of this school match {reference!r}")
+    return matches[0]

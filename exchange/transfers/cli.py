@@ -1,0 +1,206 @@
+"""`exchange transfers`: take a transfer through its steps from the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from exchange.cli_support import ACT_AS, actor_for, transfer_for
+from exchange.db import transaction
+from exchange.partners.service import find_partner
+from exchange.records.models import Pupil, School
+from exchange.records.upn import validate_upn
+from exchange.transfers import incoming, outgoing
+from exchange.transfers.models import Transfer
+from exchange.transfers.redaction_step import reviews
+
+
+@click.group()
+def transfers() -> None:
+    """Send and receive children's safeguarding files."""
+
+
+@transfers.command("list")
+@click.pass_obj
+def list_transfers(obj: dict[str, Any]) -> None:
+    """Print each transfer's id, state, schools and deadline."""
+    with obj["session_factory"]() as session:
+        school = session.get(School, obj["school_id"])
+        query = (
+            select(Transfer).where(Transfer.school_id == school.id).order_by(Transfer.created_at)
+        )
+        rows = session.scalars(query).all()
+        if not rows:
+            click.echo("no transfers")
+        for transfer in rows:
+            sender, receiver = (
+                (school.urn, transfer.partner.urn)
+                if transfer.direction == "outgoing"
+                else (transfer.partner.urn, school.urn)
+            )
+            deadline = transfer.deadline.isoformat() if transfer.deadline else "-"
+            overdue = (
+                " OVERDUE"
+                if transfer.deadline
+                and transfer.deadline < date.today()
+                and transfer.state not in ("closed", "withdrawn", "rejected", "expired")
+                else ""
+            )
+            click.echo(
+                f"{transfer.transfer_uid}  {transfer.state:<22} {sender} -> {receiver}  "
+                f"due {deadline}{overdue}"
+            )
+
+
+@transfers.command("create")
+@click.option("--upn", required=True, help="The leaving child's UPN.")
+@click.option("--to", "to_urn", required=True, help="URN of the receiving school (a partner).")
+@click.option("--leaving-date", type=click.DateTime(["%Y-%m-%d"]))
+@ACT_AS
+@click.pass_obj
+def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as: str) -> None:
+    """Start a draft transfer with the policy's selection of records."""
+    with transaction(obj["session_factory"]) as session:
+        school = session.get(School, obj["school_id"])
+        pupil = session.scalar(
+            select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == validate_upn(upn))
+        )
+        if pupil is None:
+            raise click.UsageError("no pupil with that UPN at this school")
+        transfer = outgoing.create_transfer(
+            session,
+            school,
+            actor_for(session, school.id, act_as),
+            pupil,
+            find_partner(session, school.id, to_urn),
+            leaving_date=leaving_date.date() if leaving_date else None,
+        )
+        included = sum(1 for item in transfer.items if item.included)
+        click.echo(
+            f"draft {transfer.transfer_uid}: {included} of {len(transfer.items)} records "
+            "selected by policy"
+        )
+
+
+@transfers.command("review")
+@click.argument("reference")
+@ACT_AS
+@click.pass_obj
+def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
+    """Redact what is selected and list what needs the DSL's review."""
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        outgoing.start_review(
+            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
+        )
+        for item in reviews(session, transfer):
+            status = "FLAGGED" if item.flagged else "clean"
+            click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
+
+
+@transfers.command("offer")
+@click.argument("reference")
+@ACT_AS
+@click.pass_obj
+def offer(obj: dict[str, Any], reference: str, act_as: str) -> None:
+    """Sign the offer and queue it for the receiving school."""
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        outgoing.make_offer(
+            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
+        )
+        transfer_id = transfer.id
+    _queue(instance, "exchange.transfers.send_message", transfer_id, "offer")
+    click.echo("offer signed and queued")
+
+
+@transfers.command("respond")
+@click.argument("reference")
+@click.option("--accept/--reject", required=True)
+@click.option("--reason", default="")
+@click.option("--on-roll", is_flag=True, help="Confirm the child is, or will be, on your roll.")
+@ACT_AS
+@click.pass_obj
+def respond(
+    obj: dict[str, Any], reference: str, accept: bool, reason: str, on_roll: bool, act_as: str
+) -> None:
+    """Accept or reject an offer received from another school."""
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        incoming.respond_to_offer(
+            session,
+            instance,
+            transfer,
+            actor_for(session, obj["school_id"], act_as),
+            accept=accept,
+            reason=reason,
+            on_roll_confirmed=on_roll,
+        )
+        transfer_id = transfer.id
+    _queue(instance, "exchange.transfers.send_message", transfer_id, "response")
+    click.echo("answer signed and queued")
+
+
+@transfers.command("conversation")
+@click.argument("reference")
+@click.option("--held-on", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--participants", required=True, help="Who took part, comma-separated.")
+@click.option("--summary", required=True, help="A summary of the child's needs.")
+@ACT_AS
+@click.pass_obj
+def conversation(
+    obj: dict[str, Any], reference: str, held_on: Any, participants: str, summary: str, act_as: str
+) -> None:
+    """Record the DSL-to-DSL conversation (its summary travels, redacted)."""
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        outgoing.record_conversation(
+            session,
+            transfer,
+            actor_for(session, obj["school_id"], act_as),
+            held_on.date(),
+            participants,
+            summary,
+        )
+    click.echo("conversation recorded")
+
+
+@transfers.command("authorise")
+@click.argument("reference")
+@click.option(
+    "--confirm", is_flag=True, required=True, help="Confirm you authorise this transfer now."
+)
+@ACT_AS
+@click.pass_obj
+def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
+    """Authorise the transfer and queue its delivery (the web asks for the second factor)."""
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        outgoing.authorise(
+            session,
+            instance,
+            transfer,
+            actor_for(session, obj["school_id"], act_as),
+            fresh_second_factor=confirm,
+        )
+        transfer_id, route = transfer.id, transfer.route
+    if route == "online":
+        _queue(instance, "exchange.transfers.deliver", transfer_id)
+        click.echo("authorised; delivery queued")
+    else:
+        click.echo("authorised; export the offline package next")
+
+
+def _queue(instance: Any, task: str, *args: Any) -> None:
+    from exchange.tasks.celery_app import make_celery
+
+    app = make_celery(instance.config)
+    app.send_task(task, args=list(args))
+    app.close()
