@@ -10,11 +10,13 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
+from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.packaging.keys import generate_keys
 from exchange.partners.service import (
     confirm_partner,
     enrol_partner,
+    find_partner,
     own_card,
     pending_safety_number,
 )
@@ -30,6 +32,9 @@ from exchange.records.models import (
 )
 from exchange.records.schools import add_school, add_user
 from exchange.records.upn import make_upn
+from exchange.transfers import incoming, outgoing
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import Transfer
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 SUBJECT = ("Maisie", "Thornbury")
@@ -143,3 +148,57 @@ def child_with_records(session: Session, instance: Instance, school: School) -> 
 
 def _transferable_path(school: School) -> str:
     return "Bullying Allegation" if school.urn.endswith("1") else "Behaviour incident"
+
+
+def actor(session: Session, user_id: int) -> Actor:
+    """Return the actor of a user id."""
+    return Actor.of(session.get(User, user_id))
+
+
+def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
+    """Draft, review and sign an offer; return the transfer's row id, shared id and the offer."""
+    with transaction(instance.sessions) as session:
+        sender = session.get(School, pair.sender_id)
+        partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
+        dsl = actor(session, pair.sender_dsl_id)
+        transfer = outgoing.create_transfer(
+            session,
+            sender,
+            dsl,
+            session.get(Pupil, pair.pupil_id),
+            partner,
+            today=date(2026, 11, 20),
+        )
+        outgoing.start_review(session, instance, transfer, dsl)
+        token = outgoing.make_offer(session, instance, transfer, dsl)
+        return transfer.id, transfer.transfer_uid, token
+
+
+def accept_offer(instance: Instance, pair: Pair, transfer_uid: str) -> str:
+    """Accept the offer as the receiving DSL; return the signed response."""
+    with transaction(instance.sessions) as session:
+        received = incoming.find_transfer(session, pair.receiver_id, transfer_uid, "incoming")
+        return incoming.respond_to_offer(
+            session,
+            instance,
+            received,
+            actor(session, pair.receiver_dsl_id),
+            accept=True,
+            on_roll_confirmed=True,
+        )
+
+
+def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None:
+    """Record the DSL conversation and authorise, which builds the bundle."""
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        dsl = actor(session, pair.sender_dsl_id)
+        outgoing.record_conversation(
+            session,
+            transfer,
+            dsl,
+            date(2026, 11, 19),
+            "Dsl 1, Dsl 2",
+            f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share her class.",
+        )
+        outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)

@@ -2,131 +2,78 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
-from collections.abc import Iterator
-from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from transfer_kit import OTHER_CHILD, SUBJECT, Pair, child_with_records, introduce, school_with_keys
+from transfer_kit import (
+    OTHER_CHILD,
+    SUBJECT,
+    Pair,
+    accept_offer,
+    authorise_transfer,
+    offer_transfer,
+)
 
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.partners.service import find_partner
-from exchange.records.models import Incident, Pupil, School, User, VaultDocument
-from exchange.transfers import incoming, outgoing, states
-from exchange.transfers.actors import Actor
+from exchange.receipts.evidence import InvalidEvidence, verify_pack
+from exchange.receipts.service import export_pack
+from exchange.records.models import Incident, Pupil, VaultDocument
+from exchange.transfers import incoming, states
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
-from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.redaction_step import reviews
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
-from exchange.web import create_app
 
 
-@pytest.fixture
-def pair(instance: Instance) -> Pair:
-    """Two schools on this instance that have confirmed each other's keys."""
-    url = instance.config["PUBLIC_URL"]
-    with transaction(instance.sessions) as session:
-        sender = school_with_keys(session, instance, 1, "bretherton")
-        receiver = school_with_keys(session, instance, 2, "holy_trinity")
-        introduce(session, sender, receiver, url)
-        introduce(session, receiver, sender, url)
-        subject, other = child_with_records(session, instance, sender)
-        dsl = lambda school: session.scalar(select(User).filter_by(school_id=school.id, role="dsl"))  # noqa: E731
-        return Pair(sender.id, receiver.id, dsl(sender).id, dsl(receiver).id, subject.id, other.id)
-
-
-@pytest.fixture
-def transport(instance: Instance) -> Iterator[WsgiTransport]:
-    """Deliver through the instance's own web app."""
-    app = create_app(dict(instance.config))
-    yield WsgiTransport(app)
-    app.extensions["exchange"].close()
-
-
-def _actor(session, user_id: int) -> Actor:  # type: ignore[no-untyped-def]
-    return Actor.of(session.get(User, user_id))
+def run_transfer(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:
+    """Take a transfer from draft to closed; return the sender's transfer row id."""
+    transfer_id, uid, offer = offer_transfer(instance, pair)
+    with instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        url = partner_url(transfer, "offers")
+        assert [r.kind for r in reviews(session, transfer)] == ["action", "document", "incident"]
+    assert transport.post(url, offer).status == 202
+    response = accept_offer(instance, pair, uid)
+    with instance.sessions() as session:
+        received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
+        back = partner_url(received, "offer-responses")
+    assert transport.post(back, response).status == 200
+    authorise_transfer(instance, pair, transfer_id)
+    for step in (deliver, send_countersignature):
+        with transaction(instance.sessions) as session:
+            step(session, instance, session.get(Transfer, transfer_id), transport)
+    return transfer_id
 
 
 def test_a_transfer_goes_from_draft_to_closed_at_both_schools(
-    instance: Instance, pair: Pair, transport: WsgiTransport, tmp_path
+    instance: Instance, pair: Pair, transport: WsgiTransport, tmp_path: Path
 ) -> None:
-    with transaction(instance.sessions) as session:
-        sender = session.get(School, pair.sender_id)
-        partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
-        transfer = outgoing.create_transfer(
-            session,
-            sender,
-            _actor(session, pair.sender_dsl_id),
-            session.get(Pupil, pair.pupil_id),
-            partner,
-            today=date(2026, 11, 20),
-        )
-        assert transfer.deadline == date(2026, 11, 27)  # 5 school days after Friday 20 November
-        outgoing.start_review(session, instance, transfer, _actor(session, pair.sender_dsl_id))
-        assert [r.kind for r in reviews(session, transfer)] == ["action", "document", "incident"]
-        offer = outgoing.make_offer(
-            session, instance, transfer, _actor(session, pair.sender_dsl_id)
-        )
-        transfer_id = transfer.id
-    assert transport.post(partner_url(transfer, "offers"), offer).status == 202
-
-    with transaction(instance.sessions) as session:
-        received = incoming.find_transfer(
-            session, pair.receiver_id, transfer.transfer_uid, INCOMING
-        )
-        assert received.state == states.OFFERED
-        reply = incoming.respond_to_offer(
-            session,
-            instance,
-            received,
-            _actor(session, pair.receiver_dsl_id),
-            accept=True,
-            on_roll_confirmed=True,
-        )
-    assert transport.post(partner_url(received, "offer-responses"), reply).status == 200
-
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        assert transfer.state == states.ACCEPTED
-        actor = _actor(session, pair.sender_dsl_id)
-        outgoing.record_conversation(
-            session,
-            transfer,
-            actor,
-            date(2026, 11, 19),
-            "Dsl 1, Dsl 2",
-            f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share her class.",
-        )
-        outgoing.authorise(session, instance, transfer, actor, fresh_second_factor=True)
-        assert transfer.bundle_sha256
-        assert transfer.file_count == 4  # chronology.json and .pdf, conversation.json, one PDF
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        assert deliver(session, instance, transfer, transport) == states.RECEIPTED
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        assert send_countersignature(session, instance, transfer, transport) == states.CLOSED
-
+    transfer_id = run_transfer(instance, pair, transport)
     with instance.sessions() as session:
         sent = session.get(Transfer, transfer_id)
         got = incoming.find_transfer(session, pair.receiver_id, sent.transfer_uid, INCOMING)
+        assert sent.state == states.CLOSED
         assert got.state == states.CLOSED
+        assert sent.file_count == 4  # chronology.json and .pdf, conversation.json, one PDF
         assert got.receipt_jws == sent.receipt_jws
         assert got.countersignature_jws == sent.countersignature_jws
         child = session.get(Pupil, got.pupil_id)
         assert (child.school_id, child.upn) == (pair.receiver_id, sent.pupil_upn)
-        narratives = " ".join(
-            i.narrative for i in session.scalars(select(Incident).filter_by(pupil_id=child.id))
-        )
+        incidents = session.scalars(select(Incident).filter_by(pupil_id=child.id)).all()
+        narratives = " ".join(i.narrative for i in incidents)
         assert "[Child A]" in narratives
-        assert OTHER_CHILD[0] not in narratives
-        assert OTHER_CHILD[1] not in narratives
         assert SUBJECT[0] in narratives
-        assert OTHER_CHILD[0] not in (got.conversation_summary or "")
+        for name in OTHER_CHILD:
+            assert name not in narratives
+            assert name not in (got.conversation_summary or "")
         documents = session.scalars(select(VaultDocument).filter_by(pupil_id=child.id)).all()
+        assert len(documents) == 2  # The chronology PDF and the redacted minutes.
         key = pupil_data_key(session, child, instance.instance_key)
         for document in documents:
             path = tmp_path / f"{document.id}.pdf"
@@ -136,25 +83,44 @@ def test_a_transfer_goes_from_draft_to_closed_at_both_schools(
             text = subprocess.run(
                 ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
             ).stdout
-            assert OTHER_CHILD[0] not in text
-            assert OTHER_CHILD[1] not in text
-        assert len(documents) == 2  # The chronology PDF and the redacted minutes.
+            for name in OTHER_CHILD:
+                assert name not in text
 
 
-def test_nothing_is_offered_to_an_unconfirmed_partner(instance: Instance, pair: Pair) -> None:
-    from exchange.partners.models import PartnerKey
-
-    with transaction(instance.sessions) as session:
-        for key in session.scalars(select(PartnerKey).filter_by(school_id=pair.sender_id)):
-            key.confirmed_at = None
-    with transaction(instance.sessions) as session:
-        sender = session.get(School, pair.sender_id)
-        partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
-        actor = _actor(session, pair.sender_dsl_id)
-        transfer = outgoing.create_transfer(
-            session, sender, actor, session.get(Pupil, pair.pupil_id), partner
+def test_the_evidence_pack_verifies_offline_and_with_openssl(
+    instance: Instance, pair: Pair, transport: WsgiTransport, tmp_path: Path
+) -> None:
+    transfer_id = run_transfer(instance, pair, transport)
+    with instance.sessions() as session:
+        pack = export_pack(session, session.get(Transfer, transfer_id), tmp_path / "pack")
+    evidence = verify_pack(pack)
+    assert evidence.receipt.disposition == "complete"
+    for name, pem in (("receipt", "receiver"), ("countersignature", "sender")):
+        subprocess.run(
+            [
+                "openssl",
+                "pkeyutl",
+                "-verify",
+                "-rawin",
+                "-pubin",
+                "-inkey",
+                str(pack / f"{pem}-signing.pem"),
+                "-in",
+                str(pack / f"{name}.signing-input"),
+                "-sigfile",
+                str(pack / f"{name}.sig"),
+            ],
+            check=True,
+            capture_output=True,
         )
-        outgoing.start_review(session, instance, transfer, actor)
-        with pytest.raises(Exception, match="safety number"):
-            outgoing.make_offer(session, instance, transfer, actor)
-        assert transfer.direction == OUTGOING
+    text = subprocess.run(
+        ["pdftotext", str(pack / "receipt.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert evidence.receipt.transfer_id in text
+    header, payload, signature = (pack / "receipt.jws").read_text().strip().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["file_count"] += 1
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    (pack / "receipt.jws").write_text(f"{header}.{forged}.{signature}")
+    with pytest.raises(InvalidEvidence, match="signature"):
+        verify_pack(pack)
