@@ -83,20 +83,22 @@ def accept_receipt(
 ) -> None:
     """Verify a receipt against what we stored before sending, then countersign it."""
     try:
-        payload = jws.verify(
-            token, trusted_signing_keys(session, transfer.partner, include_retired=True), RECEIPT
-        )
+        keys = trusted_signing_keys(session, transfer.partner, include_retired=True)
+        payload = jws.verify(token, keys, RECEIPT)
         if payload.get("aud") != school.urn or payload.get("iss") != transfer.partner.urn:
             raise ReceiptMismatch("the receipt is not from the receiving school to us")
         receipt = Receipt.from_payload(payload)
-        check_against_sent(
-            receipt,
-            transfer_id=transfer.transfer_uid,
-            offer_sha256=transfer.offer_sha256 or "",
-            ciphertext_sha256=transfer.bundle_sha256 or "",
-            manifest_sha256=transfer.manifest_sha256 or "",
-            file_count=transfer.file_count or 0,
-        )
+        if receipt.transfer_id != transfer.transfer_uid:
+            raise ReceiptMismatch("the receipt is for another transfer")
+        if receipt.disposition == "complete":
+            check_against_sent(
+                receipt,
+                transfer_id=transfer.transfer_uid,
+                offer_sha256=transfer.offer_sha256 or "",
+                ciphertext_sha256=transfer.bundle_sha256 or "",
+                manifest_sha256=transfer.manifest_sha256 or "",
+                file_count=transfer.file_count or 0,
+            )
     except ExchangeError as error:
         transfer.last_delivery_error = f"receipt not accepted: {error.message}"[:500]
         move(session, transfer, states.FAILED, SYSTEM_ACTOR, note=transfer.last_delivery_error)
@@ -104,9 +106,8 @@ def accept_receipt(
     transfer.receipt_jws = token
     transfer.receipt_disposition = receipt.disposition
     if receipt.disposition != "complete":
-        transfer.last_delivery_error = f"the receiving school refused the bundle: {receipt.reason}"[
-            :500
-        ]
+        reason = f"the receiving school refused the bundle: {receipt.reason}"
+        transfer.last_delivery_error = reason[:500]
         move(session, transfer, states.FAILED, SYSTEM_ACTOR, note=transfer.last_delivery_error)
         return
     transfer.receipt_verified_at = utcnow()
