@@ -6,7 +6,7 @@ import base64
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,22 +56,37 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
-    """Return the URL of a fresh, migrated database for this test."""
-    if on_postgres():
+def new_database(template_database: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Return a maker of fresh, migrated databases for this test; drop them afterwards."""
+    made: list[str] = []
+
+    def make() -> str:
         name = f"sgx_test_{secrets.token_hex(6)}"
+        made.append(name)
+        if on_postgres():
+            admin = _admin_engine()
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+            admin.dispose()
+            url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
+            return url.render_as_string(hide_password=False)
+        path = tmp_path / f"{name}.sqlite3"
+        shutil.copyfile(template_database, path)
+        return f"sqlite:///{path}"
+
+    yield make
+    if on_postgres() and made:
         admin = _admin_engine()
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-        url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=name)
-        yield url.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name in made:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-        return
-    path = tmp_path / "exchange.sqlite3"
-    shutil.copyfile(template_database, path)
-    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_url(new_database: Callable[[], str]) -> str:
+    """Return the URL of a fresh, migrated database for this test."""
+    return new_database()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,243 @@
+"""Two separate services (own process, database, worker and port) complete a transfer over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BROKER_URL
+from sqlalchemy import func, select
+from transfer_kit import OTHER_CHILD, child_with_records, school_with_keys
+
+from exchange.db import transaction
+from exchange.instance import Instance, open_instance
+from exchange.partners.service import find_partner
+from exchange.records.models import Incident, Pupil, School, User
+from exchange.tasks.celery_app import make_celery
+from exchange.transfers import incoming, outgoing, states
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import Transfer
+
+pytestmark = [pytest.mark.celery, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """One running school service: its settings, its process, and the school it hosts."""
+
+    name: str
+    config: dict[str, Any]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    school_id: int = 0
+    dsl_id: int = 0
+    instance: Instance = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.instance = open_instance(self.config)
+        self.config = dict(self.instance.config)
+
+    @property
+    def port(self) -> int:
+        return int(self.config["PUBLIC_URL"].rsplit(":", 1)[1])
+
+    def start(self) -> None:
+        environment = dict(os.environ)
+        environment.update(
+            {f"EXCHANGE_{k}": str(v) for k, v in self.config.items() if v is not None}
+        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "exchange", "serve", "--port", str(self.port)],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait(lambda: _listening(self.port), 90, f"{self.name} did not start: {self.tail()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def send(self, task: str, *args: Any) -> None:
+        app = make_celery(self.config)
+        app.send_task(task, args=list(args))
+        app.close()
+
+    def transfer(self, uid: str) -> Transfer | None:
+        with self.instance.sessions() as session:
+            return session.scalar(
+                select(Transfer).filter_by(school_id=self.school_id, transfer_uid=uid)
+            )
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait(condition: Callable[[], Any], seconds: float, message: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(message)
+
+
+@pytest.fixture
+def services(new_database: Callable[[], str], tmp_path: Path) -> Iterator[tuple[Service, Service]]:
+    """Two services, A (sending) and B (receiving), enrolled with each other, both running."""
+    made = []
+    for name in ("a", "b"):
+        config: dict[str, Any] = {
+            "HOME": tmp_path / name,
+            "DATABASE_URL": new_database(),
+            "INSTANCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "PUBLIC_URL": f"http://127.0.0.1:{_free_port()}",
+            "HEARTBEAT_SECONDS": 5,
+        }
+        if BROKER_URL:
+            config.update(BROKER_URL=BROKER_URL, TASK_QUEUE=f"test-{name}-{secrets.token_hex(4)}")
+        made.append(Service(name, config, tmp_path / f"{name}.log"))
+    a, b = made
+    with transaction(a.instance.sessions) as sa, transaction(b.instance.sessions) as sb:
+        school_a = school_with_keys(sa, a.instance, 1, "bretherton")
+        school_b = school_with_keys(sb, b.instance, 2, "holy_trinity")
+        introduce_across(sa, school_a, sb, school_b, a, b)
+        child_with_records(sa, a.instance, school_a)
+        a.school_id, b.school_id = school_a.id, school_b.id
+        a.dsl_id = sa.scalar(select(User.id).filter_by(school_id=school_a.id, role="dsl"))
+        b.dsl_id = sb.scalar(select(User.id).filter_by(school_id=school_b.id, role="dsl"))
+    for service in made:
+        service.start()
+    yield a, b
+    for service in made:
+        service.stop()
+        service.instance.close()
+
+
+def introduce_across(sa, school_a, sb, school_b, a: Service, b: Service) -> None:  # type: ignore[no-untyped-def]
+    """Exchange school cards between the two databases and confirm both ways."""
+    from exchange.partners.service import (
+        confirm_partner,
+        enrol_partner,
+        own_card,
+        pending_safety_number,
+    )
+
+    partner_b = enrol_partner(sa, school_a.id, own_card(sb, school_b, b.config["PUBLIC_URL"]))
+    partner_a = enrol_partner(sb, school_b.id, own_card(sa, school_a, a.config["PUBLIC_URL"]))
+    dsl_a = sa.scalar(select(User).filter_by(school_id=school_a.id, role="dsl"))
+    dsl_b = sb.scalar(select(User).filter_by(school_id=school_b.id, role="dsl"))
+    confirm_partner(sa, partner_b, pending_safety_number(sa, partner_b), dsl_a)
+    confirm_partner(sb, partner_a, pending_safety_number(sb, partner_a), dsl_b)
+
+
+def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
+    services: tuple[Service, Service], tmp_path: Path
+) -> None:
+    a, b = services
+    with transaction(a.instance.sessions) as session:
+        school = session.get(School, a.school_id)
+        dsl = Actor.of(session.get(User, a.dsl_id))
+        pupil = session.scalar(select(Pupil).filter_by(school_id=school.id, forename="Maisie"))
+        partner = find_partner(session, school.id, "990102")
+        transfer = outgoing.create_transfer(session, school, dsl, pupil, partner)
+        outgoing.start_review(session, a.instance, transfer, dsl)
+        outgoing.make_offer(session, a.instance, transfer, dsl)
+        transfer_id, uid = transfer.id, transfer.transfer_uid
+    a.send("exchange.transfers.send_message", transfer_id, "offer")
+    offered = _wait(lambda: b.transfer(uid), 60, f"the offer did not arrive: {a.tail()}")
+    assert offered.state == states.OFFERED
+
+    with transaction(b.instance.sessions) as session:
+        received = session.get(Transfer, offered.id)
+        incoming.respond_to_offer(
+            session,
+            b.instance,
+            received,
+            Actor.of(session.get(User, b.dsl_id)),
+            accept=True,
+            on_roll_confirmed=True,
+        )
+    b.send("exchange.transfers.send_message", offered.id, "response")
+    _wait(lambda: a.transfer(uid).state == states.ACCEPTED, 60, f"no acceptance: {b.tail()}")
+
+    b.stop()  # The receiving service goes down before delivery.
+    with transaction(a.instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        dsl = Actor.of(session.get(User, a.dsl_id))
+        outgoing.record_conversation(
+            session,
+            transfer,
+            dsl,
+            transfer.created_at.date(),
+            "Dsl 1, Dsl 2",
+            f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
+        )
+        outgoing.authorise(session, a.instance, transfer, dsl, fresh_second_factor=True)
+    a.send("exchange.transfers.deliver", transfer_id)
+    _wait(lambda: a.transfer(uid).delivery_attempts >= 1, 60, f"no delivery attempt: {a.tail()}")
+    assert a.transfer(uid).state == states.AUTHORISED
+    b.start()
+
+    _wait(lambda: a.transfer(uid).state == states.CLOSED, 120, f"not closed at A: {a.tail()}")
+    _wait(lambda: b.transfer(uid).state == states.CLOSED, 60, f"not closed at B: {b.tail()}")
+    sent, got = a.transfer(uid), b.transfer(uid)
+    assert sent.receipt_jws == got.receipt_jws
+    assert sent.countersignature_jws == got.countersignature_jws
+    with b.instance.sessions() as session:
+        count = session.scalar(
+            select(func.count()).select_from(Incident).filter_by(school_id=b.school_id)
+        )
+    assert count == 1  # Imported once, although delivery was tried more than once.
+
+    pack = tmp_path / "evidence"
+    environment = {
+        **os.environ,
+        **{f"EXCHANGE_{k}": str(v) for k, v in a.config.items() if v is not None},
+    }
+    subprocess.run(
+        [sys.executable, "-m", "exchange", "receipts", "export", uid, "--out", str(pack)],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "exchange", "receipts", "verify", str(pack)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert "verify" in checked.stdout
