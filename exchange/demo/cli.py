@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from exchange.demo.load import load_demo, school_counts
+from exchange.demo.transfer import complete_demo_transfer
 from exchange.instance import Instance
 
 
@@ -37,5 +38,13 @@ def demo(obj: dict[str, Any]) -> None:
     for school in data.schools:
         for person in data.users[school.urn]:
             click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
+    transfer = complete_demo_transfer(instance, data)
+    if transfer is not None:
+        click.echo("")
+        click.echo(
+            f"Demo transfer {transfer.transfer_uid}: {transfer.state} "
+            "(receipt signed by both schools)"
+        )
+        click.echo("See it with: exchange --school " + data.schools[0].urn + " transfers list")
     click.echo("")
     click.echo("See both category trees with: exchange policy show")

@@ -7,7 +7,7 @@ import base64
 from sqlalchemy.orm import Session
 
 from exchange import jws
-from exchange.audit.service import latest_checkpoint
+from exchange.audit.service import make_checkpoint
 from exchange.db import utcnow
 from exchange.errors import ExchangeError
 from exchange.instance import Instance
@@ -112,14 +112,17 @@ def accept_receipt(
         return
     transfer.receipt_verified_at = utcnow()
     key = load_signing_key(session, school.id, instance.instance_key)
-    checkpoint = latest_checkpoint(session, school.id)
+    audit(
+        session, transfer, SYSTEM_ACTOR, "receipt.verified", {"receipt_sha256": sha256_text(token)}
+    )
+    checkpoint = make_checkpoint(session, school.id, key)
     transfer.countersignature_jws = sign_message(
         {
             "transfer_id": transfer.transfer_uid,
             "receipt_sha256": sha256_text(token),
             "receipt": token,
             "verified": True,
-            "checkpoint": checkpoint.jws if checkpoint else None,
+            "checkpoint": checkpoint.jws,
         },
         key,
         COUNTERSIGNATURE,

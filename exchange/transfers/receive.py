@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from exchange.audit.service import latest_checkpoint, make_checkpoint, record_event
+from exchange.audit.service import make_checkpoint, record_event
 from exchange.db import utcnow
 from exchange.errors import ExchangeError, NotFound
 from exchange.instance import Instance
@@ -162,8 +162,7 @@ def _receipt(
     reason: str | None,
 ) -> Received:
     key = load_signing_key(session, school.id, instance.instance_key)
-    make_checkpoint(session, school.id, _ed25519(key))
-    checkpoint = latest_checkpoint(session, school.id)
+    checkpoint = make_checkpoint(session, school.id, key)
     receipt = Receipt(
         transfer_id=transfer.transfer_uid,
         offer_sha256=transfer.offer_sha256 or "",
@@ -175,7 +174,7 @@ def _receipt(
         reason=reason,
         received_at=utcnow().isoformat(),
         signing_key_id=key.key_id,
-        checkpoint=checkpoint.jws if checkpoint else None,
+        checkpoint=checkpoint.jws,
     )
     token = sign_message(receipt.body(), key, RECEIPT, school.urn, transfer.partner.urn)
     transfer.receipt_jws = token
@@ -201,9 +200,3 @@ def _receipt(
             {"disposition": disposition},
         )
     return Received(token, disposition, new=True)
-
-
-def _ed25519(key):  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return Ed25519PrivateKey.from_private_bytes(key.private_raw())
