@@ -17,6 +17,7 @@ def demo(obj: dict[str, Any]) -> None:
     """Load synthetic demo data (safe to run again: nothing is duplicated)."""
     instance: Instance = obj["instance"]
     data, summary = load_demo(instance)
+    transfer = complete_demo_transfer(instance, data)
     click.echo(summary.line())
     with instance.sessions() as session:
         schools = school_counts(session, data)
@@ -38,7 +39,6 @@ def demo(obj: dict[str, Any]) -> None:
     for school in data.schools:
         for person in data.users[school.urn]:
             click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
-    transfer = complete_demo_transfer(instance, data)
     if transfer is not None:
         click.echo("")
         click.echo(
