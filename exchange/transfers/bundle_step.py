@@ -47,7 +47,7 @@ def build_transfer_bundle(
     target = outbox_path(instance, transfer)
     partial = target.with_suffix(".partial")
     with tempfile.TemporaryDirectory(prefix="sgx-build-") as folder:
-        vault_files = _vault_files(session, instance, transfer, pupil, Path(folder))
+        vault_files = vault_files_for(session, instance, transfer, pupil, Path(folder))
         with partial.open("wb") as output:
             built = build_bundle(
                 output,
@@ -183,7 +183,7 @@ def _redaction_summary(session: Session, transfer: Transfer) -> content.Redactio
     )
 
 
-def _vault_files(
+def vault_files_for(
     session: Session, instance: Instance, transfer: Transfer, pupil: Pupil, folder: Path
 ) -> list[content.VaultFile]:
     """Decrypt each included document's redacted form into a private temp folder."""

@@ -204,3 +204,41 @@ def _queue(instance: Any, task: str, *args: Any) -> None:
     app = make_celery(instance.config)
     app.send_task(task, args=list(args))
     app.close()
+
+
+@transfers.command("export")
+@click.argument("reference")
+@ACT_AS
+@click.pass_obj
+def export(obj: dict[str, Any], reference: str, act_as: str) -> None:
+    """Write the AES-256 zip of an authorised offline transfer; show its passphrase once."""
+    from exchange.transfers.offline_route import export_package
+
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        package = export_package(
+            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
+        )
+    click.echo(f"zip written to {package.path} ({package.file_count} files)")
+    click.echo("Read this passphrase to the receiving DSL by phone. It is shown only now:")
+    click.echo(f"  {package.passphrase}")
+
+
+@transfers.command("confirm-receipt")
+@click.argument("reference")
+@click.option("--code", required=True, help="The receipt code the receiving DSL read back.")
+@click.option("--confirmed-by", required=True, help="Who confirmed: name and school.")
+@ACT_AS
+@click.pass_obj
+def confirm_receipt(
+    obj: dict[str, Any], reference: str, code: str, confirmed_by: str, act_as: str
+) -> None:
+    """Record the receiving school's receipt code for an offline transfer, and sign it."""
+    from exchange.transfers.offline_route import confirm_receipt_code
+
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        actor = actor_for(session, obj["school_id"], act_as)
+        confirm_receipt_code(session, obj["instance"], transfer, code, confirmed_by, actor)
+    click.echo("receipt recorded and signed; the transfer is closed")

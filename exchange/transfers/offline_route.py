@@ -1,0 +1,104 @@
+"""The offline route: an AES zip for a school without the service, confirmed by a receipt code."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from exchange.db import utcnow
+from exchange.errors import ValidationError
+from exchange.instance import Instance
+from exchange.jws import sign
+from exchange.packaging.keys import load_signing_key
+from exchange.packaging.offline import check_receipt_code, export_offline
+from exchange.records.models import Pupil, School
+from exchange.transfers import states
+from exchange.transfers.actors import SYSTEM_ACTOR, Actor
+from exchange.transfers.bundle_step import make_chronology, vault_files_for
+from exchange.transfers.models import OUTGOING, Transfer
+from exchange.transfers.steps import move
+
+OFFLINE_RECEIPT = "sgx-offline-receipt+jws"
+
+
+@dataclass(frozen=True)
+class OfflinePackage:
+    """Where the zip is, and the passphrase to read out by phone (shown once, never stored)."""
+
+    path: Path
+    passphrase: str
+    file_count: int
+
+    def __repr__(self) -> str:
+        return f"OfflinePackage(path={self.path}, files={self.file_count}, passphrase=<hidden>)"
+
+
+def export_package(
+    session: Session, instance: Instance, transfer: Transfer, actor: Actor
+) -> OfflinePackage:
+    """Write the AES-256 zip of an authorised offline transfer and mark it exported."""
+    if transfer.direction != OUTGOING or transfer.route != "offline":
+        raise ValidationError("only an offline transfer is exported as a zip")
+    if transfer.state != states.AUTHORISED:
+        raise states.TransitionRefused(f"a transfer in state {transfer.state} cannot be exported")
+    school = session.get(School, transfer.school_id)
+    pupil = session.get(Pupil, transfer.pupil_id)
+    folder = instance.home / "outbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{transfer.transfer_uid}.zip"
+    target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sgx-offline-") as work:
+        exported = export_offline(
+            target,
+            make_chronology(session, transfer, school, pupil),
+            vault_files_for(session, instance, transfer, pupil, Path(work)),
+        )
+    transfer.offline_code_hash = exported.receipt_code_sha256
+    transfer.bundle_storage_key = target.name
+    transfer.bundle_sha256 = exported.zip_sha256
+    transfer.bundle_size = target.stat().st_size
+    transfer.file_count = len(exported.files)
+    move(session, transfer, states.EXPORTED, actor, details={"zip_sha256": exported.zip_sha256})
+    return OfflinePackage(target, exported.passphrase, len(exported.files))
+
+
+def confirm_receipt_code(
+    session: Session,
+    instance: Instance,
+    transfer: Transfer,
+    code: str,
+    confirmed_by: str,
+    actor: Actor | None = None,
+) -> str:
+    """Check the code the receiving DSL read back, sign a receipt record and close the transfer."""
+    if transfer.state != states.EXPORTED or not transfer.offline_code_hash:
+        raise states.TransitionRefused("this transfer is not waiting for a receipt code")
+    if not confirmed_by.strip():
+        raise ValidationError("say who confirmed receipt (name and school)")
+    if not check_receipt_code(transfer.offline_code_hash, code):
+        raise ValidationError("the receipt code does not match: nothing was recorded")
+    school = session.get(School, transfer.school_id)
+    now = utcnow()
+    key = load_signing_key(session, school.id, instance.instance_key)
+    record = {
+        "v": 1,
+        "transfer_id": transfer.transfer_uid,
+        "sender": school.urn,
+        "recipient": transfer.partner.urn,
+        "zip_sha256": transfer.bundle_sha256,
+        "file_count": transfer.file_count,
+        "method": "receipt code",
+        "confirmed_by": confirmed_by.strip()[:200],
+        "confirmed_at": now.isoformat(),
+        "entered_by_user_id": actor.user_id if actor else None,
+    }
+    transfer.receipt_jws = sign(record, key, OFFLINE_RECEIPT)
+    transfer.receipt_disposition = "complete"
+    transfer.receipt_verified_at = now
+    transfer.offline_confirmed_by = record["confirmed_by"]
+    move(session, transfer, states.RECEIPTED, actor or SYSTEM_ACTOR)
+    move(session, transfer, states.CLOSED, SYSTEM_ACTOR)
+    return transfer.receipt_jws
