@@ -1,0 +1,140 @@
+"""Measure the purge of 10,000 due incidents beside 10,000 and 1,000,000 records not due.
+
+Run on demand: `python bench/purge_bench.py` (a few minutes, mostly bulk setup). Each case
+builds a fresh database (SQLite in a temp folder, or --database-url for an empty PostgreSQL
+database), bulk-inserts pupils, incidents and category links with Core inserts, dates them
+as the rules would, and times one purge. The purge touches only what the retain_until index
+says is due, so the second time should stay within 1.5x of the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import secrets
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+import exchange.models  # Every table and listener.
+import exchange.retention.models  # noqa: F401  (the retention tables)
+from exchange.db import Base, transaction
+from exchange.instance import Instance, open_instance
+from exchange.packaging.keys import generate_keys
+from exchange.records.models import Category, Incident, Pupil, incident_categories
+from exchange.records.schools import add_school
+from exchange.retention.purge import purge_school
+
+DUE = 10_000
+NOT_DUE_CASES = (10_000, 1_000_000)
+PER_PUPIL = 10
+CHUNK = 20_000
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+OLD, YOUNG = date(1995, 1, 1), date(2015, 1, 1)
+
+
+def _insert(instance: Instance, table: object, rows: list[dict[str, object]]) -> None:
+    with instance.engine.begin() as connection:
+        for start in range(0, len(rows), CHUNK):
+            connection.execute(insert(table), rows[start : start + CHUNK])  # type: ignore[arg-type]
+
+
+def _populate(instance: Instance, not_due: int) -> int:
+    with transaction(instance.sessions) as session:
+        school = add_school(session, "123456", "9991234", "Bench School")
+        category = Category(school_id=school.id, name="Bullying", path="Bullying")
+        session.add(category)
+        generate_keys(session, school.id, instance.instance_key)
+        session.flush()
+        school_id, category_id = school.id, category.id
+    pupils, incidents, links = [], [], []
+    moment = datetime(2010, 1, 1, tzinfo=UTC)
+    next_incident = 1
+    for kind, count, born in (("due", DUE, OLD), ("kept", not_due, YOUNG)):
+        for number in range(count // PER_PUPIL):
+            pupil_id = len(pupils) + 1
+            pupils.append(
+                {
+                    "id": pupil_id,
+                    "school_id": school_id,
+                    "upn": f"{kind[0].upper()}{pupil_id:012d}",
+                    "forename": "Bench",
+                    "surname": f"Pupil {number}",
+                    "other_names": [],
+                    "date_of_birth": born,
+                    "created_at": moment,
+                }
+            )
+            for _ in range(PER_PUPIL):
+                incidents.append(
+                    {
+                        "id": next_incident,
+                        "school_id": school_id,
+                        "pupil_id": pupil_id,
+                        "occurred_at": moment,
+                        "recorded_at": moment,
+                        "narrative": "A generated narrative for the benchmark.",
+                        "status": "closed",
+                        "agencies": [],
+                        "body_map": False,
+                        "retain_until": date(born.year + 25, born.month, born.day),
+                        "retention_rule": "dob+25y",
+                    }
+                )
+                links.append({"incident_id": next_incident, "category_id": category_id})
+                next_incident += 1
+    _insert(instance, Pupil.__table__, pupils)
+    _insert(instance, Incident.__table__, incidents)
+    _insert(instance, incident_categories, links)
+    return school_id
+
+
+def run_case(not_due: int, database_url: str | None) -> float:
+    """Build a database with DUE due and not_due kept incidents; return the purge seconds."""
+    with tempfile.TemporaryDirectory(prefix="sgx-purge-bench-") as folder:
+        home = Path(folder)
+        instance = open_instance(
+            {
+                "HOME": home,
+                "DATABASE_URL": database_url or f"sqlite:///{home / 'bench.sqlite3'}",
+                "INSTANCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            }
+        )
+        Base.metadata.drop_all(instance.engine)
+        Base.metadata.create_all(instance.engine)
+        started = time.perf_counter()
+        school_id = _populate(instance, not_due)
+        print(f"  setup of {DUE + not_due:,} incidents: {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        result = purge_school(
+            instance.sessions, instance.blobs, instance.instance_key, school_id, now=NOW
+        )
+        elapsed = time.perf_counter() - started
+        assert result.totals["incidents"] == DUE, result.totals
+        with instance.sessions() as session:
+            left = len(session.scalars(select(Incident.id)).all())
+        assert left == not_due, left
+        Base.metadata.drop_all(instance.engine)
+        instance.close()
+        return elapsed
+
+
+def main() -> None:
+    """Time both cases and print the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", help="An empty database to use instead of SQLite.")
+    args = parser.parse_args()
+    times = []
+    for not_due in NOT_DUE_CASES:
+        print(f"{DUE:,} due beside {not_due:,} not due:")
+        times.append(run_case(not_due, args.database_url))
+        print(f"  purge: {times[-1]:.2f} s")
+    ratio = times[1] / times[0]
+    print(f"ratio (1,000,000 / 10,000 not due): {ratio:.2f}x  (target: within 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
