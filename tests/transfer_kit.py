@@ -34,7 +34,10 @@ from exchange.records.schools import add_school, add_user
 from exchange.records.upn import make_upn
 from exchange.transfers import incoming, outgoing
 from exchange.transfers.actors import Actor
-from exchange.transfers.models import Transfer
+from exchange.transfers.client import WsgiTransport
+from exchange.transfers.delivery import deliver, partner_url, send_countersignature
+from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.redaction_step import reviews
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 SUBJECT = ("Maisie", "Thornbury")
@@ -202,3 +205,23 @@ def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None
             f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share her class.",
         )
         outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
+
+
+def run_transfer(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:
+    """Take a transfer from draft to closed; return the sender's transfer row id."""
+    transfer_id, uid, offer = offer_transfer(instance, pair)
+    with instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        url = partner_url(transfer, "offers")
+        assert [r.kind for r in reviews(session, transfer)] == ["action", "document", "incident"]
+    assert transport.post(url, offer).status == 202
+    response = accept_offer(instance, pair, uid)
+    with instance.sessions() as session:
+        received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
+        back = partner_url(received, "offer-responses")
+    assert transport.post(back, response).status == 200
+    authorise_transfer(instance, pair, transfer_id)
+    for step in (deliver, send_countersignature):
+        with transaction(instance.sessions) as session:
+            step(session, instance, session.get(Transfer, transfer_id), transport)
+    return transfer_id

@@ -263,6 +263,7 @@ def generate_keys(session: Session, school_id: int, instance_key: bytes) -> list
     rows = [_new_row(school_id, kind, instance_key) for kind in KINDS]
     session.add_all(rows)
     session.flush()
+    _audit_keys(session, school_id, "keys.generated", rows)
     return rows
 
 
@@ -282,7 +283,24 @@ def rotate_keys(
         rows.append(_new_row(school_id, kind, instance_key))
     session.add_all(rows)
     session.flush()
+    _audit_keys(session, school_id, "keys.rotated", rows)
     return rows
+
+
+def _audit_keys(session: Session, school_id: int, event: str, rows: list[SchoolKey]) -> None:
+    from exchange.audit.service import record_event
+
+    for row in rows:
+        record_event(
+            session,
+            school_id,
+            None,
+            "operator",
+            event,
+            "school_key",
+            row.key_id,
+            details={"kind": row.kind},
+        )
 
 
 def _unwrap(row: SchoolKey, instance_key: bytes) -> bytes:

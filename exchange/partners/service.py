@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.audit.service import record_event
 from exchange.db import utcnow
 from exchange.errors import NotFound, ValidationError
 from exchange.packaging.keys import (
@@ -67,6 +68,16 @@ def enrol_partner(session: Session, school_id: int, card: SchoolCard) -> Partner
     for kind, public in ((KIND_SIGNING, card.signing), (KIND_ENCRYPTION, card.encryption)):
         _add_key(session, partner, kind, public.raw, public.key_id)
     session.flush()
+    record_event(
+        session,
+        school_id,
+        None,
+        "operator",
+        "partner.enrolled",
+        "partner",
+        partner.urn,
+        details={"signing_key": card.signing.key_id, "encryption_key": card.encryption.key_id},
+    )
     return partner
 
 
@@ -115,6 +126,16 @@ def confirm_partner(
         key.confirmed_by_name = user.name
         key.retired_at = None
     session.flush()
+    record_event(
+        session,
+        partner.school_id,
+        user.id,
+        user.role,
+        "partner.confirmed",
+        "partner",
+        partner.urn,
+        details={"signing_key": keys[0].key_id, "encryption_key": keys[1].key_id},
+    )
     return keys
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.audit.service import record_event
 from exchange.errors import NotFound, ValidationError
 from exchange.policy.classes import INHERIT, NOT_TRANSFERRED, validate_transfer_class
 from exchange.policy.presets import load_preset
@@ -103,8 +104,20 @@ def add_category(
 def set_transfer_class(session: Session, school: School, path: str, value: str | None) -> Category:
     """Map one category to a transfer class, to none, or (subcategories) back to its parent's."""
     category = find_category(session, school, path)
+    previous = category.transfer_class
     category.transfer_class = _stored_value(value, is_top=category.parent_id is None)
     session.flush()
+    if previous != category.transfer_class:
+        record_event(
+            session,
+            school.id,
+            None,
+            "operator",
+            "policy.class_set",
+            "category",
+            category.id,
+            details={"transfer_class": category.transfer_class or "inherit"},
+        )
     return category
 
 
@@ -160,6 +173,17 @@ def apply_preset(
             else:
                 unchanged += 1
     session.flush()
+    if created or remapped:
+        record_event(
+            session,
+            school.id,
+            None,
+            "operator",
+            "policy.preset_applied",
+            "preset",
+            preset.name,
+            details={"created": created, "remapped": remapped},
+        )
     return AppliedPreset(preset.name, created, remapped, unchanged)
 
 

@@ -13,6 +13,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from sqlalchemy import select
 
+from exchange.audit.service import record_event
 from exchange.db import transaction, utcnow
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
@@ -221,6 +222,16 @@ def import_ctf(
                 row.date_of_birth = pupil.date_of_birth
                 summary.matched += 1
             _set_destination(row, ctf.destination, leaving_date)
+        record_event(
+            session,
+            school_id,
+            None,
+            "operator",
+            "ctf.imported",
+            "ctf",
+            ctf.destination.laestab,
+            details={"created": summary.created, "matched": summary.matched},
+        )
     log.info(
         "CTF read",
         extra={"school_id": school_id, "created": summary.created, "matched": summary.matched},

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from exchange.audit.service import record_event
 from exchange.db import transaction, utcnow
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
@@ -73,6 +74,21 @@ def import_records(
             summary=ImportSummary(),
         )
         summary = _write(writer, data, progress)
+        counts = {
+            f"{kind}_{outcome}": number
+            for kind, outcomes in summary.as_dict().items()
+            for outcome, number in outcomes.items()
+        }
+        record_event(
+            session,
+            school_id,
+            None,
+            "operator",
+            "records.imported",
+            "import",
+            data["source_system"],
+            details=counts,
+        )
     log.info("records imported", extra={"school_id": school_id, "counts": summary.as_dict()})
     return summary
 

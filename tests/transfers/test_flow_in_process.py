@@ -9,46 +9,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from transfer_kit import (
-    OTHER_CHILD,
-    SUBJECT,
-    Pair,
-    accept_offer,
-    authorise_transfer,
-    offer_transfer,
-)
+from transfer_kit import OTHER_CHILD, SUBJECT, Pair, run_transfer
 
-from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.receipts.evidence import InvalidEvidence, verify_pack
 from exchange.receipts.service import export_pack
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.transfers import incoming, states
 from exchange.transfers.client import WsgiTransport
-from exchange.transfers.delivery import deliver, partner_url, send_countersignature
 from exchange.transfers.models import INCOMING, Transfer
-from exchange.transfers.redaction_step import reviews
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
-
-
-def run_transfer(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:
-    """Take a transfer from draft to closed; return the sender's transfer row id."""
-    transfer_id, uid, offer = offer_transfer(instance, pair)
-    with instance.sessions() as session:
-        transfer = session.get(Transfer, transfer_id)
-        url = partner_url(transfer, "offers")
-        assert [r.kind for r in reviews(session, transfer)] == ["action", "document", "incident"]
-    assert transport.post(url, offer).status == 202
-    response = accept_offer(instance, pair, uid)
-    with instance.sessions() as session:
-        received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
-        back = partner_url(received, "offer-responses")
-    assert transport.post(back, response).status == 200
-    authorise_transfer(instance, pair, transfer_id)
-    for step in (deliver, send_countersignature):
-        with transaction(instance.sessions) as session:
-            step(session, instance, session.get(Transfer, transfer_id), transport)
-    return transfer_id
 
 
 def test_a_transfer_goes_from_draft_to_closed_at_both_schools(

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BROKER_URL
 from sqlalchemy import func, select
 from transfer_kit import OTHER_CHILD, child_with_records, school_with_keys
 
@@ -30,6 +29,7 @@ from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
+BROKER_URL = os.environ.get("EXCHANGE_TEST_BROKER_URL", "")
 
 
 def _free_port() -> int:
