@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -242,3 +243,25 @@ def confirm_receipt(
         actor = actor_for(session, obj["school_id"], act_as)
         confirm_receipt_code(session, obj["instance"], transfer, code, confirmed_by, actor)
     click.echo("receipt recorded and signed; the transfer is closed")
+
+
+@transfers.command("create-from-ctf")
+@click.argument("ctf_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--leaving-date", type=click.DateTime(["%Y-%m-%d"]))
+@ACT_AS
+@click.pass_obj
+def create_from_ctf(obj: dict[str, Any], ctf_file: Path, leaving_date: Any, act_as: str) -> None:
+    """Start a draft transfer for each pupil in a Common Transfer File."""
+    from exchange.transfers.from_ctf import transfers_from_ctf
+
+    with transaction(obj["session_factory"]) as session:
+        school = session.get(School, obj["school_id"])
+        made = transfers_from_ctf(
+            session,
+            school,
+            actor_for(session, school.id, act_as),
+            ctf_file,
+            leaving_date=leaving_date.date() if leaving_date else None,
+        )
+        for transfer in made:
+            click.echo(f"draft {transfer.transfer_uid} to {transfer.partner.urn}")

@@ -1,0 +1,52 @@
+"""Start transfers from a DfE Common Transfer File: its pupils, to its destination school."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.errors import NotFound, ValidationError
+from exchange.partners.models import Partner
+from exchange.records.ctf import MAX_CTF_BYTES, parse_ctf
+from exchange.records.models import Pupil, School
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import Transfer
+from exchange.transfers.outgoing import create_transfer
+
+
+def transfers_from_ctf(
+    session: Session, school: School, actor: Actor, path: Path, *, leaving_date: date | None = None
+) -> list[Transfer]:
+    """Create a draft transfer for each pupil of the CTF, to the partner it names as destination."""
+    if path.stat().st_size > MAX_CTF_BYTES:
+        raise ValidationError(f"the CTF is larger than {MAX_CTF_BYTES} bytes")
+    ctf = parse_ctf(path.read_bytes(), date.today())
+    if ctf.source.laestab != school.laestab:
+        raise ValidationError("the CTF was not made by this school", where="Header/SourceSchool")
+    if ctf.destination.laestab is None:
+        raise ValidationError("the CTF names no destination school", where="Header/DestSchool")
+    partner = session.scalar(
+        select(Partner).where(
+            Partner.school_id == school.id, Partner.laestab == ctf.destination.laestab
+        )
+    )
+    if partner is None:
+        raise NotFound(f"the destination {ctf.destination.laestab} is not in the partner directory")
+    created = []
+    for entry in ctf.pupils:
+        pupil = session.scalar(
+            select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == entry.upn)
+        )
+        if pupil is None:
+            raise NotFound(f"{entry.where}: no pupil with this UPN at this school")
+        if pupil.date_of_birth not in (None, entry.date_of_birth):
+            raise ValidationError(
+                "the date of birth differs from the school's record", where=entry.where
+            )
+        created.append(
+            create_transfer(session, school, actor, pupil, partner, leaving_date=leaving_date)
+        )
+    return created
