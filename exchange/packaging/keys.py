@@ -325,3 +325,19 @@ def load_encryption_keys(
     """Return every encryption identity of the school, newest first, so old bundles open."""
     rows = all_public_keys(session, school_id, KIND_ENCRYPTION)
     return [EncryptionKey(_unwrap(row, instance_key)) for row in reversed(rows)]
+
+
+def load_signing_key_by_id(
+    session: Session, school_id: int, fingerprint: str, instance_key: bytes
+) -> SigningKey:
+    """Return one of the school's signing keys, current or retired, by its key id."""
+    row = session.scalars(
+        select(SchoolKey).where(
+            SchoolKey.school_id == school_id,
+            SchoolKey.kind == KIND_SIGNING,
+            SchoolKey.key_id == fingerprint,
+        )
+    ).one_or_none()
+    if row is None:
+        raise ValidationError("this school has no signing key with that id")
+    return SigningKey.from_raw(_unwrap(row, instance_key))

@@ -87,3 +87,29 @@ def list_partners(obj: dict[str, Any]) -> None:
             status = "confirmed" if is_confirmed(session, partner) else "NOT confirmed"
             route = partner.service_url or "offline route"
             click.echo(f"{partner.urn}  {partner.laestab}  {status:<13}  {route}  {partner.name}")
+
+
+@partners.command("announce-rotation")
+@click.option("--old-key", "old_key_id", required=True, help="Key id of the previous signing key.")
+@click.pass_obj
+def announce_rotation(obj: dict[str, Any], old_key_id: str) -> None:
+    """Send this school's new keys to every partner with a service, signed by the old key."""
+    from exchange.partners.rotation import announcement
+    from exchange.transfers.client import DeliveryError, HttpTransport
+
+    instance = obj["instance"]
+    transport = HttpTransport()
+    with obj["session_factory"]() as session:
+        school = session.get(School, obj["school_id"])
+        query = select(Partner).where(
+            Partner.school_id == school.id, Partner.service_url.is_not(None)
+        )
+        for partner in session.scalars(query):
+            token = announcement(session, instance, school, old_key_id, partner)
+            url = f"{partner.service_url}/s2s/v1/schools/{partner.urn}/key-rotations"
+            try:
+                reply = transport.post(url, token)
+                outcome = "accepted" if reply.status == 200 else f"refused ({reply.status})"
+            except DeliveryError as error:
+                outcome = f"not reached: {error.message}"
+            click.echo(f"{partner.urn}: {outcome}")

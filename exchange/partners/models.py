@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.db import Base, utcnow
@@ -54,7 +54,7 @@ class PartnerKey(SchoolScoped, Base):
     confirmed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_by_name: Mapped[str | None] = mapped_column(String(200))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    rotation_jws: Mapped[str | None] = mapped_column(String(4000))
+    rotation_jws: Mapped[str | None] = mapped_column(Text)
 
     partner: Mapped[Partner] = relationship(back_populates="keys")
 

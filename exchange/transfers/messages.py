@@ -42,6 +42,7 @@ RECEIPT = "sgx-receipt+jws"
 COUNTERSIGNATURE = "sgx-countersignature+jws"
 FETCH = "sgx-fetch+jws"
 WITHDRAWAL = "sgx-withdrawal+jws"
+KEY_ROTATION = "sgx-key-rotation+jws"
 
 
 class MessageRefused(ExchangeError):

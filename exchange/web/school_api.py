@@ -22,6 +22,7 @@ from exchange.transfers.messages import (
     BUNDLE_UPLOAD,
     COUNTERSIGNATURE,
     FETCH,
+    KEY_ROTATION,
     OFFER,
     OFFER_RESPONSE,
     MessageRefused,
@@ -177,6 +178,30 @@ def post_countersignature(urn: str, transfer_id: str) -> Any:
         return jsonify({"status": transfer.state}), 200
 
     return _handle(urn, COUNTERSIGNATURE, action)
+
+
+@school_api.post("/key-rotations")
+def post_key_rotation(urn: str) -> Any:
+    """Receive a partner's new keys, announced and signed with its previous key."""
+    from exchange.partners.rotation import apply_rotation
+
+    def action(session: Session, school: School, message: Any) -> Any:
+        changed = apply_rotation(session, message)
+        from exchange.audit.service import record_event
+
+        record_event(
+            session,
+            school.id,
+            None,
+            "system",
+            "partner.keys_rotated",
+            "partner",
+            message.partner.urn,
+            details={"keys": len(changed)},
+        )
+        return jsonify({"status": "keys updated", "keys": len(changed)}), 200
+
+    return _handle(urn, KEY_ROTATION, action)
 
 
 @school_api.get("/checkpoint")

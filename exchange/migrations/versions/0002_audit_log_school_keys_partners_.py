@@ -163,7 +163,7 @@ def upgrade() -> None:
         sa.Column("confirmed_by_user_id", sa.Integer(), nullable=True),
         sa.Column("confirmed_by_name", sa.String(length=200), nullable=True),
         sa.Column("retired_at", exchange.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("rotation_jws", sa.String(length=4000), nullable=True),
+        sa.Column("rotation_jws", sa.Text(), nullable=True),
         sa.Column("school_id", sa.Integer(), nullable=False),
         sa.CheckConstraint(
             "kind in ('signing', 'encryption')", name=op.f("ck_partner_keys_known_kind")
