@@ -31,9 +31,10 @@ from exchange.tasks.celery_app import make_celery
 from exchange.transfers.models import Transfer
 
 HERE = Path(__file__).resolve().parent
+DEPLOY = HERE.parents[1] / "deploy"
 GUNICORN_WORKERS = 3
-# The access log names the request id the app put in its response: ids and paths only.
-ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# Passed as files through deploy/exchange-env, as docker secrets and systemd credentials are.
+SECRET_SETTINGS = ("INSTANCE_KEY", "SECRET_KEY", "DATABASE_URL")
 
 
 def free_port() -> int:
@@ -105,11 +106,19 @@ class Node:
         return int(self.url.rsplit(":", 1)[1])
 
     def environment(self) -> dict[str, str]:
-        """Return the environment each process gets: EXCHANGE_* settings, unbuffered output."""
+        """Return each process's environment: settings, secrets as *_FILE, unbuffered output."""
         environment = dict(os.environ)
-        environment.update(
-            {f"EXCHANGE_{k}": str(v) for k, v in self.config.items() if v is not None}
-        )
+        for key, value in self.config.items():
+            if value is None:
+                continue
+            if key in SECRET_SETTINGS:
+                path = self.logs.parent / f"{self.name}-{key.lower()}"
+                path.write_text(str(value) + "\n")
+                path.chmod(0o600)
+                environment[f"EXCHANGE_{key}_FILE"] = str(path)
+            else:
+                environment[f"EXCHANGE_{key}"] = str(value)
+        environment["GUNICORN_BIND"] = f"127.0.0.1:{self.port}"
         environment["PYTHONUNBUFFERED"] = "1"
         environment["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(HERE), environment.get("PYTHONPATH")])
@@ -118,15 +127,13 @@ class Node:
 
     def command(self, role: str) -> list[str]:
         """Return the command line of one role, as deploy/ runs it."""
-        python = sys.executable
+        python = [str(DEPLOY / "exchange-env"), sys.executable]
         if role == "web":
             return [
-                *(python, "-m", "gunicorn", "-w", str(GUNICORN_WORKERS)),
-                *("-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "10"),
-                *("--access-logfile", "-", "--access-logformat", ACCESS_FORMAT),
-                "topology_app:create()",
+                *(*python, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py")),
+                *("-w", str(GUNICORN_WORKERS), "topology_app:create()"),
             ]
-        celery = [python, "-m", "celery", "-A", "topology_app"]
+        celery = [*python, "-m", "celery", "-A", "topology_app"]
         if role == "worker":
             return [
                 *celery,
