@@ -112,6 +112,9 @@ COMMANDS = (
     ("exchange.partners.cli", "partners"),
     ("exchange.transfers.cli", "transfers"),
     ("exchange.receipts.cli", "receipts"),
+    ("exchange.retention.cli", "retention"),
+    ("exchange.retention.cli", "purge_command"),
+    ("exchange.retention.cli", "holds"),
 )
 
 

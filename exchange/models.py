@@ -5,6 +5,7 @@ from exchange.db import Base
 from exchange.packaging import models as packaging_models
 from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
+from exchange.retention import models as retention_models
 from exchange.transfers import models as transfer_models
 
 REGISTERED = (
@@ -12,6 +13,7 @@ REGISTERED = (
     packaging_models,
     partner_models,
     history,
+    retention_models,
     models,
     scoping,
     transfer_models,

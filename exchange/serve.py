@@ -25,6 +25,8 @@ PASSED_TO_WORKER = (
     "SMTP_HOST",
     "SMTP_PORT",
     "SMTP_FROM",
+    "PURGE_TIME",
+    "PURGE_SCHEDULE_SECONDS",
     "LOG_LEVEL",
 )
 

@@ -234,7 +234,11 @@ def import_ctf(
         )
     log.info(
         "CTF read",
-        extra={"school_id": school_id, "created": summary.created, "matched": summary.matched},
+        extra={
+            "school_id": school_id,
+            "pupils_created": summary.created,
+            "pupils_matched": summary.matched,
+        },
     )
     return summary
 

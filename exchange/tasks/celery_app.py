@@ -8,7 +8,14 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-TASK_MODULES = ["exchange.tasks.heartbeat", "exchange.transfers.tasks", "exchange.audit.tasks"]
+from exchange.retention.tasks import purge_beat_entry
+
+TASK_MODULES = [
+    "exchange.tasks.heartbeat",
+    "exchange.transfers.tasks",
+    "exchange.audit.tasks",
+    "exchange.retention.tasks",
+]
 
 
 def make_celery(config: dict[str, Any]) -> Celery:
@@ -42,6 +49,7 @@ def make_celery(config: dict[str, Any]) -> Celery:
                 "task": "exchange.transfers.daily",
                 "schedule": crontab(hour=config["CHASE_HOUR"], minute=0),
             },
+            **purge_beat_entry(config),
         },
         include=TASK_MODULES,
     )

@@ -15,6 +15,7 @@ from exchange.packaging.keys import load_signing_key
 from exchange.partners.service import trusted_signing_keys
 from exchange.receipts.receipt import Receipt, ReceiptMismatch, check_against_sent, sha256_text
 from exchange.records.models import School
+from exchange.retention.assign import recompute_pupil
 from exchange.transfers import states
 from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.bundle_step import outbox_path
@@ -111,6 +112,7 @@ def accept_receipt(
         move(session, transfer, states.FAILED, SYSTEM_ACTOR, note=transfer.last_delivery_error)
         return
     transfer.receipt_verified_at = utcnow()
+    recompute_pupil(session, school.id, transfer.pupil_id)
     key = load_signing_key(session, school.id, instance.instance_key)
     audit(
         session, transfer, SYSTEM_ACTOR, "receipt.verified", {"receipt_sha256": sha256_text(token)}

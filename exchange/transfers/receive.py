@@ -17,6 +17,7 @@ from exchange.packaging.keys import load_encryption_keys, load_signing_key
 from exchange.partners.service import trusted_signing_keys
 from exchange.receipts.receipt import Receipt
 from exchange.records.models import School
+from exchange.retention.assign import recompute_pupil
 from exchange.transfers import states
 from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.import_bundle import import_bundle
@@ -124,6 +125,7 @@ def receive_bundle(
         try:
             with session.begin_nested():
                 import_bundle(session, instance, school, transfer, bundle, written)
+                recompute_pupil(session, school.id, transfer.pupil_id)
         except ExchangeError as error:
             for storage_key in written:
                 instance.blobs.delete(storage_key)
