@@ -1,6 +1,7 @@
 """Import every model module so the metadata and the ORM listeners are complete."""
 
 from exchange.audit import models as audit_models
+from exchange.auth import models as auth_models  # noqa: F401  (web sign-in tables)
 from exchange.db import Base
 from exchange.packaging import models as packaging_models
 from exchange.partners import models as partner_models

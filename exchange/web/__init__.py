@@ -50,6 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["celery"] = make_celery(instance.config)
     app.register_blueprint(health)
     app.register_blueprint(school_api)
+
+    from exchange.web.setup import init_app as init_pages
+
+    init_pages(app)
     return app
 
 

@@ -1,0 +1,149 @@
+"""Who is signed in, the request's school-scoped session, and the one permission check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.audit.service import record_event
+from exchange.auth.permissions import can
+from exchange.instance import Instance
+from exchange.records.models import School, SchoolScoped, User
+from exchange.records.scoping import scope_session
+
+FRESH_SECONDS_DEFAULT = 300
+View = TypeVar("View", bound=Callable[..., Any])
+Row = TypeVar("Row", bound=SchoolScoped)
+
+
+def instance() -> Instance:
+    """Return the instance this app serves."""
+    return current_app.extensions["exchange"]
+
+
+def db() -> Session:
+    """Return the request's session, scoped to the signed-in user's school."""
+    if "db" not in g:
+        g.db = instance().sessions()
+        school_id = session.get("school_id")
+        if school_id is not None:
+            scope_session(g.db, int(school_id))
+    return g.db
+
+
+def current_user() -> User | None:
+    """Return the signed-in, active user, or None."""
+    if "user" not in g:
+        g.user = None
+        user_id, school_id = session.get("user_id"), session.get("school_id")
+        if user_id is not None and school_id is not None:
+            user = db().scalar(
+                select(User).where(User.id == int(user_id), User.school_id == int(school_id))
+            )
+            if user is not None and user.is_active:
+                g.user = user
+            else:
+                session.clear()
+    return g.user
+
+
+def current_school() -> School:
+    """Return the signed-in user's school."""
+    user = current_user()
+    assert user is not None
+    return db().get(School, user.school_id)
+
+
+def requires(permission: str) -> Callable[[View], View]:
+    """Let a view run only for a signed-in user whose role holds the permission."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return redirect(url_for("signin.login", next=request.full_path.rstrip("?")))
+            if not can(user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permission  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def has_fresh_second_factor() -> bool:
+    """Return whether the user confirmed their second factor within the last few minutes."""
+    confirmed = session.get("second_factor_at")
+    window = int(current_app.config.get("FRESH_SECOND_FACTOR_SECONDS", FRESH_SECONDS_DEFAULT))
+    return confirmed is not None and time.time() - float(confirmed) <= window
+
+
+def requires_fresh_second_factor(view: View) -> View:
+    """Send the user to confirm their second factor before a sensitive action's form."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not has_fresh_second_factor():
+            target = request.path if request.method == "GET" else request.referrer or request.path
+            return redirect(url_for("signin.confirm", next=safe_next(target)))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return a local path to go back to, never another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return default
+    path = parts.path
+    if not path.startswith("/") or path.startswith("//") or "\\" in target:
+        return default
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def own(model: type[Row], object_id: int) -> Row:
+    """Return the school's row with this id, or answer 404 as if it did not exist."""
+    user = current_user()
+    assert user is not None
+    row = db().scalar(
+        select(model).where(model.id == object_id, model.school_id == user.school_id)  # type: ignore[attr-defined]
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
+def audit_view(event: str, object_type: str, object_id: int | str, **details: Any) -> None:
+    """Record that the signed-in user viewed a child's record (ids only)."""
+    user = current_user()
+    assert user is not None
+    record_event(
+        db(),
+        user.school_id,
+        user.id,
+        user.role,
+        event,
+        object_type,
+        str(object_id),
+        g.get("request_id"),
+        details,
+    )
+
+
+def after_commit(task: str, *args: Any) -> None:
+    """Queue a task to send once the request's transaction has committed."""
+    g.setdefault("after_commit", []).append((task, list(args)))

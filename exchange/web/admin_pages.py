@@ -1,0 +1,178 @@
+"""The school admin's pages: users and invitations, partners, keys, policy and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from exchange.auth.invitations import invite
+from exchange.auth.models import ApiToken
+from exchange.auth.permissions import API_SCOPES
+from exchange.auth.tokens import issue_token, revoke_token
+from exchange.errors import ExchangeError
+from exchange.packaging.keys import all_public_keys, rotate_keys
+from exchange.partners.models import Partner
+from exchange.partners.service import confirm_partner, is_confirmed, pending_safety_number
+from exchange.policy.service import school_categories, transfer_class_of
+from exchange.records.models import ROLES, User
+from exchange.records.schools import add_user
+from exchange.web.access import (
+    current_school,
+    current_user,
+    db,
+    instance,
+    own,
+    requires,
+    requires_fresh_second_factor,
+)
+
+admin_pages = Blueprint("admin_pages", __name__, url_prefix="/admin")
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@admin_pages.route("/users", methods=["GET", "POST"])
+@requires("manage_users")
+def users() -> Any:
+    """List users; add one in a role and show their invitation link."""
+    errors: dict[str, str] = {}
+    link = None
+    if request.method == "POST":
+        form = request.form
+        if form.get("role") not in ROLES:
+            errors["role"] = "Choose a role"
+        if not form.get("name", "").strip():
+            errors["name"] = "Enter the person's name"
+        if not errors:
+            try:
+                user = add_user(
+                    db(), current_school(), form["role"], form["name"], form.get("email", "")
+                )
+                token = invite(db(), user, _me())
+            except ExchangeError as exc:
+                db().rollback()
+                errors["email"] = exc.message
+            else:
+                link = url_for("signin.invitation", token=token, _external=True)
+    rows = db().scalars(select(User).order_by(User.name)).all()
+    return render_template(
+        "admin/users.html", users=rows, errors=errors, link=link, roles=ROLES, form=request.form
+    ), (400 if errors else 200)
+
+
+@admin_pages.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@requires("manage_users")
+def deactivate(user_id: int) -> Any:
+    """Stop a user signing in."""
+    user = own(User, user_id)
+    if user.id != _me().id:
+        user.is_active = False
+    return redirect(url_for("admin_pages.users"))
+
+
+@admin_pages.route("/partners", methods=["GET", "POST"])
+@requires("view_partners")
+def partners() -> Any:
+    """List partner schools; a DSL confirms a partner's keys by the safety number read by phone."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        from flask import abort
+
+        from exchange.auth.permissions import can
+
+        if not can(_me().role, "confirm_partners"):
+            abort(403)
+        partner = own(Partner, int(request.form.get("partner_id", "0") or 0))
+        try:
+            confirm_partner(db(), partner, request.form.get("safety_number", ""), _me())
+        except ExchangeError as exc:
+            db().rollback()
+            errors[f"safety_number-{partner.id}"] = exc.message
+        else:
+            return redirect(url_for("admin_pages.partners"))
+    rows = []
+    for partner in db().scalars(select(Partner).order_by(Partner.name)):
+        confirmed = is_confirmed(db(), partner)
+        number = None if confirmed or partner.offline else pending_safety_number(db(), partner)
+        rows.append({"partner": partner, "confirmed": confirmed, "safety_number": number})
+    return render_template("admin/partners.html", rows=rows, errors=errors), (
+        400 if errors else 200
+    )
+
+
+@admin_pages.route("/keys")
+@requires("manage_keys")
+def keys() -> Any:
+    """List the school's keys with their fingerprints."""
+    rows = all_public_keys(db(), _me().school_id)
+    return render_template("admin/keys.html", keys=rows)
+
+
+@admin_pages.route("/keys/rotate", methods=["POST"])
+@requires("manage_keys")
+@requires_fresh_second_factor
+def rotate() -> Any:
+    """Retire the current keys and make new ones (partners must confirm them again)."""
+    rotate_keys(db(), _me().school_id, instance().instance_key)
+    from exchange.audit.service import record_event
+
+    me = _me()
+    record_event(
+        db(),
+        me.school_id,
+        me.id,
+        me.role,
+        "keys.rotated",
+        "school",
+        str(me.school_id),
+        g.get("request_id"),
+    )
+    return redirect(url_for("admin_pages.keys"))
+
+
+@admin_pages.route("/policy")
+@requires("manage_policy")
+def policy() -> Any:
+    """Show the category tree and which categories transfer."""
+    categories = school_categories(db(), current_school())
+    rows = [(c, transfer_class_of(c)) for c in categories]
+    return render_template("admin/policy.html", rows=rows)
+
+
+@admin_pages.route("/api-tokens", methods=["GET", "POST"])
+@requires("manage_api_tokens")
+def api_tokens() -> Any:
+    """List, create and revoke the school's API tokens."""
+    errors: dict[str, str] = {}
+    secret = None
+    if request.method == "POST":
+        try:
+            _row, secret = issue_token(
+                db(),
+                _me().school_id,
+                request.form.get("name", ""),
+                request.form.getlist("scopes"),
+                _me().id,
+            )
+        except ExchangeError as exc:
+            db().rollback()
+            errors["name"] = exc.message
+    rows = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    return render_template(
+        "admin/api_tokens.html", tokens=rows, errors=errors, secret=secret, scopes=API_SCOPES
+    ), (400 if errors else 200)
+
+
+@admin_pages.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@requires("manage_api_tokens")
+def revoke(token_id: int) -> Any:
+    """Revoke an API token."""
+    own(ApiToken, token_id)
+    revoke_token(db(), _me().school_id, token_id)
+    return redirect(url_for("admin_pages.api_tokens"))

@@ -1,0 +1,188 @@
+"""The DPO's pages: receipts ledger and evidence packs, retention and holds, audit status."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, send_file, url_for
+from sqlalchemy import inspect, select
+
+from exchange.audit.service import verify_log
+from exchange.errors import ExchangeError
+from exchange.packaging.keys import KIND_SIGNING, all_public_keys, public_key_of
+from exchange.receipts.evidence import verify_pack
+from exchange.receipts.service import export_pack
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import Transfer
+from exchange.web.access import (
+    current_user,
+    db,
+    instance,
+    own,
+    requires,
+    requires_fresh_second_factor,
+)
+
+dpo_pages = Blueprint("dpo_pages", __name__)
+
+
+def _receipted(transfer_id: int) -> Transfer:
+    transfer = own(Transfer, transfer_id)
+    if not transfer.receipt_jws:
+        from flask import abort
+
+        abort(404)
+    return transfer
+
+
+@dpo_pages.route("/receipts")
+@requires("view_receipts")
+def receipts() -> Any:
+    """List every transfer with a receipt, newest first."""
+    rows = (
+        db()
+        .scalars(
+            select(Transfer).where(Transfer.receipt_jws.is_not(None)).order_by(Transfer.id.desc())
+        )
+        .all()
+    )
+    return render_template("dpo/receipts.html", transfers=rows)
+
+
+def _export(transfer: Transfer, folder: Path) -> Path:
+    return export_pack(db(), transfer, folder / "pack")
+
+
+@dpo_pages.route("/receipts/<int:transfer_id>/verify")
+@requires("view_receipts")
+def verify_receipt(transfer_id: int) -> Any:
+    """Check the receipt and countersignature against the keys, as the offline checker would."""
+    transfer = _receipted(transfer_id)
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            evidence = verify_pack(_export(transfer, Path(folder)))
+            result, problem = evidence, None
+        except ExchangeError as exc:
+            result, problem = None, exc.message
+    return render_template(
+        "dpo/verify.html", transfer=transfer, evidence=result, problem=problem
+    ), (200 if problem is None else 422)
+
+
+@dpo_pages.route("/receipts/<int:transfer_id>/evidence.zip")
+@requires("view_receipts")
+def evidence_pack(transfer_id: int) -> Any:
+    """Download the evidence pack as a zip file."""
+    transfer = _receipted(transfer_id)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            pack = _export(transfer, Path(folder))
+        except ExchangeError as exc:
+            return render_template("error.html", title="No evidence pack", message=exc.message), 409
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(pack.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(pack).as_posix())
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"evidence-{transfer.transfer_uid}.zip",
+    )
+
+
+@dpo_pages.route("/retention")
+@requires("view_retention")
+def retention() -> Any:
+    """Show the retention forecast, the holds and the disposal certificates."""
+    from exchange.retention.forecast import forecast
+    from exchange.retention.holds import list_holds
+    from exchange.retention.models import DisposalCertificate
+
+    user = current_user()
+    assert user is not None
+    if not inspect(db().get_bind()).has_table("legal_holds"):
+        return render_template("dpo/retention.html", ready=False)
+    notice = forecast(db(), user.school_id, instance().instance_key, date.today())
+    holds = list_holds(db(), user.school_id, include_released=True)
+    certificates = (
+        db().scalars(select(DisposalCertificate).order_by(DisposalCertificate.id.desc())).all()
+    )
+    return render_template(
+        "dpo/retention.html",
+        ready=True,
+        notice=notice,
+        holds=holds,
+        certificates=certificates,
+        errors=g.get("form_errors", {}),
+    ), (400 if g.get("form_errors") else 200)
+
+
+@dpo_pages.route("/retention/holds", methods=["POST"])
+@requires("manage_holds")
+@requires_fresh_second_factor
+def place_hold() -> Any:
+    """Place a legal hold on a pupil, an incident or a category, with a reason."""
+    from exchange.retention.holds import place_hold as place
+
+    user = current_user()
+    assert user is not None
+    form = request.form
+    try:
+        place(
+            db(),
+            user.school_id,
+            form.get("scope", ""),
+            form.get("target", ""),
+            form.get("reason", ""),
+            Actor.of(user, g.get("request_id")),
+        )
+    except ExchangeError as exc:
+        db().rollback()
+        g.form_errors = {"target": exc.message}
+        return retention()
+    return redirect(url_for("dpo_pages.retention"))
+
+
+@dpo_pages.route("/retention/holds/<int:hold_id>/release", methods=["POST"])
+@requires("manage_holds")
+@requires_fresh_second_factor
+def release_hold(hold_id: int) -> Any:
+    """Release a legal hold with a reason."""
+    from exchange.retention.holds import release_hold as release
+
+    user = current_user()
+    assert user is not None
+    try:
+        release(
+            db(),
+            user.school_id,
+            hold_id,
+            request.form.get("reason", ""),
+            Actor.of(user, g.get("request_id")),
+        )
+    except ExchangeError as exc:
+        db().rollback()
+        if exc.status_code == 404:
+            raise
+        g.form_errors = {f"reason-{hold_id}": exc.message}
+        return retention()
+    return redirect(url_for("dpo_pages.retention"))
+
+
+@dpo_pages.route("/audit")
+@requires("view_audit")
+def audit_status() -> Any:
+    """Recompute the school's audit log and show whether it verifies."""
+    user = current_user()
+    assert user is not None
+    rows = all_public_keys(db(), user.school_id, KIND_SIGNING)
+    report = verify_log(db(), user.school_id, {row.key_id: public_key_of(row) for row in rows})
+    return render_template("dpo/audit.html", report=report)

@@ -1,0 +1,337 @@
+"""Transfers as a departing or receiving DSL (and as metadata for the DPO)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from exchange.errors import ExchangeError
+from exchange.partners.models import Partner
+from exchange.records.models import Incident, Pupil, VaultDocument
+from exchange.transfers import incoming, outgoing, states
+from exchange.transfers.actors import Actor
+from exchange.transfers.bundle_step import make_chronology
+from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
+from exchange.transfers.redaction_step import resolve_flag, reviews, unresolved_flags
+from exchange.web.access import (
+    after_commit,
+    audit_view,
+    current_school,
+    current_user,
+    db,
+    has_fresh_second_factor,
+    instance,
+    own,
+    requires,
+    requires_fresh_second_factor,
+)
+
+transfer_pages = Blueprint("transfer_pages", __name__, url_prefix="/transfers")
+
+
+def _actor() -> Actor:
+    user = current_user()
+    assert user is not None
+    return Actor.of(user, g.get("request_id"))
+
+
+def _outgoing(transfer_id: int) -> Transfer:
+    transfer = own(Transfer, transfer_id)
+    if transfer.direction != OUTGOING:
+        return _not_found()
+    return transfer
+
+
+def _incoming(transfer_id: int) -> Transfer:
+    transfer = own(Transfer, transfer_id)
+    if transfer.direction != INCOMING:
+        return _not_found()
+    return transfer
+
+
+def _not_found() -> Any:
+    from flask import abort
+
+    abort(404)
+
+
+def _attempt(step: Callable[[], Any]) -> str | None:
+    """Run a service step; on a refusal roll back and return the message to show."""
+    try:
+        step()
+    except ExchangeError as exc:
+        db().rollback()
+        return exc.message
+    return None
+
+
+@transfer_pages.route("")
+@requires("view_transfers")
+def index() -> Any:
+    """List transfers out and in, by state and deadline."""
+    rows = db().scalars(select(Transfer).order_by(Transfer.deadline, Transfer.id)).all()
+    return render_template(
+        "transfers/index.html",
+        outgoing=[t for t in rows if t.direction == OUTGOING],
+        incoming=[t for t in rows if t.direction == INCOMING],
+        today=date.today(),
+        open_states=states.OPEN_STATES,
+    )
+
+
+@transfer_pages.route("/new/<int:pupil_id>", methods=["POST"])
+@requires("manage_transfers")
+def start(pupil_id: int) -> Any:
+    """Start a draft transfer of a child's file to a partner school."""
+    child = own(Pupil, pupil_id)
+    partner_id = request.form.get("partner_id", "")
+    partner = own(Partner, int(partner_id)) if partner_id.isdigit() else None
+    if partner is None:
+        return render_template(
+            "error.html", title="Choose a school", message="Choose the school the child is joining"
+        ), 400
+    created: list[Transfer] = []
+    error = _attempt(
+        lambda: created.append(
+            outgoing.create_transfer(db(), current_school(), _actor(), child, partner)
+        )
+    )
+    if error:
+        return render_template(
+            "error.html", title="The transfer was not started", message=error
+        ), 400
+    return redirect(url_for("transfer_pages.show", transfer_id=created[0].id))
+
+
+@transfer_pages.route("/<int:transfer_id>")
+@requires("view_transfers")
+def show(transfer_id: int, error: str | None = None) -> Any:
+    """Show a transfer: the DSL's task list, or its metadata for the DPO."""
+    transfer = own(Transfer, transfer_id)
+    steps = (
+        db()
+        .scalars(
+            select(TransferStep)
+            .where(TransferStep.transfer_id == transfer.id)
+            .order_by(TransferStep.id)
+        )
+        .all()
+    )
+    school = current_school()
+    context: dict[str, Any] = {
+        "transfer": transfer,
+        "steps": steps,
+        "error": error,
+        "today": date.today(),
+        "flags": len(unresolved_flags(db(), transfer)) if transfer.direction == OUTGOING else 0,
+        "conversation_required": outgoing.conversation_required(school, transfer),
+    }
+    if transfer.direction == INCOMING:
+        return render_template("transfers/incoming.html", **context), 400 if error else 200
+    return render_template("transfers/outgoing.html", **context), 400 if error else 200
+
+
+@transfer_pages.route("/<int:transfer_id>/items", methods=["GET", "POST"])
+@requires("manage_transfers")
+def items(transfer_id: int) -> Any:
+    """Choose what goes: each record, included or not, with a reason when it departs from policy."""
+    transfer = _outgoing(transfer_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        for item in transfer.items:
+            key = f"{item.kind}-{item.object_id}"
+            included = request.form.get(f"include-{key}") == "yes"
+            reason = request.form.get(f"reason-{key}", "")
+            if included == item.included and (reason.strip() or None) == item.reason:
+                continue
+            message = _attempt(
+                lambda item=item, included=included, reason=reason: outgoing.set_item(
+                    db(), transfer, _actor(), item.kind, item.object_id, included, reason
+                )
+            )
+            if message:
+                errors[f"reason-{key}"] = message
+                break
+        if not errors:
+            return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
+    incidents = {
+        i.id: i
+        for i in db().scalars(select(Incident).where(Incident.pupil_id == transfer.pupil_id))
+    }
+    documents = {
+        d.id: d
+        for d in db().scalars(
+            select(VaultDocument).where(VaultDocument.pupil_id == transfer.pupil_id)
+        )
+    }
+    audit_view("record.viewed", "pupil", transfer.pupil_id or 0, page="transfer_items")
+    return render_template(
+        "transfers/items.html",
+        transfer=transfer,
+        incidents=incidents,
+        documents=documents,
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+@transfer_pages.route("/<int:transfer_id>/review", methods=["POST"])
+@requires("manage_transfers")
+def start_review(transfer_id: int) -> Any:
+    """Redact what was chosen and open the redaction review."""
+    transfer = _outgoing(transfer_id)
+    error = _attempt(lambda: outgoing.start_review(db(), instance(), transfer, _actor()))
+    if error:
+        return show(transfer_id, error)
+    return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))
+
+
+@transfer_pages.route("/<int:transfer_id>/redactions", methods=["GET", "POST"])
+@requires("manage_transfers")
+def redactions(transfer_id: int) -> Any:
+    """Review the redactions and resolve each flag: confirm or exclude."""
+    transfer = _outgoing(transfer_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        review_id = request.form.get("review_id", "")
+        resolution = request.form.get("resolution", "")
+        note = request.form.get("note", "")
+        field = f"resolution-{review_id}"
+        if not review_id.isdigit():
+            errors["resolution"] = "Choose an item to resolve"
+        elif resolution not in ("confirmed", "excluded"):
+            errors[field] = "Choose whether to confirm or exclude this item"
+        else:
+            message = _attempt(
+                lambda: resolve_flag(
+                    db(), instance(), transfer, int(review_id), resolution, note, _actor()
+                )
+            )
+            if message:
+                errors[f"note-{review_id}"] = message
+        if not errors:
+            return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))
+    return render_template(
+        "transfers/redactions.html",
+        transfer=transfer,
+        reviews=reviews(db(), transfer),
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+@transfer_pages.route("/<int:transfer_id>/offer", methods=["POST"])
+@requires("manage_transfers")
+def offer(transfer_id: int) -> Any:
+    """Sign the offer and send it to the receiving school."""
+    transfer = _outgoing(transfer_id)
+    error = _attempt(lambda: outgoing.make_offer(db(), instance(), transfer, _actor()))
+    if error:
+        return show(transfer_id, error)
+    after_commit("exchange.transfers.send_message", transfer.id, "offer")
+    return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
+
+
+@transfer_pages.route("/<int:transfer_id>/conversation", methods=["GET", "POST"])
+@requires("manage_transfers")
+def conversation(transfer_id: int) -> Any:
+    """Record the DSL-to-DSL conversation and a summary of the child's needs."""
+    transfer = _outgoing(transfer_id)
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        try:
+            held_on = date.fromisoformat(form.get("held_on", ""))
+        except ValueError:
+            errors["held_on"] = "Enter the date of the conversation, for example 2026-11-19"
+        if not form.get("participants", "").strip():
+            errors["participants"] = "Enter who took part"
+        if not form.get("summary", "").strip():
+            errors["summary"] = "Enter a summary of the child's needs"
+        if not errors:
+            message = _attempt(
+                lambda: outgoing.record_conversation(
+                    db(), transfer, _actor(), held_on, form["participants"], form["summary"]
+                )
+            )
+            if message:
+                errors["summary"] = message
+            else:
+                return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
+    return render_template(
+        "transfers/conversation.html", transfer=transfer, errors=errors, form=form
+    ), (400 if errors else 200)
+
+
+@transfer_pages.route("/<int:transfer_id>/authorise", methods=["GET", "POST"])
+@requires("manage_transfers")
+@requires_fresh_second_factor
+def authorise(transfer_id: int) -> Any:
+    """Authorise the transfer, just after confirming the second factor, and send it."""
+    transfer = _outgoing(transfer_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if request.form.get("confirm") != "yes":
+            errors["confirm"] = "Confirm that you authorise this transfer"
+        else:
+            message = _attempt(
+                lambda: outgoing.authorise(
+                    db(),
+                    instance(),
+                    transfer,
+                    _actor(),
+                    fresh_second_factor=has_fresh_second_factor(),
+                )
+            )
+            if message:
+                errors["confirm"] = message
+            else:
+                if transfer.route == "online":
+                    after_commit("exchange.transfers.deliver", transfer.id)
+                return render_template("transfers/authorised.html", transfer=transfer)
+    return render_template("transfers/authorise.html", transfer=transfer, errors=errors), (
+        400 if errors else 200
+    )
+
+
+@transfer_pages.route("/<int:transfer_id>/chronology")
+@requires("view_narrative")
+def chronology(transfer_id: int) -> Any:
+    """Show the chronology: what the other school will see, or what arrived (audited)."""
+    transfer = own(Transfer, transfer_id)
+    if transfer.direction == INCOMING:
+        if transfer.pupil_id is None:
+            return _not_found()
+        return redirect(url_for("home.pupil", pupil_id=transfer.pupil_id))
+    if transfer.state in (states.DRAFT,) or transfer.pupil_id is None:
+        return show(transfer_id, "Start the redaction review to preview the chronology")
+    preview = make_chronology(db(), transfer, current_school(), own(Pupil, transfer.pupil_id))
+    audit_view("transfer.chronology_previewed", "transfer", transfer.transfer_uid)
+    return render_template("transfers/chronology.html", transfer=transfer, chronology=preview)
+
+
+@transfer_pages.route("/<int:transfer_id>/answer", methods=["POST"])
+@requires("answer_offers")
+def answer(transfer_id: int) -> Any:
+    """Accept an incoming offer (the child is or will be on roll) or reject it with a reason."""
+    transfer = _incoming(transfer_id)
+    decision = request.form.get("decision")
+    if decision not in ("accept", "reject"):
+        return show(transfer_id, "Choose whether to accept or reject the offer")
+    error = _attempt(
+        lambda: incoming.respond_to_offer(
+            db(),
+            instance(),
+            transfer,
+            _actor(),
+            accept=decision == "accept",
+            reason=request.form.get("reason", ""),
+            on_roll_confirmed=request.form.get("on_roll") == "yes",
+        )
+    )
+    if error:
+        return show(transfer_id, error)
+    after_commit("exchange.transfers.send_message", transfer.id, "response")
+    return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
