@@ -68,12 +68,21 @@ class Message:
     token: str
 
 
-def sign_message(body: dict[str, Any], key: SigningKey, typ: str, sender: str, to: str) -> str:
-    """Return a signed message from one school's URN to another's."""
+def sign_message(
+    body: dict[str, Any],
+    key: SigningKey,
+    typ: str,
+    sender: str,
+    to: str,
+    *,
+    message_id: str | None = None,
+    issued_at: int | None = None,
+) -> str:
+    """Return a signed message from one school's URN to another's (id and time for vectors)."""
     envelope = {
         "v": MESSAGE_VERSION,
-        "id": secrets.token_hex(16),
-        "iat": int(time.time()),
+        "id": message_id or secrets.token_hex(16),
+        "iat": int(time.time()) if issued_at is None else issued_at,
         "iss": sender,
         "aud": to,
     }
