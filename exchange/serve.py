@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from exchange.config import DEFAULTS
 from exchange.instance import Instance
 from exchange.migrate import upgrade
 
@@ -72,6 +73,9 @@ def serve(obj: dict[str, Any], host: str, port: int, no_worker: bool) -> None:
     from exchange.web import create_app
 
     instance: Instance = obj["instance"]
+    if instance.config["PUBLIC_URL"] == DEFAULTS["PUBLIC_URL"]:
+        # Without a public address set, partners on this machine reach us where we listen.
+        instance.config["PUBLIC_URL"] = f"http://{host}:{port}"
     upgrade(instance.engine)
     instance.instance_key  # noqa: B018  (create the key file before the worker starts)
     worker = None
