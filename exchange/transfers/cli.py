@@ -265,3 +265,87 @@ def create_from_ctf(obj: dict[str, Any], ctf_file: Path, leaving_date: Any, act_
         )
         for transfer in made:
             click.echo(f"draft {transfer.transfer_uid} to {transfer.partner.urn}")
+
+
+@transfers.command("item")
+@click.argument("reference")
+@click.option("--incident", "incident_id", type=int, help="Incident id to add or drop.")
+@click.option("--document", "document_id", type=int, help="Document id to add or drop.")
+@click.option("--include/--drop", required=True)
+@click.option("--reason", default="", help="Why (required when departing from the policy).")
+@ACT_AS
+@click.pass_obj
+def item(
+    obj: dict[str, Any],
+    reference: str,
+    incident_id: int | None,
+    document_id: int | None,
+    include: bool,
+    reason: str,
+    act_as: str,
+) -> None:
+    """Add or drop one record of a draft transfer, with a reason."""
+    if (incident_id is None) == (document_id is None):
+        raise click.UsageError("give exactly one of --incident or --document")
+    kind, object_id = (
+        ("incident", incident_id) if incident_id is not None else ("document", document_id)
+    )
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        actor = actor_for(session, obj["school_id"], act_as)
+        outgoing.set_item(session, transfer, actor, kind, object_id, include, reason)
+    click.echo(f"{kind} {object_id} {'included' if include else 'dropped'}")
+
+
+@transfers.command("resolve")
+@click.argument("reference")
+@click.argument("review_id", type=int)
+@click.option(
+    "--resolution", type=click.Choice(["confirmed", "excluded", "replaced"]), required=True
+)
+@click.option("--note", required=True, help="What was checked, or why.")
+@click.option("--replacement", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ACT_AS
+@click.pass_obj
+def resolve(
+    obj: dict[str, Any],
+    reference: str,
+    review_id: int,
+    resolution: str,
+    note: str,
+    replacement: Path | None,
+    act_as: str,
+) -> None:
+    """Resolve a redaction flag: confirm a manual check, exclude the document, or replace it."""
+    from exchange.transfers.redaction_step import resolve_flag
+
+    with transaction(obj["session_factory"]) as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        actor = actor_for(session, obj["school_id"], act_as)
+        data = replacement.read_bytes() if replacement else None
+        resolve_flag(session, obj["instance"], transfer, review_id, resolution, note, actor, data)
+    click.echo(f"review {review_id} {resolution}")
+
+
+@transfers.command("settings")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Change a setting.")
+@click.pass_obj
+def settings(obj: dict[str, Any], pairs: tuple[str, ...]) -> None:
+    """Show or change this school's transfer settings (deadline, conversation, deputies...)."""
+    import json
+
+    from exchange.transfers.settings import DEFAULTS, school_setting, update_settings
+
+    with transaction(obj["session_factory"]) as session:
+        school = session.get(School, obj["school_id"])
+        changes = {}
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            try:
+                changes[key] = json.loads(value)
+            except ValueError:
+                changes[key] = value
+        if changes:
+            update_settings(school, **changes)
+        for key in DEFAULTS:
+            click.echo(f"{key} = {json.dumps(school_setting(school, key))}")
