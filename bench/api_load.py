@@ -59,8 +59,17 @@ from exchange.transfers.models import Transfer  # noqa: E402
 from exchange.vault.pupil_keys import blob_context, pupil_data_key  # noqa: E402
 
 SENDER_URN, RECEIVER_URN = "990101", "990102"
-FORENAMES = ("Ada", "Bram", "Cleo", "Dev", "Esme", "Finn", "Gwen", "Hari", "Isla", "Jude")
-SURNAMES = ("Oakridge", "Penhale", "Quarry", "Rusholme", "Stenton", "Tamsin", "Undercliff")
+# Generated names, every forename and surname distinct so no record names another child.
+FORENAMES = [
+    a + b
+    for a in ("Ada", "Bri", "Cal", "Del", "Eli", "Fen", "Gil", "Hal")
+    for b in ("ric", "wen", "mond", "lyn", "bert", "ora")
+]
+SURNAMES = [
+    a + b
+    for a in ("Ash", "Birch", "Cole", "Dun", "Elm", "Fair", "Glen", "Hart")
+    for b in ("field", "ford", "wood", "by", "combe", "stead")
+]
 
 
 @dataclass
@@ -97,7 +106,8 @@ def run_phase(
         started = time.perf_counter()
         try:
             ok = job()
-        except Exception:
+        except Exception as error:  # A failed request is counted, not raised.
+            phase.reasons[type(error).__name__] += 1
             ok = False
         return time.perf_counter() - started, ok
 
@@ -174,8 +184,7 @@ def add_children(session: Any, instance: Instance, school: School, count: int) -
     category = find_category(session, school, "Bullying Allegation")
     ids = []
     for number in range(count):
-        forename = FORENAMES[number % len(FORENAMES)]
-        surname = SURNAMES[number % len(SURNAMES)]
+        forename, surname = FORENAMES[number], SURNAMES[-1 - number]
         child = Pupil(
             school_id=school.id,
             upn=make_upn(school.laestab, 24, 100 + number),
@@ -380,6 +389,8 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL server URL for a scratch database")
     parser.add_argument("--broker", help="Redis URL for the tasks the API queues (own queue)")
     options = parser.parse_args()
+    if not 1 <= options.transfers <= len(FORENAMES):
+        parser.error(f"--transfers must be between 1 and {len(FORENAMES)}")
     with tempfile.TemporaryDirectory(prefix="sgx-load-") as folder:
         home = Path(folder)
         with scratch_database(options.postgres, home) as database_url:
