@@ -241,3 +241,41 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         cwd=tmp_path,
     )
     assert "verify" in checked.stdout
+
+    # Over real HTTP too: a replayed offer, a second upload of the same bytes, a forged message.
+    from exchange.packaging.keys import SigningKey
+    from exchange.transfers.bundle_step import outbox_path
+    from exchange.transfers.client import HttpTransport
+    from exchange.transfers.delivery import partner_url
+    from exchange.transfers.messages import BUNDLE_UPLOAD, OFFER, sign_message
+
+    http = HttpTransport()
+    with a.instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        assert http.post(partner_url(transfer, "offers"), transfer.offer_jws).status == 409
+        school = session.get(School, a.school_id)
+        from exchange.packaging.keys import load_signing_key
+
+        upload = sign_message(
+            {
+                "transfer_id": uid,
+                "ciphertext_sha256": transfer.bundle_sha256,
+                "size": transfer.bundle_size,
+            },
+            load_signing_key(session, school.id, a.instance.instance_key),
+            BUNDLE_UPLOAD,
+            school.urn,
+            "990102",
+        )
+        digest = base64.b64encode(bytes.fromhex(transfer.bundle_sha256)).decode()
+        again = http.put_file(
+            partner_url(transfer, "transfers", uid, "bundle"),
+            outbox_path(a.instance, transfer),
+            {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload},
+        )
+        assert again.status == 200
+        assert again.body["receipt"] == sent.receipt_jws
+        forged = sign_message(
+            {"transfer_id": uid}, SigningKey.generate(), OFFER, school.urn, "990102"
+        )
+        assert http.post(partner_url(transfer, "offers"), forged).status == 403
