@@ -32,9 +32,7 @@ def _health(port: int) -> tuple[int, dict[str, object]]:
         return error.code, json.loads(error.read())
 
 
-def test_serve_runs_web_worker_and_beat(
-    instance_config: dict[str, object], tmp_path: Path
-) -> None:
+def test_serve_runs_web_worker_and_beat(instance_config: dict[str, object], tmp_path: Path) -> None:
     port = _free_port()
     environment = dict(os.environ)
     environment.update({f"EXCHANGE_{k}": str(v) for k, v in instance_config.items()})
