@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from transfer_kit import OTHER_CHILD, SUBJECT, Pair, introduce, offer_transfer, school_with_keys
+from transfer_kit import OTHER_CHILD, SUBJECT, Pair, offer_transfer
 
 from exchange.audit.service import record_event
 from exchange.db import transaction
@@ -27,28 +27,6 @@ def app(instance: Instance) -> Iterator[Flask]:
         made.register_blueprint(metrics)
     yield made
     made.extensions["exchange"].close()
-
-
-@pytest.fixture
-def pair(instance: Instance) -> Pair:
-    """Two schools on this instance that trust each other, and a child leaving the first."""
-    from sqlalchemy import select
-    from transfer_kit import child_with_records
-
-    from exchange.records.models import User
-
-    url = instance.config["PUBLIC_URL"]
-    with transaction(instance.sessions) as session:
-        sender = school_with_keys(session, instance, 1, "bretherton")
-        receiver = school_with_keys(session, instance, 2, "holy_trinity")
-        introduce(session, sender, receiver, url)
-        introduce(session, receiver, sender, url)
-        subject, other = child_with_records(session, instance, sender)
-        dsl = {
-            school.id: session.scalar(select(User.id).filter_by(school_id=school.id, role="dsl"))
-            for school in (sender, receiver)
-        }
-        return Pair(sender.id, receiver.id, dsl[sender.id], dsl[receiver.id], subject.id, other.id)
 
 
 def parse(text: str) -> dict[str, float]:
