@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -73,24 +74,15 @@ def receive_bundle(
     if transfer.state not in (states.ACCEPTED,):
         raise UploadConflict(f"this transfer is {transfer.state}, not waiting for a bundle")
     signed = upload.payload
+    sign_receipt = partial(_receipt, session, instance, school, transfer, digest)
     if signed.get("transfer_id") != transfer_uid:
-        return _receipt(
-            session,
-            instance,
-            school,
-            transfer,
-            digest,
+        return sign_receipt(
             None,
             "rejected",
             "the upload names another transfer",
         )
     if signed.get("ciphertext_sha256") != digest:
-        return _receipt(
-            session,
-            instance,
-            school,
-            transfer,
-            digest,
+        return sign_receipt(
             None,
             "rejected",
             "the bytes received are not the bytes the sender signed (changed in transit)",
@@ -106,17 +98,10 @@ def receive_bundle(
             work_dir=instance.home,
         )
     except ExchangeError as error:
-        return _receipt(
-            session, instance, school, transfer, digest, None, "rejected", error.message
-        )
+        return sign_receipt(None, "rejected", error.message)
     with bundle:
         if bundle.manifest.transfer_id != transfer_uid:
-            return _receipt(
-                session,
-                instance,
-                school,
-                transfer,
-                digest,
+            return sign_receipt(
                 bundle,
                 "rejected",
                 "the bundle belongs to another transfer",
@@ -129,12 +114,7 @@ def receive_bundle(
         except ExchangeError as error:
             for storage_key in written:
                 instance.blobs.delete(storage_key)
-            return _receipt(
-                session,
-                instance,
-                school,
-                transfer,
-                digest,
+            return sign_receipt(
                 bundle,
                 "rejected",
                 f"import failed: {error.message}",
@@ -150,7 +130,7 @@ def receive_bundle(
             None,
             {"files": bundle.manifest.file_count},
         )
-        return _receipt(session, instance, school, transfer, digest, bundle, "complete", None)
+        return sign_receipt(bundle, "complete", None)
 
 
 def _receipt(
