@@ -11,6 +11,7 @@ install_system_packages() {
   command -v age >/dev/null || missing+=(age)
   command -v 7z >/dev/null || command -v 7zz >/dev/null || missing+=(7zip)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v chromium >/dev/null || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
