@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        MAX_CONTENT_LENGTH=instance.config["MAX_VAULT_FILE_BYTES"],
+        MAX_CONTENT_LENGTH=instance.config["MAX_BUNDLE_BYTES"],
     )
     app.extensions["exchange"] = instance
     _install_request_hooks(app)
