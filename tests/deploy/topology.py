@@ -142,12 +142,14 @@ class Node:
             ]
         return [*celery, "beat", "--loglevel=INFO"]
 
-    def start(self, role: str) -> None:
-        """Start one role in its own process group, appending to its own log."""
+    def start(self, role: str, **overrides: str) -> None:
+        """Start one role in its own process group (settings overridden), with its own log."""
+        environment = self.environment()
+        environment.update({f"EXCHANGE_{k}": v for k, v in overrides.items()})
         with (self.logs / f"{self.name}-{role}.log").open("ab") as log:
             self.processes[role] = subprocess.Popen(
                 self.command(role),
-                env=self.environment(),
+                env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
