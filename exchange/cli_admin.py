@@ -80,10 +80,18 @@ def users() -> None:
 @click.pass_obj
 def users_add(obj: dict[str, Any], role: str, name: str, email: str) -> None:
     """Add a user to the chosen school."""
+    from exchange.auth.invitations import VALID_HOURS, invite
+
     with transaction(obj["session_factory"]) as session:
         school = session.get(School, obj["school_id"])
         user = add_user(session, school, role, name, email)
+        token = invite(session, user, None)
         click.echo(f"user {user.id} ({user.role}) added to school {school.urn}")
+    url = obj["config"]["PUBLIC_URL"]
+    click.echo(
+        f"Give them this link (valid {VALID_HOURS} hours) to set a password and a second factor:"
+    )
+    click.echo(f"  {url}/invite/{token}")
 
 
 @users.command("list")

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_MAX_RETRIES": 8,
     "CHASE_HOUR": 8,
     "CHECKPOINT_SECONDS": 3600,  # How often each school's audit log is checkpointed.
+    "METRICS_TOKEN": None,  # If set, /metrics needs "Authorization: Bearer <token>".
     "HEARTBEAT_SECONDS": 30,
     "WORKER_STALE_SECONDS": 120,
 }

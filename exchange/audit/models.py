@@ -49,6 +49,7 @@ class AuditEntry(SchoolScoped, Base):
     __table_args__ = (
         UniqueConstraint("school_id", "seq"),
         Index("ix_audit_entries_object", "school_id", "object_type", "object_id"),
+        Index("ix_audit_entries_event", "school_id", "event"),  # Metrics count by event.
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

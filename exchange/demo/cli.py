@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from exchange.demo.load import load_demo, school_counts
+from exchange.demo.signin import DEMO_PASSWORD, demo_logins
 from exchange.demo.transfer import complete_demo_transfer
 from exchange.instance import Instance
 
@@ -35,10 +36,21 @@ def demo(obj: dict[str, Any]) -> None:
                 f"edits: {counts['edits']}; vault documents: {counts['documents']}"
             )
     click.echo("")
-    click.echo("Users (no passwords yet; sign-in is set up in a later step):")
+    click.echo("Users:")
     for school in data.schools:
         for person in data.users[school.urn]:
             click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
+    click.echo("")
+    url = instance.config["PUBLIC_URL"]
+    click.echo(
+        f"Sign in at {url}/login (after `exchange serve`) with the password {DEMO_PASSWORD!r}"
+    )
+    click.echo("and the six-digit code from an authenticator app set up with the secret below")
+    click.echo("(or `python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"`):")
+    for login in demo_logins(instance, data):
+        click.echo(
+            f"  {login.school_urn}  {login.role:<6} {login.email}  secret {login.totp_secret}"
+        )
     if transfer is not None:
         click.echo("")
         click.echo(

@@ -53,4 +53,7 @@ def make_celery(config: dict[str, Any]) -> Celery:
         },
         include=TASK_MODULES,
     )
+    if config["BROKER_URL"].startswith(("redis://", "rediss://")):
+        # A task lost with a killed worker comes back after this long (the longest task must fit).
+        app.conf.broker_transport_options = {"visibility_timeout": 1800}
     return app

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.db import utcnow
+from exchange.errors import ExchangeError
 from exchange.instance import Instance
 from exchange.packaging import content
 from exchange.packaging.build import build_bundle
@@ -28,6 +29,13 @@ from exchange.vault.pseudonyms import pupil_reference
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 LONDON = ZoneInfo("Europe/London")
+
+
+class BundleWriteError(ExchangeError):
+    """The bundle could not be written (for example, the disk is full); nothing was kept."""
+
+    code = "bundle_write_error"
+    status_code = 507
 
 
 def outbox_path(instance: Instance, transfer: Transfer) -> Path:
@@ -46,18 +54,26 @@ def build_transfer_bundle(
     chronology = make_chronology(session, transfer, school, pupil)
     target = outbox_path(instance, transfer)
     partial = target.with_suffix(".partial")
-    with tempfile.TemporaryDirectory(prefix="sgx-build-") as folder:
-        vault_files = vault_files_for(session, instance, transfer, pupil, Path(folder))
-        with partial.open("wb") as output:
-            built = build_bundle(
-                output,
-                chronology=chronology,
-                vault_files=vault_files,
-                signing_key=load_signing_key(session, school.id, instance.instance_key),
-                recipient_key=trusted_encryption_key(session, transfer.partner),
-                pupil_ref=pupil_reference(instance.instance_key, school.id, pupil.upn),
-            )
-    partial.replace(target)
+    try:
+        with tempfile.TemporaryDirectory(prefix="sgx-build-") as folder:
+            vault_files = vault_files_for(session, instance, transfer, pupil, Path(folder))
+            with partial.open("wb") as output:
+                built = build_bundle(
+                    output,
+                    chronology=chronology,
+                    vault_files=vault_files,
+                    signing_key=load_signing_key(session, school.id, instance.instance_key),
+                    recipient_key=trusted_encryption_key(session, transfer.partner),
+                    pupil_ref=pupil_reference(instance.instance_key, school.id, pupil.upn),
+                )
+        partial.replace(target)
+    except ExchangeError:
+        partial.unlink(missing_ok=True)
+        raise
+    except Exception as error:  # Disk full, or the encryption library failing to write.
+        partial.unlink(missing_ok=True)
+        cause = "the disk is full" if "No space left" in str(error) else type(error).__name__
+        raise BundleWriteError(f"the bundle could not be written: {cause}") from error
     transfer.bundle_storage_key = target.name
     transfer.bundle_sha256 = built.ciphertext_sha256
     transfer.bundle_size = built.ciphertext_size

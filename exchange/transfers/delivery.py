@@ -61,10 +61,12 @@ def deliver(session: Session, instance: Instance, transfer: Transfer, transport:
     url = partner_url(transfer, "transfers", transfer.transfer_uid, "bundle")
     # Nothing is written before the call: a school on this same SQLite instance must be able
     # to write while we wait for its answer.
-    reply = transport.put_file(
-        url, path, {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload}
-    )
-    transfer.delivery_attempts += 1
+    try:
+        reply = transport.put_file(
+            url, path, {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload}
+        )
+    finally:
+        transfer.delivery_attempts += 1
     if reply.status >= 500 or reply.status in (408, 429):
         raise DeliveryError(f"the receiving service answered {reply.status}")
     if reply.status != 200 or "receipt" not in reply.body:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exchange.errors import NotFound, ValidationError
@@ -125,7 +126,15 @@ def _transferred_category(session: Session, school: School) -> Category:
     try:
         return find_category(session, school, TRANSFERRED_CATEGORY)
     except NotFound:
-        return add_category(session, school, TRANSFERRED_CATEGORY, transfer_class="other_transfer")
+        pass
+    try:
+        with session.begin_nested():
+            return add_category(
+                session, school, TRANSFERRED_CATEGORY, transfer_class="other_transfer"
+            )
+    except IntegrityError:
+        # Another import created it at the same moment: use theirs.
+        return find_category(session, school, TRANSFERRED_CATEGORY)
 
 
 def _import_incident(

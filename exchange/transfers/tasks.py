@@ -87,7 +87,6 @@ def deliver_task(self: Task, transfer_id: int) -> str:
             state = deliver(session, instance, transfer, transport_for(instance, transfer))
         except DeliveryError as exc:
             error = exc
-            transfer.delivery_attempts += 1
             transfer.last_delivery_error = exc.message[:500]
             state = transfer.state
             if self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:

@@ -45,11 +45,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from exchange.tasks.celery_app import make_celery
     from exchange.web.health import health
+    from exchange.web.metrics import metrics
     from exchange.web.school_api import school_api
 
     app.extensions["celery"] = make_celery(instance.config)
     app.register_blueprint(health)
     app.register_blueprint(school_api)
+    app.register_blueprint(metrics)
 
     from exchange.web.setup import init_app as init_pages
 

@@ -13,6 +13,7 @@ from transfer_kit import Pair, accept_offer, authorise_transfer, offer_transfer
 from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.transfers import bundle_step, incoming, states
+from exchange.transfers.bundle_step import BundleWriteError
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url
 from exchange.transfers.models import INCOMING, Transfer
@@ -77,9 +78,7 @@ def test_a_full_disk_fails_authorisation_cleanly_and_a_retry_succeeds(
     before = build_folders()
     fill_the_disk(monkeypatch)
 
-    # The error reaches the caller as pyrage's EncryptError naming ENOSPC (age encrypts the
-    # stream), not as an OSError: nothing maps it to a clear ExchangeError yet.
-    with pytest.raises(Exception, match="No space left on device"):
+    with pytest.raises(BundleWriteError, match="the disk is full"):
         authorise_transfer(instance, pair, transfer_id)
 
     with instance.sessions() as session:
@@ -100,16 +99,11 @@ def test_a_full_disk_fails_authorisation_cleanly_and_a_retry_succeeds(
         assert deliver(session, instance, transfer, transport) == states.RECEIPTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="build_transfer_bundle leaves outbox/<id>.partial when the write fails; "
-    "it should unlink it and raise a clear error (exchange/transfers/bundle_step.py)",
-)
 def test_a_full_disk_leaves_no_partial_bundle(
     instance: Instance, pair: Pair, transport: WsgiTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transfer_id = accepted_transfer(instance, pair, transport)
     fill_the_disk(monkeypatch)
-    with pytest.raises(Exception, match="No space left on device"):
+    with pytest.raises(BundleWriteError, match="the disk is full"):
         authorise_transfer(instance, pair, transfer_id)
     assert not list((instance.home / "outbox").glob("*.partial"))
