@@ -72,12 +72,13 @@ def test_every_tampering_fails(signing_key: Ed25519PrivateKey) -> None:
     token = sign_checkpoint(STATEMENT, signing_key)
     header_b64, payload_b64, signature_b64 = token.split(".")
     kid = key_id(signing_key.public_key())
+    flipped = ("B" if signature_b64[0] == "A" else "A") + signature_b64[1:]
     other_payload = STATEMENT.payload() | {"size": 6}
     forged_payload = b64(json.dumps(other_payload, sort_keys=True, separators=(",", ":")).encode())
     cases = {
         "payload swapped": f"{header_b64}.{forged_payload}.{signature_b64}",
         "signature cut": f"{header_b64}.{payload_b64}.{signature_b64[:-4]}",
-        "signature flipped": f"{header_b64}.{payload_b64}.{'A' + signature_b64[1:]}",
+        "signature flipped": f"{header_b64}.{payload_b64}.{flipped}",
         "two parts": f"{header_b64}.{payload_b64}",
         "not base64": f"{header_b64}.{payload_b64}.!!!",
         "garbage": "garbage",
