@@ -105,9 +105,11 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.dpo_pages import dpo_pages
     from exchange.web.home import home
     from exchange.web.signin import signin
+    from exchange.web.transfer_actions import transfer_actions
     from exchange.web.transfer_pages import transfer_pages
 
-    for blueprint in (signin, home, transfer_pages, dpo_pages, admin_pages, api):
+    blueprints = (signin, home, transfer_pages, transfer_actions, dpo_pages, admin_pages, api)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(api)
     for name in ("school_api", "health"):
