@@ -66,6 +66,13 @@ KNOWN_CRASHES: set[tuple[str, str, str]] = {
     ("TypeError", "exchange/receipts/evidence.py", "verify_pack"),
     ("ValueError", "exchange/receipts/evidence.py", "verify_pack"),
     ("UnicodeDecodeError", "exchange/receipts/evidence.py", "verify_pack"),
+    # A damaged zip export: zipfile and zlib errors escape the import's zip reader.
+    ("BadZipFile", "exchange/records/import_source.py", "read_records"),
+    ("BadZipFile", "exchange/records/import_source.py", "open"),
+    ("BadZipFile", "exchange/records/import_source.py", "read"),
+    ("OSError", "exchange/records/import_source.py", "read_records"),
+    ("OSError", "exchange/records/import_source.py", "open"),
+    ("error", "exchange/records/import_source.py", "read"),
 }
 
 

@@ -8,9 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_fuzz_import import NOW, snapshot
 from test_fuzz_messages import _pack, _receipt_payload
 
+from exchange.db import transaction
+from exchange.instance import Instance
 from exchange.receipts.evidence import InvalidEvidence, verify_pack
+from exchange.records.import_errors import ImportRejected
+from exchange.records.import_example import add_example_school
+from exchange.records.importer import import_records
 
 
 @pytest.mark.xfail(
@@ -42,3 +48,26 @@ def test_evidence_pack_with_a_non_utf8_receipt(tmp_path: Path) -> None:
     (folder / "receipt.jws").write_bytes(b"\xe5" + (folder / "receipt.jws").read_bytes())
     with pytest.raises(InvalidEvidence):
         verify_pack(folder)
+
+
+CRASHERS = Path(__file__).parent / "crashers" / "import-zip"
+
+
+@pytest.fixture
+def example_school(instance: Instance) -> int:
+    """Return the example school, with its categories."""
+    with transaction(instance.sessions) as session:
+        return add_example_school(session).id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a damaged zip export raises zipfile.BadZipFile, OSError or zlib.error, "
+    "not ImportRejected (import_source.ZipSource.read_records/open, BoundedReader.read)",
+)
+@pytest.mark.parametrize("name", sorted(p.name for p in CRASHERS.glob("*.zip")))
+def test_damaged_zip_export_is_refused(instance: Instance, example_school: int, name: str) -> None:
+    before = snapshot(instance)
+    with pytest.raises(ImportRejected):
+        import_records(instance, example_school, CRASHERS / name, now=NOW)
+    assert snapshot(instance) == before
