@@ -32,6 +32,9 @@ from exchange.web.access import (
 
 transfer_pages = Blueprint("transfer_pages", __name__, url_prefix="/transfers")
 
+# The largest redacted replacement a DSL may upload for a flagged document.
+MAX_REPLACEMENT_BYTES = 20 * 2**20
+
 
 def _actor() -> Actor:
     user = current_user()
@@ -192,7 +195,7 @@ def start_review(transfer_id: int) -> Any:
 @transfer_pages.route("/<int:transfer_id>/redactions", methods=["GET", "POST"])
 @requires("manage_transfers")
 def redactions(transfer_id: int) -> Any:
-    """Review the redactions and resolve each flag: confirm or exclude."""
+    """Review the redactions and resolve each flag: confirm, exclude or replace the document."""
     transfer = _outgoing(transfer_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -200,26 +203,55 @@ def redactions(transfer_id: int) -> Any:
         resolution = request.form.get("resolution", "")
         note = request.form.get("note", "")
         field = f"resolution-{review_id}"
+        replacement: bytes | None = None
         if not review_id.isdigit():
             errors["resolution"] = "Choose an item to resolve"
-        elif resolution not in ("confirmed", "excluded"):
-            errors[field] = "Choose whether to confirm or exclude this item"
-        else:
+        elif resolution not in ("confirmed", "excluded", "replaced"):
+            errors[field] = "Choose whether to confirm, exclude or replace this item"
+        elif not note.strip():
+            errors[f"note-{review_id}"] = "Enter what you checked, or why"
+        elif resolution == "replaced":
+            replacement, problem = _replacement_pdf()
+            if problem:
+                errors[f"replacement-{review_id}"] = problem
+        if not errors:
             message = _attempt(
                 lambda: resolve_flag(
-                    db(), instance(), transfer, int(review_id), resolution, note, _actor()
+                    db(),
+                    instance(),
+                    transfer,
+                    int(review_id),
+                    resolution,
+                    note,
+                    _actor(),
+                    replacement,
                 )
             )
             if message:
-                errors[f"note-{review_id}"] = message
+                target = "replacement" if resolution == "replaced" else "note"
+                errors[f"{target}-{review_id}"] = message[:1].upper() + message[1:]
         if not errors:
             return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))
     return render_template(
         "transfers/redactions.html",
         transfer=transfer,
         reviews=reviews(db(), transfer),
+        max_mb=MAX_REPLACEMENT_BYTES // 2**20,
         errors=errors,
     ), (400 if errors else 200)
+
+
+def _replacement_pdf() -> tuple[bytes | None, str | None]:
+    """Return the uploaded replacement PDF, or the problem with it."""
+    upload = request.files.get("replacement")
+    if upload is None or not upload.filename:
+        return None, "Choose the redacted PDF to upload"
+    data = upload.stream.read(MAX_REPLACEMENT_BYTES + 1)
+    if len(data) > MAX_REPLACEMENT_BYTES:
+        return None, f"The file must be smaller than {MAX_REPLACEMENT_BYTES // 2**20} MB"
+    if not data.startswith(b"%PDF-"):
+        return None, "The file must be a PDF"
+    return data, None
 
 
 @transfer_pages.route("/<int:transfer_id>/offer", methods=["POST"])
