@@ -41,9 +41,9 @@ def demo(obj: dict[str, Any]) -> None:
         for person in data.users[school.urn]:
             click.echo(f"  {school.urn}  {person.role:<11} {person.name} <{person.email}>")
     click.echo("")
-    url = instance.config["PUBLIC_URL"]
     click.echo(
-        f"Sign in at {url}/login (after `exchange serve`) with the password {DEMO_PASSWORD!r}"
+        f"Sign in at /login on the address `exchange serve` prints, with the password "
+        f"{DEMO_PASSWORD!r}"
     )
     click.echo("and the six-digit code from an authenticator app set up with the secret below")
     click.echo("(or `python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"`):")

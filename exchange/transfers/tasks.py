@@ -32,9 +32,10 @@ def _instance() -> Instance:
 
 
 def transport_for(instance: Instance, transfer: Transfer) -> Transport:
-    """Use real HTTP, except to a school hosted on this very instance at its own address."""
-    local = instance.config.get("PUBLIC_URL", "").rstrip("/")
-    if transfer.partner.service_url == local and instance.config.get("LOCAL_WSGI_DELIVERY", True):
+    """Use real HTTP, except to a school hosted on this very instance (through its own app)."""
+    with instance.sessions() as session:
+        hosted_here = session.scalar(select(School.id).where(School.urn == transfer.partner.urn))
+    if hosted_here is not None:
         from exchange.web import create_app
 
         return WsgiTransport(create_app(dict(instance.config)))
