@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from exchange.audit.service import record_event
 from exchange.auth.invitations import invite
 from exchange.auth.models import ApiToken
 from exchange.auth.permissions import API_SCOPES
 from exchange.auth.tokens import issue_token, revoke_token
 from exchange.errors import ExchangeError
 from exchange.packaging.keys import all_public_keys, rotate_keys
+from exchange.partners.card import SchoolCard
 from exchange.partners.models import Partner
-from exchange.partners.service import confirm_partner, is_confirmed, pending_safety_number
-from exchange.policy.service import school_categories, transfer_class_of
-from exchange.records.models import ROLES, User
+from exchange.partners.service import (
+    confirm_partner,
+    enrol_partner,
+    is_confirmed,
+    pending_safety_number,
+)
+from exchange.policy.classes import INHERIT, NOT_TRANSFERRED, TRANSFER_CLASSES
+from exchange.policy.service import school_categories, set_transfer_class, transfer_class_of
+from exchange.records.models import ROLES, Category, User
 from exchange.records.schools import add_user
 from exchange.web.access import (
     current_school,
@@ -30,11 +39,30 @@ from exchange.web.access import (
 
 admin_pages = Blueprint("admin_pages", __name__, url_prefix="/admin")
 
+# A school card is a few keys and names; anything much bigger is not one.
+MAX_CARD_BYTES = 64 * 1024
+
 
 def _me() -> User:
     user = current_user()
     assert user is not None
     return user
+
+
+def _audit(event: str, object_type: str, object_id: int | str, **details: Any) -> None:
+    """Record what the signed-in admin changed."""
+    me = _me()
+    record_event(
+        db(),
+        me.school_id,
+        me.id,
+        me.role,
+        event,
+        object_type,
+        str(object_id),
+        g.get("request_id"),
+        details,
+    )
 
 
 @admin_pages.route("/users", methods=["GET", "POST"])
@@ -106,6 +134,52 @@ def partners() -> Any:
     )
 
 
+@admin_pages.route("/partners/add", methods=["GET", "POST"])
+@requires("manage_partners")
+def add_partner() -> Any:
+    """Add a partner (or its new keys) from the school card it sent; a DSL then confirms it."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        card, problem = _uploaded_card()
+        if problem:
+            errors["card"] = problem
+        else:
+            assert card is not None
+            try:
+                partner = enrol_partner(db(), _me().school_id, card)
+            except ExchangeError as exc:
+                db().rollback()
+                errors["card"] = _sentence(str(exc))
+            else:
+                _audit("partner.added_from_card", "partner", partner.urn)
+                return redirect(url_for("admin_pages.partners"))
+    return render_template(
+        "admin/partner_add.html", errors=errors, max_kb=MAX_CARD_BYTES // 1024
+    ), (400 if errors else 200)
+
+
+def _uploaded_card() -> tuple[SchoolCard | None, str | None]:
+    """Return the uploaded school card, or what is wrong with the file."""
+    upload = request.files.get("card")
+    if upload is None or not upload.filename:
+        return None, "Choose the school card file the other school sent you"
+    data = upload.stream.read(MAX_CARD_BYTES + 1)
+    if len(data) > MAX_CARD_BYTES:
+        return None, f"The file must be smaller than {MAX_CARD_BYTES // 1024} KB"
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, "The file must be a school card in JSON"
+    try:
+        return SchoolCard.from_json(parsed), None
+    except ExchangeError as exc:
+        return None, _sentence(f"The school card is not valid: {exc}")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 @admin_pages.route("/keys")
 @requires("manage_keys")
 def keys() -> Any:
@@ -120,7 +194,6 @@ def keys() -> Any:
 def rotate() -> Any:
     """Retire the current keys and make new ones (partners must confirm them again)."""
     rotate_keys(db(), _me().school_id, instance().instance_key)
-    from exchange.audit.service import record_event
 
     me = _me()
     record_event(
@@ -136,13 +209,65 @@ def rotate() -> Any:
     return redirect(url_for("admin_pages.keys"))
 
 
-@admin_pages.route("/policy")
+@admin_pages.route("/policy", methods=["GET", "POST"])
 @requires("manage_policy")
 def policy() -> Any:
-    """Show the category tree and which categories transfer."""
+    """Show the category tree and which categories transfer; change one category's mapping."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        category_id = request.form.get("category_id", "")
+        category = own(Category, int(category_id)) if category_id.isdigit() else None
+        value = request.form.get("transfer_class", "")
+        field = f"class-{category.id}" if category else "policy"
+        if category is None:
+            errors["policy"] = "Choose a category"
+        elif value not in _choices(category):
+            errors[field] = "Choose what this category transfers as"
+        else:
+            previous = _selected(category)
+            try:
+                set_transfer_class(db(), current_school(), category.path, value)
+            except ExchangeError as exc:
+                db().rollback()
+                errors[field] = _sentence(exc.message)
+            else:
+                if previous != value:
+                    _audit("policy.changed", "category", category.id, before=previous, after=value)
+                return redirect(url_for("admin_pages.policy"))
     categories = school_categories(db(), current_school())
-    rows = [(c, transfer_class_of(c)) for c in categories]
-    return render_template("admin/policy.html", rows=rows)
+    rows = [
+        {
+            "category": c,
+            "resolved": transfer_class_of(c),
+            "selected": _selected(c),
+            "choices": _choices(c),
+        }
+        for c in categories
+    ]
+    return render_template("admin/policy.html", rows=rows, errors=errors, labels=_labels()), (
+        400 if errors else 200
+    )
+
+
+def _labels() -> dict[str, str]:
+    return {
+        **TRANSFER_CLASSES,
+        NOT_TRANSFERRED: "Stays at this school",
+        INHERIT: "As its parent category",
+    }
+
+
+def _choices(category: Category) -> list[str]:
+    """Return the values a category may take: a class, none, and for a subcategory inherit."""
+    extra = [NOT_TRANSFERRED] if category.parent_id is None else [INHERIT, NOT_TRANSFERRED]
+    return extra + list(TRANSFER_CLASSES)
+
+
+def _selected(category: Category) -> str:
+    """Return the category's own setting as one of its choices."""
+    if category.transfer_class is None:
+        return NOT_TRANSFERRED if category.parent_id is None else INHERIT
+    return category.transfer_class
 
 
 @admin_pages.route("/api-tokens", methods=["GET", "POST"])
