@@ -32,6 +32,7 @@ SECOND_FACTOR_ROLES = DSL_AND_DPO
 API_SCOPES: dict[str, str] = {
     "transfers:read": "view_transfers",
     "receipts:read": "view_receipts",
+    "transfers:withdraw": "manage_transfers",  # Stop an undelivered transfer, with a reason.
 }
 
 

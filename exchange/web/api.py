@@ -10,10 +10,14 @@ from flask import Blueprint, abort, g, jsonify, request
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
 
+from exchange.audit.service import record_event
+from exchange.auth.models import ApiToken
 from exchange.auth.permissions import API_SCOPES
 from exchange.auth.tokens import authenticate_token
 from exchange.records.scoping import scope_session
-from exchange.transfers.models import Transfer
+from exchange.transfers import outgoing
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import OUTGOING, Transfer
 from exchange.web.access import instance
 from exchange.web.api_schemas import (
     ErrorSchema,
@@ -21,6 +25,7 @@ from exchange.web.api_schemas import (
     TransferListSchema,
     TransferQuerySchema,
     TransferSchema,
+    WithdrawSchema,
 )
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -30,10 +35,26 @@ OPERATIONS: list[tuple[str, str, str, str, str]] = [
     ("/api/transfers/{transfer_uid}", "getTransfer", "transfers:read", "Transfer", "Get one"),
     ("/api/receipts", "listReceipts", "receipts:read", "ReceiptList", "List receipts"),
 ]
+WRITE_OPERATIONS: list[tuple[str, str, str, str, str, str]] = [
+    # (path, operation id, scope, request schema, response schema, summary)
+    (
+        "/api/transfers/{transfer_uid}/withdraw",
+        "withdrawTransfer",
+        "transfers:withdraw",
+        "Withdraw",
+        "Transfer",
+        "Withdraw an outgoing transfer that has not been delivered",
+    ),
+]
 
 
 def _authorise(scope: str) -> int:
     """Check the bearer token and its scope; scope the request's session to its school."""
+    return _token(scope).school_id
+
+
+def _token(scope: str) -> ApiToken:
+    """Return the live bearer token holding this scope, with the session scoped to its school."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         abort(401, "send an API token: Authorization: Bearer <token>")
@@ -44,7 +65,7 @@ def _authorise(scope: str) -> int:
     if scope not in token.scopes:
         abort(403, f"the API token lacks the {scope} scope")
     scope_session(g.db, token.school_id)
-    return token.school_id
+    return token
 
 
 @api.route("/transfers")
@@ -73,6 +94,41 @@ def get_transfer(transfer_uid: str) -> Any:
     )
     if row is None:
         abort(404, "no such transfer")
+    return jsonify(TransferSchema().dump(row))
+
+
+@api.route("/transfers/<transfer_uid>/withdraw", methods=["POST"])
+def withdraw_transfer(transfer_uid: str) -> Any:
+    """Withdraw an outgoing transfer that has not been delivered, with a reason."""
+    token = _token("transfers:withdraw")
+    try:
+        body = WithdrawSchema().load(request.get_json(silent=True) or {})
+    except SchemaError as exc:
+        return jsonify({"error": "invalid_input", "message": str(exc.messages)}), 400
+    row = g.db.scalar(
+        select(Transfer).where(
+            Transfer.school_id == token.school_id,
+            Transfer.transfer_uid == transfer_uid,
+            Transfer.direction == OUTGOING,
+        )
+    )
+    if row is None:
+        abort(404, "no such transfer")
+    # The state machine lets only the DSL roles withdraw; a token with this scope acts for the
+    # school's DSL, and the log names the token beside the step.
+    actor = Actor(role="dsl", name=f"API token {token.prefix}", request_id=g.get("request_id"))
+    outgoing.withdraw(g.db, row, actor, body["reason"])
+    record_event(
+        g.db,
+        token.school_id,
+        None,
+        "api_token",
+        "api.transfer_withdrawn",
+        "transfer",
+        row.transfer_uid,
+        g.get("request_id"),
+        {"token_id": token.id, "token_prefix": token.prefix},
+    )
     return jsonify(TransferSchema().dump(row))
 
 
@@ -109,6 +165,7 @@ def build_spec() -> APISpec:
         ("TransferList", TransferListSchema),
         ("ReceiptList", ReceiptListSchema),
         ("Error", ErrorSchema),
+        ("Withdraw", WithdrawSchema),
     ):
         spec.components.schema(name, schema=schema)
     for path, operation_id, scope, response, summary in OPERATIONS:
@@ -142,7 +199,43 @@ def build_spec() -> APISpec:
                 {"name": "direction", "in": "query", "schema": {"enum": ["outgoing", "incoming"]}},
             ]
         spec.path(path=path, operations={"get": operation})
-    assert set(API_SCOPES) >= {op[2] for op in OPERATIONS}
+    for path, operation_id, scope, request_schema, response, summary in WRITE_OPERATIONS:
+        spec.path(
+            path=path,
+            operations={
+                "post": {
+                    "operationId": operation_id,
+                    "summary": summary,
+                    "security": [{"token": []}],
+                    "description": f"Needs a token with the `{scope}` scope. Audited.",
+                    "parameters": [
+                        {
+                            "name": "transfer_uid",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {"required": True, "content": _json(request_schema)},
+                    "responses": {
+                        "200": {"description": "Withdrawn", "content": _json(response)},
+                        "400": {"description": "Invalid input", "content": _json("Error")},
+                        "401": {"description": "No valid token", "content": _json("Error")},
+                        "403": {
+                            "description": "The token lacks the scope",
+                            "content": _json("Error"),
+                        },
+                        "404": {"description": "No such transfer", "content": _json("Error")},
+                        "409": {
+                            "description": "The transfer can no longer be withdrawn",
+                            "content": _json("Error"),
+                        },
+                    },
+                }
+            },
+        )
+    scopes = {op[2] for op in OPERATIONS} | {op[2] for op in WRITE_OPERATIONS}
+    assert set(API_SCOPES) >= scopes
     return spec
 
 

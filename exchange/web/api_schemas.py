@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class TransferSchema(Schema):
@@ -58,3 +58,13 @@ class TransferQuerySchema(Schema):
 
     state = fields.String()
     direction = fields.String(validate=lambda v: v in ("outgoing", "incoming"))
+
+
+class WithdrawSchema(Schema):
+    """Why an undelivered transfer is withdrawn."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "Why the transfer is withdrawn; kept with the transfer"},
+    )

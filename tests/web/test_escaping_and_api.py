@@ -108,6 +108,7 @@ def test_the_openapi_document_describes_every_api_route(app: Flask) -> None:
     assert set(document["paths"]) == {
         "/api/transfers",
         "/api/transfers/{transfer_uid}",
+        "/api/transfers/{transfer_uid}/withdraw",
         "/api/receipts",
     }
     assert "Transfer" in document["components"]["schemas"]
@@ -115,6 +116,7 @@ def test_the_openapi_document_describes_every_api_route(app: Flask) -> None:
     assert routes == {
         "/api/transfers",
         "/api/transfers/<transfer_uid>",
+        "/api/transfers/<transfer_uid>/withdraw",
         "/api/receipts",
         "/api/openapi.json",
     }
