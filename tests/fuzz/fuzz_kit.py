@@ -73,6 +73,17 @@ KNOWN_CRASHES: set[tuple[str, str, str]] = {
     ("OSError", "exchange/records/import_source.py", "read_records"),
     ("OSError", "exchange/records/import_source.py", "open"),
     ("error", "exchange/records/import_source.py", "read"),
+    # A damaged PDF: pikepdf objects of the wrong type or undecodable bytes reach the redactor.
+    ("AttributeError", "exchange/redaction/content.py", "_font"),
+    ("AttributeError", "exchange/redaction/objects.py", "<listcomp>"),
+    ("PdfiumError", "exchange/redaction/checker.py", "_check_pdfium"),
+    ("TypeError", "exchange/redaction/content.py", "read"),
+    ("TypeError", "exchange/redaction/fonts.py", "_glyph_names"),
+    ("TypeError", "exchange/redaction/pdf.py", "_content"),
+    ("UnicodeDecodeError", "exchange/redaction/checker.py", "_object_texts"),
+    ("UnicodeDecodeError", "exchange/redaction/content.py", "read"),
+    ("UnicodeDecodeError", "exchange/redaction/fonts.py", "__init__"),
+    ("UnicodeDecodeError", "exchange/redaction/fonts.py", "_glyph_names"),
 }
 
 

@@ -71,3 +71,54 @@ def test_damaged_zip_export_is_refused(instance: Instance, example_school: int, 
     with pytest.raises(ImportRejected):
         import_records(instance, example_school, CRASHERS / name, now=NOW)
     assert snapshot(instance) == before
+
+
+PDF_CRASHERS = Path(__file__).parent / "crashers" / "pdf-redactor"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a damaged PDF raises AttributeError/TypeError/UnicodeDecodeError/PdfiumError from "
+    "exchange.redaction (file name: function and exception), not an ExchangeError",
+)
+@pytest.mark.parametrize("name", sorted(p.name for p in PDF_CRASHERS.glob("*.pdf")))
+def test_damaged_pdf_is_refused(tmp_path: Path, name: str) -> None:
+    from exchange.errors import ExchangeError
+    from exchange.redaction.pipeline import process_pdf
+    from tests.redaction import corpus
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ExchangeError):
+        process_pdf(
+            PDF_CRASHERS / name,
+            tmp_path / "out" / "r.pdf",
+            corpus.PEOPLE,
+            subject_id=corpus.SUBJECT.person_id,
+        )
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a PDF with an undecodable content stream is redacted and published, and the "
+    "output fails qpdf --check; the pipeline should refuse it (or repair it)",
+)
+def test_pdf_with_a_damaged_content_stream_is_not_published_broken(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from exchange.errors import ExchangeError
+    from exchange.redaction.pipeline import process_pdf
+    from tests.redaction import corpus
+
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        pytest.skip("qpdf is not installed")
+    source = Path(__file__).parent / "crashers" / "pdf-qpdf-check" / "damaged-content-stream.pdf"
+    output = tmp_path / "r.pdf"
+    try:
+        process_pdf(source, output, corpus.PEOPLE, subject_id=corpus.SUBJECT.person_id)
+    except ExchangeError:
+        return
+    checked = subprocess.run([qpdf, "--check", str(output)], capture_output=True, check=False)
+    assert checked.returncode in (0, 3), checked.stdout.decode()[-400:]
