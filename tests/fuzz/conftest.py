@@ -8,3 +8,4 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "packaging"))
+sys.path.insert(0, str(HERE.parent / "web"))
