@@ -73,6 +73,8 @@ KNOWN_CRASHES: set[tuple[str, str, str]] = {
     ("OSError", "exchange/records/import_source.py", "read_records"),
     ("OSError", "exchange/records/import_source.py", "open"),
     ("error", "exchange/records/import_source.py", "read"),
+    # A CTF declaring an encoding Python does not know (found by atheris).
+    ("LookupError", "exchange/records/ctf.py", "parse_ctf"),
     # A damaged PDF: pikepdf objects of the wrong type or undecodable bytes reach the redactor.
     ("AttributeError", "exchange/redaction/content.py", "_font"),
     ("AttributeError", "exchange/redaction/objects.py", "<listcomp>"),

@@ -122,3 +122,16 @@ def test_pdf_with_a_damaged_content_stream_is_not_published_broken(tmp_path: Pat
         return
     checked = subprocess.run([qpdf, "--check", str(output)], capture_output=True, check=False)
     assert checked.returncode in (0, 3), checked.stdout.decode()[-400:]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="parse_ctf: an XML declaration naming an unknown encoding raises LookupError",
+)
+def test_ctf_with_an_unknown_encoding_is_refused() -> None:
+    from datetime import date
+
+    from exchange.records.ctf import parse_ctf
+
+    with pytest.raises(ImportRejected):
+        parse_ctf(b'<?xml version="1.0" encoding="UTF-9"?>\n<CTfile/>\n', date(2025, 7, 1))
