@@ -101,4 +101,6 @@ def confirm_receipt_code(
     transfer.offline_confirmed_by = record["confirmed_by"]
     move(session, transfer, states.RECEIPTED, actor or SYSTEM_ACTOR)
     move(session, transfer, states.CLOSED, SYSTEM_ACTOR)
+    # The receiver has opened it; the sender keeps the hash, not another copy of the file.
+    (instance.home / "outbox" / f"{transfer.transfer_uid}.zip").unlink(missing_ok=True)
     return transfer.receipt_jws

@@ -94,3 +94,14 @@ def test_the_evidence_pack_verifies_offline_and_with_openssl(
     (pack / "receipt.jws").write_text(f"{header}.{forged}.{signature}")
     with pytest.raises(InvalidEvidence, match="signature"):
         verify_pack(pack)
+
+
+def test_the_sender_drops_its_ciphertext_once_the_transfer_is_closed(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    transfer_id = run_transfer(instance, pair, transport)
+    with instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        assert transfer.state == states.CLOSED
+        assert transfer.bundle_sha256  # The hash of what was sent is kept for evidence.
+    assert not list((instance.home / "outbox").glob("*.age"))

@@ -82,6 +82,7 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
             session, instance, transfer, code.lower(), "Dsl 2, Flow School 2"
         )
         assert transfer.state == states.CLOSED
+        assert not package.path.exists()  # The sender keeps the zip's hash, not the zip.
         keys = {
             row.key_id: public_key_of(row)
             for row in all_public_keys(session, sender_id, KIND_SIGNING)
