@@ -109,8 +109,11 @@ def verify_pack(folder: Path) -> Evidence:
         sender_key = SigningPublicKey.from_pem((folder / "sender-signing.pem").read_bytes())
     except ValidationError as error:
         raise InvalidEvidence(f"a public key does not load: {error.message}") from error
-    receipt_jws = (folder / "receipt.jws").read_text().strip()
-    countersignature_jws = (folder / "countersignature.jws").read_text().strip()
+    try:
+        receipt_jws = (folder / "receipt.jws").read_text(encoding="ascii").strip()
+        countersignature_jws = (folder / "countersignature.jws").read_text(encoding="ascii").strip()
+    except UnicodeDecodeError as error:
+        raise InvalidEvidence("a signature file is not a compact JWS (not ASCII)") from error
     try:
         receipt_payload = jws.verify(receipt_jws, {receiver_key.key_id: receiver_key}, RECEIPT)
         counter = jws.verify(
@@ -131,13 +134,15 @@ def verify_pack(folder: Path) -> Evidence:
         raise InvalidEvidence(
             "the receipt and countersignature are not between the same two schools"
         )
+    if not isinstance(counter.get("iat"), int) or isinstance(counter.get("iat"), bool):
+        raise InvalidEvidence("the countersignature has no valid time (iat)")
     return Evidence(
         receipt=receipt,
         sender_urn=str(counter["iss"]),
         receiver_urn=str(receipt_payload["iss"]),
         sender_key_id=sender_key.key_id,
         receiver_key_id=receiver_key.key_id,
-        countersigned_at=int(counter.get("iat", 0)),
+        countersigned_at=counter["iat"],
     )
 
 

@@ -105,6 +105,8 @@ def parse_ctf(data: bytes, today: date) -> CtfFile:
         raise ImportRejected(
             [Problem("CTF", f"is not well-formed XML (line {line}, column {column})")]
         ) from exc
+    except (LookupError, ValueError) as exc:
+        raise ImportRejected([Problem("CTF", "declares an encoding that cannot be read")]) from exc
     header = _child(root, "Header")
     if _local(root.tag) != "CTfile" or header is None:
         raise ImportRejected([Problem("CTF", "is not a Common Transfer File (no CTfile/Header)")])

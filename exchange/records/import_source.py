@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class BoundedReader:
         """Return the next bytes, or raise once more than the limit has come out."""
         try:
             data = self._source.read(amount)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
             raise ValidationError(
                 "cannot be read: the entry is damaged or its declared size is false",
                 where=self._where,
@@ -243,9 +244,14 @@ class ZipSource:
         if info.file_size > cap:
             self.problems.append(Problem(RECORDS_FILE, f"is larger than the limit of {cap} bytes"))
             return None
-        reader = BoundedReader(self._zip.open(info), info.file_size, RECORDS_FILE)
         try:
+            reader = BoundedReader(self._zip.open(info), info.file_size, RECORDS_FILE)
             return read_all(reader)
+        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+            self.problems.append(
+                Problem(RECORDS_FILE, f"cannot be read: the zip is damaged ({exc})")
+            )
+            return None
         except ValidationError as exc:
             self.problems.append(Problem(RECORDS_FILE, exc.message))
             return None
@@ -253,7 +259,10 @@ class ZipSource:
     def open(self, name: str) -> BinaryIO:
         """Open an entry of the zip as a stream."""
         assert self._zip is not None
-        return self._zip.open(self._infos[name])
+        try:
+            return self._zip.open(self._infos[name])
+        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+            raise ValidationError("cannot be read: the zip entry is damaged", where=name) from exc
 
     def close(self) -> None:
         """Close the zip file."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -48,14 +50,40 @@ def process_pdf(
     handle, temporary = tempfile.mkstemp(prefix=".redacted-", suffix=".pdf", dir=destination.parent)
     os.close(handle)
     try:
-        report = redact_pdf(source, temporary, matcher, book or PseudonymBook(), document=document)
-        report.check = check_pdf(temporary, needles_for(people, subject_id, family_ids))
+        try:
+            report = redact_pdf(
+                source, temporary, matcher, book or PseudonymBook(), document=document
+            )
+            report.check = check_pdf(temporary, needles_for(people, subject_id, family_ids))
+        except ExchangeError:
+            raise
+        except Exception as exc:  # A damaged PDF reaches library code that raises anything.
+            raise ValidationError(
+                f"the PDF is damaged and cannot be redacted safely ({type(exc).__name__})",
+                where=document,
+            ) from exc
         if not report.check.passed:
             raise RedactionBlocked("the independent check still finds a name", report)
+        _check_structure(temporary, document)
         os.replace(temporary, destination)
     finally:
         Path(temporary).unlink(missing_ok=True)
     return report
+
+
+def _check_structure(path: str | os.PathLike[str], document: str) -> None:
+    """Refuse to publish a PDF that qpdf finds damaged (a broken file is not a clean one)."""
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        return  # The checker has already opened the file with pikepdf and pdfium.
+    checked = subprocess.run(
+        [qpdf, "--check", os.fspath(path)], capture_output=True, timeout=120, check=False
+    )
+    if checked.returncode not in (0, 3):  # 3 means warnings only.
+        raise ValidationError(
+            "the PDF is damaged (qpdf --check fails): replace it with a sound copy",
+            where=document,
+        )
 
 
 def process_text(

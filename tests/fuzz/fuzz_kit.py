@@ -62,31 +62,7 @@ def time_limit(seconds: int) -> Iterator[None]:
 # Crashes found and not yet fixed: (exception type, package file, function) of the raise.
 # Each has an xfail(strict=True) regression test in tests/fuzz/test_regressions.py; when the
 # lead fixes one, its entry goes and its mark goes, so the fuzz tests check the fix too.
-KNOWN_CRASHES: set[tuple[str, str, str]] = {
-    ("TypeError", "exchange/receipts/evidence.py", "verify_pack"),
-    ("ValueError", "exchange/receipts/evidence.py", "verify_pack"),
-    ("UnicodeDecodeError", "exchange/receipts/evidence.py", "verify_pack"),
-    # A damaged zip export: zipfile and zlib errors escape the import's zip reader.
-    ("BadZipFile", "exchange/records/import_source.py", "read_records"),
-    ("BadZipFile", "exchange/records/import_source.py", "open"),
-    ("BadZipFile", "exchange/records/import_source.py", "read"),
-    ("OSError", "exchange/records/import_source.py", "read_records"),
-    ("OSError", "exchange/records/import_source.py", "open"),
-    ("error", "exchange/records/import_source.py", "read"),
-    # A CTF declaring an encoding Python does not know (found by atheris).
-    ("LookupError", "exchange/records/ctf.py", "parse_ctf"),
-    # A damaged PDF: pikepdf objects of the wrong type or undecodable bytes reach the redactor.
-    ("AttributeError", "exchange/redaction/content.py", "_font"),
-    ("AttributeError", "exchange/redaction/objects.py", "<listcomp>"),
-    ("PdfiumError", "exchange/redaction/checker.py", "_check_pdfium"),
-    ("TypeError", "exchange/redaction/content.py", "read"),
-    ("TypeError", "exchange/redaction/fonts.py", "_glyph_names"),
-    ("TypeError", "exchange/redaction/pdf.py", "_content"),
-    ("UnicodeDecodeError", "exchange/redaction/checker.py", "_object_texts"),
-    ("UnicodeDecodeError", "exchange/redaction/content.py", "read"),
-    ("UnicodeDecodeError", "exchange/redaction/fonts.py", "__init__"),
-    ("UnicodeDecodeError", "exchange/redaction/fonts.py", "_glyph_names"),
-}
+KNOWN_CRASHES: set[tuple[str, str, str]] = set()  # Every crash found so far is fixed.
 
 
 class KnownCrash(Exception):

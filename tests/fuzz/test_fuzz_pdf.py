@@ -25,7 +25,7 @@ QPDF = shutil.which("qpdf")
 # Known and reported: a source whose content stream qpdf cannot decode is redacted and
 # published still failing `qpdf --check` (tests/fuzz/test_regressions.py). Set to False
 # with the fix, so any such output fails the fuzz run again.
-KNOWN_DAMAGE_PASSES_THROUGH = True
+KNOWN_DAMAGE_PASSES_THROUGH = False
 pytestmark = [
     pytest.mark.skipif(QPDF is None, reason="qpdf is not installed"),
     # pikepdf warns about damaged streams it reads past; damage is what we feed it.

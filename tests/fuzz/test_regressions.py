@@ -19,30 +19,18 @@ from exchange.records.import_example import add_example_school
 from exchange.records.importer import import_records
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify_pack calls int() on the countersignature's iat unchecked: TypeError",
-)
 def test_evidence_pack_with_a_null_iat(tmp_path: Path) -> None:
     folder = _pack(tmp_path / "pack", _receipt_payload(), {"iat": None})
     with pytest.raises(InvalidEvidence):
         verify_pack(folder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify_pack calls int() on the countersignature's iat unchecked: ValueError",
-)
 def test_evidence_pack_with_a_text_iat(tmp_path: Path) -> None:
     folder = _pack(tmp_path / "pack", _receipt_payload(), {"iat": "soon"})
     with pytest.raises(InvalidEvidence):
         verify_pack(folder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify_pack reads receipt.jws with read_text(): UnicodeDecodeError on non-UTF-8",
-)
 def test_evidence_pack_with_a_non_utf8_receipt(tmp_path: Path) -> None:
     folder = _pack(tmp_path / "pack", _receipt_payload(), {})
     (folder / "receipt.jws").write_bytes(b"\xe5" + (folder / "receipt.jws").read_bytes())
@@ -60,11 +48,6 @@ def example_school(instance: Instance) -> int:
         return add_example_school(session).id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a damaged zip export raises zipfile.BadZipFile, OSError or zlib.error, "
-    "not ImportRejected (import_source.ZipSource.read_records/open, BoundedReader.read)",
-)
 @pytest.mark.parametrize("name", sorted(p.name for p in CRASHERS.glob("*.zip")))
 def test_damaged_zip_export_is_refused(instance: Instance, example_school: int, name: str) -> None:
     before = snapshot(instance)
@@ -76,11 +59,6 @@ def test_damaged_zip_export_is_refused(instance: Instance, example_school: int, 
 PDF_CRASHERS = Path(__file__).parent / "crashers" / "pdf-redactor"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a damaged PDF raises AttributeError/TypeError/UnicodeDecodeError/PdfiumError from "
-    "exchange.redaction (file name: function and exception), not an ExchangeError",
-)
 @pytest.mark.parametrize("name", sorted(p.name for p in PDF_CRASHERS.glob("*.pdf")))
 def test_damaged_pdf_is_refused(tmp_path: Path, name: str) -> None:
     from exchange.errors import ExchangeError
@@ -98,11 +76,6 @@ def test_damaged_pdf_is_refused(tmp_path: Path, name: str) -> None:
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a PDF with an undecodable content stream is redacted and published, and the "
-    "output fails qpdf --check; the pipeline should refuse it (or repair it)",
-)
 def test_pdf_with_a_damaged_content_stream_is_not_published_broken(tmp_path: Path) -> None:
     import shutil
     import subprocess
@@ -124,10 +97,6 @@ def test_pdf_with_a_damaged_content_stream_is_not_published_broken(tmp_path: Pat
     assert checked.returncode in (0, 3), checked.stdout.decode()[-400:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_ctf: an XML declaration naming an unknown encoding raises LookupError",
-)
 def test_ctf_with_an_unknown_encoding_is_refused() -> None:
     from datetime import date
 
