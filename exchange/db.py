@@ -34,6 +34,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys on and a busy timeout."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+    else:
+        # After a database restart, test each pooled connection before use instead of failing.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

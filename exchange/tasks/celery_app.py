@@ -45,6 +45,10 @@ def make_celery(config: dict[str, Any]) -> Celery:
                 "task": "exchange.audit.checkpoint_all",
                 "schedule": timedelta(seconds=config["CHECKPOINT_SECONDS"]),
             },
+            "transfers-resume": {
+                "task": "exchange.transfers.resume",
+                "schedule": timedelta(minutes=10),
+            },
             "transfers-daily": {
                 "task": "exchange.transfers.daily",
                 "schedule": crontab(hour=config["CHASE_HOUR"], minute=0),

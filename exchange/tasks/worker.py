@@ -11,6 +11,7 @@ from exchange.config import load_config
 from exchange.instance import Instance, open_instance
 from exchange.logs import configure_logging
 from exchange.tasks.celery_app import make_celery
+from exchange.vault.workdirs import sweep_dead_work_dirs
 
 celery_app: Celery = make_celery(load_config())
 
@@ -20,6 +21,7 @@ def worker_instance() -> Instance:
     """Return this worker process's instance, opened once."""
     instance = open_instance()
     configure_logging(instance.config)
+    sweep_dead_work_dirs(instance.home)
     return instance
 
 

@@ -349,3 +349,21 @@ def settings(obj: dict[str, Any], pairs: tuple[str, ...]) -> None:
             update_settings(school, **changes)
         for key in DEFAULTS:
             click.echo(f"{key} = {json.dumps(school_setting(school, key))}")
+
+
+@transfers.command("resume")
+@click.argument("reference")
+@click.pass_obj
+def resume(obj: dict[str, Any], reference: str) -> None:
+    """Queue a stuck delivery or countersignature again (after a worker was killed)."""
+    with obj["session_factory"]() as session:
+        transfer = transfer_for(session, obj["school_id"], reference)
+        transfer_id, state = transfer.id, transfer.state
+    tasks = {
+        "authorised": "exchange.transfers.deliver",
+        "receipted": "exchange.transfers.countersign",
+    }
+    if state not in tasks:
+        raise click.UsageError(f"a transfer in state {state} has nothing to resume")
+    _queue(obj["instance"], tasks[state], transfer_id)
+    click.echo(f"{tasks[state]} queued again")

@@ -26,6 +26,7 @@ from exchange.transfers.incoming import find_transfer
 from exchange.transfers.messages import RECEIPT, Message, sign_message
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.steps import move
+from exchange.vault.workdirs import process_work_dir
 
 
 class UploadConflict(ExchangeError):
@@ -95,7 +96,7 @@ def receive_bundle(
             expected_recipient=school.urn,
             limits=Limits(max_file_bytes=instance.config["MAX_VAULT_FILE_BYTES"]),
             expected_sender=upload.partner.urn,
-            work_dir=instance.home,
+            work_dir=process_work_dir(instance.home),
         )
     except ExchangeError as error:
         return sign_receipt(None, "rejected", error.message)

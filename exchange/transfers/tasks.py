@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from celery import shared_task
 from celery.app.task import Task
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from exchange.db import transaction
+from exchange.db import transaction, utcnow
 from exchange.instance import Instance
 from exchange.logs import get_logger
 from exchange.records.models import School
@@ -23,6 +24,15 @@ from exchange.transfers.steps import audit, move
 
 log = get_logger(__name__)
 MESSAGE_FIELDS = {"offer": "offer_jws", "response": "response_jws"}
+# If the database goes away (a restart, a failover), the task is tried again shortly.
+RESILIENT = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "max_retries": 12,
+}
+STUCK_AFTER = timedelta(hours=2)  # Longer than the longest back-off between two tries.
 
 
 def _instance() -> Instance:
@@ -47,7 +57,7 @@ def backoff(retries: int) -> int:
     return min(5 * 2**retries, 3600)
 
 
-@shared_task(name="exchange.transfers.send_message", bind=True, acks_late=True)
+@shared_task(name="exchange.transfers.send_message", bind=True, **RESILIENT)
 def send_message_task(self: Task, transfer_id: int, which: str) -> str:
     """Send a stored offer or offer response to the other school."""
     instance = _instance()
@@ -77,7 +87,7 @@ def send_message_task(self: Task, transfer_id: int, which: str) -> str:
     return "sent"
 
 
-@shared_task(name="exchange.transfers.deliver", bind=True, acks_late=True)
+@shared_task(name="exchange.transfers.deliver", bind=True, **RESILIENT)
 def deliver_task(self: Task, transfer_id: int) -> str:
     """Deliver an authorised transfer's bundle, retrying until acknowledged or out of tries."""
     instance = _instance()
@@ -118,7 +128,7 @@ def deliver_task(self: Task, transfer_id: int) -> str:
     return state
 
 
-@shared_task(name="exchange.transfers.countersign", bind=True, acks_late=True)
+@shared_task(name="exchange.transfers.countersign", bind=True, **RESILIENT)
 def countersign_task(self: Task, transfer_id: int) -> str:
     """Give the receiving school our countersignature, retrying if it is unreachable."""
     instance = _instance()
@@ -138,7 +148,7 @@ def countersign_task(self: Task, transfer_id: int) -> str:
     return state
 
 
-@shared_task(name="exchange.transfers.notify", acks_late=True)
+@shared_task(name="exchange.transfers.notify", **RESILIENT)
 def notify_task(transfer_id: int, event: str) -> int:
     """Email the school's DSL (and SENCO) about a transfer event."""
     instance = _instance()
@@ -147,7 +157,7 @@ def notify_task(transfer_id: int, event: str) -> int:
         return send_alert(session, instance.config, transfer, event)
 
 
-@shared_task(name="exchange.transfers.daily", acks_late=True)
+@shared_task(name="exchange.transfers.daily", **RESILIENT)
 def daily_task() -> dict[str, int]:
     """Expire stale offers and remind DSLs of overdue transfers, for every school."""
     instance = _instance()
@@ -173,3 +183,24 @@ def overdue(session, school_id: int, today: date) -> list[Transfer]:  # type: ig
             )
         )
     )
+
+
+@shared_task(name="exchange.transfers.resume", **RESILIENT)
+def resume_task() -> dict[str, int]:
+    """Queue again what a killed worker left: deliveries and countersignatures stuck for hours."""
+    instance = _instance()
+    cutoff = utcnow() - STUCK_AFTER
+    with instance.sessions() as session:
+        stuck = session.execute(
+            select(Transfer.id, Transfer.state).where(
+                Transfer.route == "online",
+                Transfer.state.in_((states.AUTHORISED, states.RECEIPTED)),
+                Transfer.updated_at < cutoff,
+            )
+        ).all()
+    for transfer_id, state in stuck:
+        task = deliver_task if state == states.AUTHORISED else countersign_task
+        task.delay(transfer_id)
+    counts = {"requeued": len(stuck)}
+    log.info("stuck transfers queued again", extra=counts)
+    return counts

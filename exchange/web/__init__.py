@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from exchange.errors import ExchangeError
 from exchange.instance import Instance, open_instance
 from exchange.logs import configure_logging, get_logger
+from exchange.vault.workdirs import sweep_dead_work_dirs
 
 log = get_logger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=instance.config["MAX_BUNDLE_BYTES"],
     )
     app.extensions["exchange"] = instance
+    sweep_dead_work_dirs(instance.home)
     _install_request_hooks(app)
     _install_error_handlers(app)
 

@@ -30,6 +30,7 @@ from exchange.transfers.messages import (
 )
 from exchange.transfers.models import INCOMING
 from exchange.transfers.receive import receive_bundle
+from exchange.vault.workdirs import process_work_dir
 
 school_api = Blueprint("school_api", __name__, url_prefix="/s2s/v1/schools/<urn>")
 
@@ -122,7 +123,8 @@ def put_bundle(urn: str, transfer_id: str) -> Any:
     limit = instance.config["MAX_BUNDLE_BYTES"]
     if request.content_length is not None and request.content_length > limit:
         raise ValidationError(f"the bundle is larger than this service accepts ({limit} bytes)")
-    with tempfile.TemporaryDirectory(prefix="sgx-upload-", dir=instance.home) as folder:
+    work = process_work_dir(instance.home)
+    with tempfile.TemporaryDirectory(prefix="sgx-upload-", dir=work) as folder:
         body = Path(folder) / "bundle.age"
         _save_body(body, limit)
         with _school_session(urn) as (session, school):

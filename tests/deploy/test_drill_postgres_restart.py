@@ -115,11 +115,5 @@ def test_the_web_tier_answers_again_after_the_restart(restarted: Restarted) -> N
     assert restarted.b_ready_after[-1] == 200, restarted.b_ready_after
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the delivery task in flight fails with OperationalError (connection closed by the "
-    "restart) and Celery does not retry it: the transfer stays 'authorised' (receiver has "
-    "imported) until an operator re-queues it; engines have no pool_pre_ping either",
-)
 def test_the_delivery_in_flight_recovers_on_its_own(restarted: Restarted) -> None:
     assert restarted.state_after != states.AUTHORISED, restarted.in_flight_result
