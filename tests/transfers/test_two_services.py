@@ -206,6 +206,13 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
             f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
         )
         outgoing.authorise(session, a.instance, transfer, dsl, fresh_second_factor=True)
+    from exchange.transfers.bundle_step import outbox_path
+
+    with a.instance.sessions() as session:  # Keep the bytes sent: A drops them once closed.
+        sent_copy = tmp_path / "sent.age"
+        sent_copy.write_bytes(
+            outbox_path(a.instance, session.get(Transfer, transfer_id)).read_bytes()
+        )
     a.send("exchange.transfers.deliver", transfer_id)
     _wait(lambda: a.transfer(uid).delivery_attempts >= 1, 60, f"no delivery attempt: {a.tail()}")
     assert a.transfer(uid).state == states.AUTHORISED
@@ -221,6 +228,7 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
             select(func.count()).select_from(Incident).filter_by(school_id=b.school_id)
         )
     assert count == 1  # Imported once, although delivery was tried more than once.
+    assert not outbox_path(a.instance, sent).exists()  # A keeps the hash, not the bytes.
 
     pack = tmp_path / "evidence"
     environment = {
@@ -244,7 +252,6 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
 
     # Over real HTTP too: a replayed offer, a second upload of the same bytes, a forged message.
     from exchange.packaging.keys import SigningKey
-    from exchange.transfers.bundle_step import outbox_path
     from exchange.transfers.client import HttpTransport
     from exchange.transfers.delivery import partner_url
     from exchange.transfers.messages import BUNDLE_UPLOAD, OFFER, sign_message
@@ -270,7 +277,7 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         digest = base64.b64encode(bytes.fromhex(transfer.bundle_sha256)).decode()
         again = http.put_file(
             partner_url(transfer, "transfers", uid, "bundle"),
-            outbox_path(a.instance, transfer),
+            sent_copy,
             {"Content-Digest": f"sha-256=:{digest}:", "Exchange-Message": upload},
         )
         assert again.status == 200
