@@ -116,3 +116,11 @@ def instance(instance_config: dict[str, object]) -> Iterator[Instance]:
     opened = open_instance(instance_config)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def cli_env(instance_config: dict[str, object]) -> dict[str, str]:
+    """Return the environment that points the `exchange` command at the test instance."""
+    environment = {f"EXCHANGE_{key}": str(value) for key, value in instance_config.items()}
+    environment["EXCHANGE_LOG_LEVEL"] = "WARNING"
+    return environment
