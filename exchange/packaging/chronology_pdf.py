@@ -2,9 +2,9 @@
 
 The PDF has real, extractable text in embedded TrueType fonts (with ToUnicode maps), a
 document title shown in the window, the language set to en-GB, page numbers and an outline
-(bookmarks) for every section and incident.  ReportLab cannot write a structure tree, so the
-PDF is not a tagged PDF (no /StructTreeRoot, no PDF/UA): screen readers get the text in
-reading order, but not headings or table semantics.
+(bookmarks) for every section and incident.  ReportLab writes no structure tree, so
+pdf_tagging.tag_pdf adds one (a section per page, in reading order); headings and tables are
+not tagged as such.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from reportlab.platypus import (
 
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
+from exchange.packaging.pdf_tagging import tag_pdf
 
 
 def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None) -> bytes:
@@ -41,7 +42,7 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
         invariant=1,
     )
     doc.render(_story(chronology))
-    data = buffer.getvalue()
+    data = tag_pdf(buffer.getvalue())
     if target is not None:
         target.write(data)
     return data

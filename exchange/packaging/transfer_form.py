@@ -15,6 +15,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
 from exchange.packaging.content import Chronology
 from exchange.packaging.manifest import FileEntry
+from exchange.packaging.pdf_tagging import tag_pdf
 
 
 def render_transfer_form(
@@ -32,7 +33,7 @@ def render_transfer_form(
         invariant=1,
     )
     doc.render(_story(chronology, files, receipt_file, zip_file_count))
-    return buffer.getvalue()
+    return tag_pdf(buffer.getvalue())
 
 
 def _story(
