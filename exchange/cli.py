@@ -120,13 +120,7 @@ COMMANDS = (
 
 def _register_commands() -> None:
     for module_name, attribute in COMMANDS:
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # That part of the product is not installed in this build yet.
-            raise
-        main.add_command(getattr(module, attribute))
+        main.add_command(getattr(import_module(module_name), attribute))
 
 
 _register_commands()

@@ -41,7 +41,6 @@ BUNDLE_UPLOAD = "sgx-bundle-upload+jws"
 RECEIPT = "sgx-receipt+jws"
 COUNTERSIGNATURE = "sgx-countersignature+jws"
 FETCH = "sgx-fetch+jws"
-WITHDRAWAL = "sgx-withdrawal+jws"
 KEY_ROTATION = "sgx-key-rotation+jws"
 
 
