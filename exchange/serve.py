@@ -61,6 +61,15 @@ def worker_environment(instance: Instance) -> dict[str, str]:
     return environment
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to stop the worker if `serve` dies without cleaning up (e.g. SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -80,7 +89,11 @@ def serve(obj: dict[str, Any], host: str, port: int, no_worker: bool) -> None:
     instance.instance_key  # noqa: B018  (create the key file before the worker starts)
     worker = None
     if not no_worker:
-        worker = subprocess.Popen(worker_command(instance), env=worker_environment(instance))
+        worker = subprocess.Popen(
+            worker_command(instance),
+            env=worker_environment(instance),
+            preexec_fn=_die_with_parent,  # Only sets the parent-death signal: fork-safe.
+        )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"serving on http://{host}:{port}/  (health: http://{host}:{port}/healthz)")
     try:
