@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ class Instance:
     config: dict[str, Any]
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
+    _closers: list[Callable[[], object]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         """Create the instance folder and connect to the database."""
@@ -45,8 +47,14 @@ class Instance:
         """Return the encrypted document store."""
         return BlobStore(Path(self.config.get("BLOB_DIR") or self.home / "blobs"))
 
+    def on_close(self, closer: Callable[[], object]) -> None:
+        """Run closer (e.g. a broker connection pool's close) when the instance is closed."""
+        self._closers.append(closer)
+
     def close(self) -> None:
-        """Release database connections."""
+        """Release broker and database connections."""
+        while self._closers:
+            self._closers.pop()()
         self.engine.dispose()
 
 

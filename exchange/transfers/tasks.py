@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
@@ -46,10 +47,22 @@ def transport_for(instance: Instance, transfer: Transfer) -> Transport:
     with instance.sessions() as session:
         hosted_here = session.scalar(select(School.id).where(School.urn == transfer.partner.urn))
     if hosted_here is not None:
+        return WsgiTransport(_local_app(instance))
+    return HttpTransport()
+
+
+_LOCAL_APPS: dict[int, Any] = {}
+
+
+def _local_app(instance: Instance) -> Any:
+    """Return this worker's one web app for schools hosted here (made once, not per task)."""
+    app = _LOCAL_APPS.get(id(instance))
+    if app is None:
         from exchange.web import create_app
 
-        return WsgiTransport(create_app(dict(instance.config)))
-    return HttpTransport()
+        app = _LOCAL_APPS[id(instance)] = create_app(dict(instance.config))
+        instance.on_close(app.extensions["exchange"].close)
+    return app
 
 
 def backoff(retries: int) -> int:

@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from exchange.web.school_api import school_api
 
     app.extensions["celery"] = make_celery(instance.config)
+    instance.on_close(app.extensions["celery"].close)
     app.register_blueprint(health)
     app.register_blueprint(school_api)
     app.register_blueprint(metrics)
