@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from exchange.errors import ConfigError
+
 POSTGRESQL_INSTALL = (
     """CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -104,4 +106,6 @@ def _statements(connection: Connection, *, install: bool) -> tuple[str, ...]:
         return POSTGRESQL_INSTALL if install else POSTGRESQL_UNINSTALL
     if dialect == "sqlite":
         return SQLITE_INSTALL if install else SQLITE_UNINSTALL
-    raise NotImplementedError(f"no append-only triggers for {dialect}")
+    raise ConfigError(
+        f"the service runs on PostgreSQL or SQLite; {dialect} has no append-only audit triggers"
+    )
