@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.db import transaction
 from exchange.records.models import User
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
@@ -46,3 +51,17 @@ def transfer_for(session: Session, school_id: int, reference: str) -> Transfer:
     if len(matches) != 1:
         raise click.UsageError(f"{len(matches)} transfers of this school match {reference!r}")
     return matches[0]
+
+
+@contextmanager
+def transfer_step(
+    obj: dict[str, Any], reference: str, act_as: str
+) -> Iterator[tuple[Session, Transfer, Actor]]:
+    """Open one transaction with this school's transfer and the user taking the step."""
+    with transaction(obj["session_factory"]) as session:
+        school_id = obj["school_id"]
+        yield (
+            session,
+            transfer_for(session, school_id, reference),
+            actor_for(session, school_id, act_as),
+        )

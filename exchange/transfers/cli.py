@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from exchange.cli_support import ACT_AS, actor_for, transfer_for
+from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
 from exchange.partners.service import find_partner
 from exchange.records.models import Pupil, School
@@ -93,11 +93,8 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
 def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Redact what is selected and list what needs the DSL's review."""
     instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        outgoing.start_review(
-            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
-        )
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+        outgoing.start_review(session, instance, transfer, actor)
         for item in reviews(session, transfer):
             status = "FLAGGED" if item.flagged else "clean"
             click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
@@ -110,11 +107,8 @@ def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
 def offer(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Sign the offer and queue it for the receiving school."""
     instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        outgoing.make_offer(
-            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
-        )
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+        outgoing.make_offer(session, instance, transfer, actor)
         transfer_id = transfer.id
     _queue(instance, "exchange.transfers.send_message", transfer_id, "offer")
     click.echo("offer signed and queued")
@@ -132,13 +126,12 @@ def respond(
 ) -> None:
     """Accept or reject an offer received from another school."""
     instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         incoming.respond_to_offer(
             session,
             instance,
             transfer,
-            actor_for(session, obj["school_id"], act_as),
+            actor,
             accept=accept,
             reason=reason,
             on_roll_confirmed=on_roll,
@@ -159,12 +152,11 @@ def conversation(
     obj: dict[str, Any], reference: str, held_on: Any, participants: str, summary: str, act_as: str
 ) -> None:
     """Record the DSL-to-DSL conversation (its summary travels, redacted)."""
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         outgoing.record_conversation(
             session,
             transfer,
-            actor_for(session, obj["school_id"], act_as),
+            actor,
             held_on.date(),
             participants,
             summary,
@@ -182,13 +174,12 @@ def conversation(
 def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Authorise the transfer and queue its delivery (the web asks for the second factor)."""
     instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         outgoing.authorise(
             session,
             instance,
             transfer,
-            actor_for(session, obj["school_id"], act_as),
+            actor,
             fresh_second_factor=confirm,
         )
         transfer_id, route = transfer.id, transfer.route
@@ -216,11 +207,8 @@ def export(obj: dict[str, Any], reference: str, act_as: str) -> None:
     from exchange.transfers.offline_route import export_package
 
     instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        package = export_package(
-            session, instance, transfer, actor_for(session, obj["school_id"], act_as)
-        )
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+        package = export_package(session, instance, transfer, actor)
     click.echo(f"zip written to {package.path} ({package.file_count} files)")
     click.echo("Read this passphrase to the receiving DSL by phone. It is shown only now:")
     click.echo(f"  {package.passphrase}")
@@ -238,9 +226,7 @@ def confirm_receipt(
     """Record the receiving school's receipt code for an offline transfer, and sign it."""
     from exchange.transfers.offline_route import confirm_receipt_code
 
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        actor = actor_for(session, obj["school_id"], act_as)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         confirm_receipt_code(session, obj["instance"], transfer, code, confirmed_by, actor)
     click.echo("receipt recorded and signed; the transfer is closed")
 
@@ -290,9 +276,7 @@ def item(
     kind, object_id = (
         ("incident", incident_id) if incident_id is not None else ("document", document_id)
     )
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        actor = actor_for(session, obj["school_id"], act_as)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         outgoing.set_item(session, transfer, actor, kind, object_id, include, reason)
     click.echo(f"{kind} {object_id} {'included' if include else 'dropped'}")
 
@@ -319,9 +303,7 @@ def resolve(
     """Resolve a redaction flag: confirm a manual check, exclude the document, or replace it."""
     from exchange.transfers.redaction_step import resolve_flag
 
-    with transaction(obj["session_factory"]) as session:
-        transfer = transfer_for(session, obj["school_id"], reference)
-        actor = actor_for(session, obj["school_id"], act_as)
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
         data = replacement.read_bytes() if replacement else None
         resolve_flag(session, obj["instance"], transfer, review_id, resolution, note, actor, data)
     click.echo(f"review {review_id} {resolution}")
