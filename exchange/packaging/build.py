@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-import pyrage
-
 from exchange.errors import ValidationError
 from exchange.packaging import _tar, names
+from exchange.packaging.age_pipeline import encrypt_to_recipient
 from exchange.packaging.chronology_pdf import render_chronology_pdf
 from exchange.packaging.content import Chronology, DocumentEntry, VaultFile
 from exchange.packaging.jws import sign_compact
@@ -136,70 +135,11 @@ def archive_chunks(
     yield _tar.end_of_archive()
 
 
-class _ChunkReader:
-    """A read()-able file over an iterator of byte chunks, for pyrage."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        """Return up to size bytes."""
-        try:
-            while not self._pending:
-                self._pending = memoryview(next(self._chunks))
-        except StopIteration:
-            return b""
-        except BaseException as exc:
-            self.error = exc
-            raise
-        if size is None or size < 0:
-            size = len(self._pending)
-        taken, self._pending = self._pending[:size], self._pending[size:]
-        return bytes(taken)
-
-    def readable(self) -> bool:
-        """Say the stream can be read."""
-        return True
-
-
-class _HashingWriter:
-    """A write()-able file that hashes and counts what passes to the target."""
-
-    def __init__(self, target: BinaryIO) -> None:
-        self._target = target
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        """Write data through."""
-        self.digest.update(data)
-        self.size += len(data)
-        self._target.write(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Flush the target."""
-        self._target.flush()
-
-    def writable(self) -> bool:
-        """Say the stream can be written."""
-        return True
-
-
 def encrypt_to(
     recipient: EncryptionPublicKey, chunks: Iterator[bytes], output: BinaryIO
 ) -> tuple[str, int]:
     """Stream-encrypt chunks to the recipient with age; return ciphertext SHA-256 and size."""
-    reader, writer = _ChunkReader(chunks), _HashingWriter(output)
-    try:
-        pyrage.encrypt_io(reader, writer, [recipient.to_pyrage()])
-    except Exception as exc:
-        if reader.error is not None:
-            raise reader.error from exc
-        raise
-    return writer.digest.hexdigest(), writer.size
+    return encrypt_to_recipient(recipient.raw, chunks, output)
 
 
 def build_bundle(
