@@ -202,7 +202,7 @@ def _redaction_summary(session: Session, transfer: Transfer) -> content.Redactio
 def vault_files_for(
     session: Session, instance: Instance, transfer: Transfer, pupil: Pupil, folder: Path
 ) -> list[content.VaultFile]:
-    """Decrypt each included document's redacted form into a private temp folder."""
+    """Decrypt each included document's redacted form into a private temp folder, hashing it."""
     key = pupil_data_key(session, pupil, instance.instance_key)
     reviews = {
         review.object_id: review
@@ -223,8 +223,11 @@ def vault_files_for(
         )
         extension = ".pdf" if document.media_type == "application/pdf" else ".bin"
         path = folder / f"{number:04d}{extension}"
+        digest, size = hashlib.sha256(), 0
         with path.open("wb") as handle:
             for chunk in instance.blobs.read(key, blob_context(pupil), storage_key):
+                digest.update(chunk)
+                size += len(chunk)
                 handle.write(chunk)
         files.append(
             content.VaultFile(
@@ -232,6 +235,8 @@ def vault_files_for(
                 title=f"Document {number} ({document.media_type})",
                 opener=_opener(path),
                 document_date=document.created_at.date(),
+                sha256=digest.hexdigest(),
+                size=size,
             )
         )
     return files
