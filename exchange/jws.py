@@ -1,8 +1,10 @@
-"""Compact JWS with Ed25519 (RFC 7515, RFC 9864) over RFC 8785 JSON, for messages and receipts.
+"""Compact JWS with Ed25519 (RFC 7515, RFC 9864): the one place tokens are signed and checked.
 
-Every signed object of the school-to-school protocol goes through here: the protected header
-is exactly {"alg": "Ed25519", "kid": <SHA-256 hex of the raw public key>, "typ": <type>}, the
-payload is canonical JSON, and verification names the key by kid from keys the caller trusts.
+Messages and receipts (canonical JSON payloads), the bundle manifest (its exact bytes), the
+retention certificate and audit checkpoints all sign and verify here. The protected header
+we write is exactly {"alg": "Ed25519", "kid": <SHA-256 hex of the raw public key>, "typ":
+<type>}; signing and the signature check are joserfc's, parsing is strict (unpadded
+base64url, JSON without duplicate keys), and each caller words its own errors from `reason`.
 """
 
 from __future__ import annotations
@@ -10,21 +12,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc import jws
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OKPKey
 
 from exchange.errors import ExchangeError
-from exchange.packaging.keys import SigningKey, SigningPublicKey
+from exchange.packaging.keys import SigningKey, SigningPublicKey, key_id
 
 ALGORITHM = "Ed25519"
+LEGACY_ALGORITHM = "EdDSA"  # RFC 8037's name for the same signature; read, never written.
 HEADER_KEYS = frozenset({"alg", "kid", "typ"})
 MAX_TOKEN_BYTES = 64 * 1024
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+PrivateKey = SigningKey | Ed25519PrivateKey
+PublicKey = SigningPublicKey | Ed25519PublicKey
 
 
 class InvalidSignature(ExchangeError):
@@ -33,21 +42,133 @@ class InvalidSignature(ExchangeError):
     code = "invalid_signature"
     status_code = 401
 
-
-def sign(payload: Mapping[str, Any], key: SigningKey, typ: str) -> str:
-    """Return the compact JWS of the canonical JSON payload, naming the key by its id."""
-    header = {"alg": ALGORITHM, "kid": key.key_id, "typ": typ}
-    private = Ed25519PrivateKey.from_private_bytes(key.private_raw())
-    return jws.serialize_compact(
-        header, rfc8785.dumps(dict(payload)), OKPKey.import_key(private), algorithms=[ALGORITHM]
-    )
+    def __init__(self, message: str, *, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
-def unverified_header(token: str) -> dict[str, Any]:
-    """Return the protected header of a compact JWS without trusting it."""
+@dataclass(frozen=True)
+class CompactJws:
+    """A compact JWS split and decoded, nothing about it trusted yet."""
+
+    token: str
+    header: dict[str, Any]
+    payload: bytes
+
+    @property
+    def kid(self) -> Any:
+        """Return the key id the header claims."""
+        return self.header.get("kid")
+
+
+def b64url(data: bytes) -> str:
+    """Encode without padding, as JWS does."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, what: str) -> bytes:
+    """Decode unpadded base64url strictly; raise InvalidSignature naming what failed."""
+    if not text or any(c not in _B64URL for c in text) or len(text) % 4 == 1:
+        raise InvalidSignature(f"the {what} is not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSignature(f"the {what} is not base64url") from exc
+
+
+def strict_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Parse a UTF-8 JSON object, refusing duplicate keys; raise InvalidSignature naming what."""
+    try:
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=refuse_duplicate_keys)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidSignature(f"the {what} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise InvalidSignature(f"the {what} is not a JSON object")
+    return value
+
+
+def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build a JSON object, refusing a key given twice (a json.loads object_pairs_hook)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _private(key: PrivateKey) -> Ed25519PrivateKey:
+    if isinstance(key, Ed25519PrivateKey):
+        return key
+    return Ed25519PrivateKey.from_private_bytes(key.private_raw())
+
+
+def _public(key: PublicKey) -> Ed25519PublicKey:
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    return Ed25519PublicKey.from_public_bytes(key.raw)
+
+
+def sign_bytes(payload: bytes, key: PrivateKey, typ: str) -> str:
+    """Return the compact JWS of exactly these payload bytes, naming the key by its id."""
+    private = _private(key)
+    kid = key_id(private.public_key().public_bytes_raw())
+    header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
+    return jws.serialize_compact(header, payload, OKPKey.import_key(private), [ALGORITHM])
+
+
+def sign(payload: Mapping[str, Any], key: PrivateKey, typ: str) -> str:
+    """Return the compact JWS of the canonical JSON (RFC 8785) of payload."""
+    return sign_bytes(rfc8785.dumps(dict(payload)), key, typ)
+
+
+def parse(token: str) -> CompactJws:
+    """Split a compact JWS and decode its header and payload, without trusting them."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
-        raise InvalidSignature("not a compact JWS")
-    header = _decode_json(token.split(".")[0], "protected header")
+        raise InvalidSignature("not a compact JWS (three dot-separated parts)")
+    token = token.strip()
+    header_part, payload_part, signature_part = token.split(".")
+    header = strict_json_object(b64url_decode(header_part, "JWS header"), "JWS header")
+    payload = b64url_decode(payload_part, "JWS payload") if payload_part else b""
+    b64url_decode(signature_part, "JWS signature")
+    return CompactJws(token, header, payload)
+
+
+def check_signature(parsed: CompactJws, key: PublicKey, *, legacy_alg: bool = False) -> None:
+    """Check the Ed25519 signature with key; raise InvalidSignature(reason='signature')."""
+    allowed = [ALGORITHM, LEGACY_ALGORITHM] if legacy_alg else [ALGORITHM]
+    if parsed.header.get("alg") not in allowed:
+        raise InvalidSignature(
+            f"JWS algorithm {parsed.header.get('alg')!r} is not Ed25519", reason="algorithm"
+        )
+    try:
+        with warnings.catch_warnings():
+            # joserfc warns that the EdDSA name is deprecated; we only ever read it.
+            warnings.simplefilter("ignore", SecurityWarning)
+            jws.deserialize_compact(parsed.token, OKPKey.import_key(_public(key)), allowed)
+    except (JoseError, ValueError) as exc:
+        raise InvalidSignature("the JWS signature does not verify", reason="signature") from exc
+
+
+def verify_exact(
+    token: str, keys: Mapping[str, PublicKey], typ: str
+) -> tuple[CompactJws, PublicKey]:
+    """Check a token with exactly our header, of this type, signed by one of keys (by kid)."""
+    parsed = parse(token)
+    header = _exact_header(parsed)
+    if header["typ"] != typ:
+        raise InvalidSignature(f"expected a {typ!r} JWS, got {header['typ']!r}", reason="type")
+    public = keys.get(header["kid"])
+    if public is None:
+        raise InvalidSignature(
+            "the JWS is signed by a key that is not trusted here", reason="unknown_key"
+        )
+    check_signature(parsed, public)
+    return parsed, public
+
+
+def _exact_header(parsed: CompactJws) -> dict[str, Any]:
+    header = parsed.header
     if set(header) != HEADER_KEYS or header.get("alg") != ALGORITHM:
         raise InvalidSignature("the JWS header must be exactly alg Ed25519, kid and typ")
     if not isinstance(header["kid"], str) or not isinstance(header["typ"], str):
@@ -55,51 +176,19 @@ def unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def unverified_header(token: str) -> dict[str, Any]:
+    """Return the protected header of a compact JWS without trusting it."""
+    return _exact_header(parse(token))
+
+
 def unverified_payload(token: str) -> dict[str, Any]:
     """Return the payload of a compact JWS without trusting it (to find its sender)."""
-    unverified_header(token)
-    return _decode_json(token.split(".")[1], "payload")
+    parsed = parse(token)
+    _exact_header(parsed)
+    return strict_json_object(parsed.payload, "JWS payload")
 
 
 def verify(token: str, keys: Mapping[str, SigningPublicKey], typ: str) -> dict[str, Any]:
     """Check the JWS is of this type and signed by one of the keys (by kid); return the payload."""
-    header = unverified_header(token)
-    if header["typ"] != typ:
-        raise InvalidSignature(f"expected a {typ!r} JWS, got {header['typ']!r}")
-    public = keys.get(header["kid"])
-    if public is None:
-        raise InvalidSignature("the JWS is signed by a key that is not trusted here")
-    try:
-        message = jws.deserialize_compact(
-            token,
-            OKPKey.import_key(Ed25519PublicKey.from_public_bytes(public.raw)),
-            algorithms=[ALGORITHM],
-        )
-    except (JoseError, ValueError) as exc:
-        raise InvalidSignature("the JWS signature does not verify") from exc
-    return _decode_bytes_json(message.payload, "payload")
-
-
-def _decode_json(segment: str, what: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidSignature(f"the JWS {what} is not base64url") from exc
-    return _decode_bytes_json(raw, what)
-
-
-def _decode_bytes_json(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw, object_pairs_hook=_refuse_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSignature(f"the JWS {what} is not JSON") from exc
-    if not isinstance(value, dict):
-        raise InvalidSignature(f"the JWS {what} is not a JSON object")
-    return value
-
-
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise ValueError("duplicate keys")
-    return dict(pairs)
+    parsed, _ = verify_exact(token, keys, typ)
+    return strict_json_object(parsed.payload, "JWS payload")
