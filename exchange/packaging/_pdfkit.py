@@ -15,7 +15,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+
+from exchange.packaging.pdf_structure import StructureRecorder, TaggedParagraph
 
 _DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 _VERA = Path(reportlab.__file__).parent / "fonts"
@@ -69,11 +71,14 @@ def when(value: datetime | date | None) -> str:
     return value.strftime("%d %b %Y")
 
 
-class Heading(Paragraph):
-    """A paragraph that adds a bookmark and an outline entry where it lands."""
+HEADING_ROLES = {"title": "H1", "h1": "H2", "h2": "H3"}
+
+
+class Heading(TaggedParagraph):
+    """A heading (H1 to H3 by style) that adds a bookmark and an outline entry where it lands."""
 
     def __init__(self, title: str, style: ParagraphStyle, level: int, key: str) -> None:
-        super().__init__(text(title), style)
+        super().__init__(text(title), style, role=HEADING_ROLES.get(style.name, "H2"))
         self.outline_title = title
         self.outline_level = level
         self.outline_key = key
@@ -83,6 +88,7 @@ class _NumberedCanvas(Canvas):
     """A canvas that writes "Page N of M" once the page count is known."""
 
     footer_left = ""
+    structure: StructureRecorder | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,10 +110,12 @@ class _NumberedCanvas(Canvas):
 
     def _draw_footer(self, total: int) -> None:
         regular = fonts()[0]
+        StructureRecorder.begin_artifact(self, "Pagination")
         self.setFont(regular, 8)
         width = self._pagesize[0]
         self.drawString(18 * mm, 10 * mm, self.footer_left)
         self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self._pageNumber} of {total}")
+        StructureRecorder.end_artifact(self)
 
 
 class DocTemplate(BaseDocTemplate):
@@ -137,11 +145,13 @@ class DocTemplate(BaseDocTemplate):
                 flowable.outline_title, flowable.outline_key, level=flowable.outline_level
             )
 
-    def render(self, story: list[Flowable]) -> None:
-        """Build the document with numbered pages."""
-        footer = self._footer
+    def render(self, story: list[Flowable]) -> StructureRecorder:
+        """Build the document with numbered pages; return its recorded structure."""
+        footer, recorder = self._footer, StructureRecorder()
 
         class Numbered(_NumberedCanvas):
             footer_left = footer
+            structure = recorder
 
         self.build(story, canvasmaker=Numbered)
+        return recorder

@@ -2,9 +2,9 @@
 
 The PDF has real, extractable text in embedded TrueType fonts (with ToUnicode maps), a
 document title shown in the window, the language set to en-GB, page numbers and an outline
-(bookmarks) for every section and incident.  ReportLab writes no structure tree, so
-pdf_tagging.tag_pdf adds one (a section per page, in reading order); headings and tables are
-not tagged as such.
+(bookmarks) for every section and incident. It is a tagged PDF: headings (H1 to H3),
+paragraphs and tables (TR, TH, TD) are structure elements in reading order, and the page
+footers and table rules are artifacts (see pdf_structure and pdf_tagging).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     PageBreak,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
@@ -26,7 +25,8 @@ from reportlab.platypus import (
 
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
-from exchange.packaging.pdf_tagging import tag_pdf
+from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
+from exchange.packaging.pdf_tagging import write_structure
 
 
 def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None) -> bytes:
@@ -41,8 +41,8 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
         creator="safeguarding-exchange",
         invariant=1,
     )
-    doc.render(_story(chronology))
-    data = tag_pdf(buffer.getvalue())
+    structure = doc.render(_story(chronology))
+    data = write_structure(buffer.getvalue(), structure)
     if target is not None:
         target.write(data)
     return data
@@ -54,7 +54,7 @@ def _story(chronology: Chronology) -> list[Flowable]:
     story.append(Heading("Incidents in time order", sheet["h1"], 0, "incidents"))
     incidents = chronology.in_time_order()
     if not incidents:
-        story.append(Paragraph("No incidents are included in this transfer.", sheet["body"]))
+        story.append(TaggedParagraph("No incidents are included in this transfer.", sheet["body"]))
     for number, incident in enumerate(incidents, start=1):
         story.extend(_incident(incident, number))
     story.append(PageBreak())
@@ -85,7 +85,7 @@ def _cover(chronology: Chronology) -> list[Flowable]:
     return [
         Heading("Child protection file: chronology", sheet["title"], 0, "cover"),
         Spacer(1, 4 * mm),
-        Paragraph(
+        TaggedParagraph(
             "Confidential. This file is part of a child protection record transferred under "
             "Keeping Children Safe in Education. Keep it separately from the main pupil file.",
             sheet["meta"],
@@ -93,7 +93,7 @@ def _cover(chronology: Chronology) -> list[Flowable]:
         Spacer(1, 6 * mm),
         _table(rows, (45 * mm, None)),
         Spacer(1, 6 * mm),
-        Paragraph(
+        TaggedParagraph(
             f"Redaction: {redaction.names_replaced} mentions of "
             f"{redaction.people_pseudonymised} other people were replaced; "
             f"{redaction.pdf_text_removals} passages were removed from documents; "
@@ -125,24 +125,24 @@ def _incident(incident: Incident, number: int) -> list[Flowable]:
         Heading(f"{number}. {title}", sheet["h2"], 1, f"incident-{number}"),
         _table(rows, (30 * mm, None)),
         Spacer(1, 2 * mm),
-        Paragraph("<b>Narrative</b>", sheet["body"]),
-        Paragraph(text(incident.narrative) or "(empty)", sheet["body"]),
+        TaggedParagraph("<b>Narrative</b>", sheet["body"]),
+        TaggedParagraph(text(incident.narrative) or "(empty)", sheet["body"]),
     ]
     if incident.actions:
-        parts.append(Paragraph("<b>Actions</b>", sheet["body"]))
+        parts.append(TaggedParagraph("<b>Actions</b>", sheet["body"]))
         for action in sorted(incident.actions, key=lambda a: a.taken_at):
             parts.append(
-                Paragraph(
+                TaggedParagraph(
                     f"{text(when(action.taken_at))}, {text(action.author)}: {text(action.text)}",
                     sheet["body"],
                     bulletText="•",
                 )
             )
     if incident.edits:
-        parts.append(Paragraph("<b>Edit marks</b>", sheet["meta"]))
+        parts.append(TaggedParagraph("<b>Edit marks</b>", sheet["meta"]))
         for edit in sorted(incident.edits, key=lambda e: e.edited_at):
             parts.append(
-                Paragraph(
+                TaggedParagraph(
                     f"[edited {text(when(edit.edited_at))} by {text(edit.editor)}] "
                     f"{text(edit.note)}",
                     sheet["meta"],
@@ -156,7 +156,7 @@ def _conversation(conversation: Conversation | None) -> list[Flowable]:
     sheet = styles()
     parts: list[Flowable] = [Heading("DSL conversation summary", sheet["h1"], 0, "conversation")]
     if conversation is None:
-        parts.append(Paragraph("No DSL conversation was recorded.", sheet["body"]))
+        parts.append(TaggedParagraph("No DSL conversation was recorded.", sheet["body"]))
         return parts
     parts.append(
         _table(
@@ -169,7 +169,7 @@ def _conversation(conversation: Conversation | None) -> list[Flowable]:
         )
     )
     parts.append(Spacer(1, 2 * mm))
-    parts.append(Paragraph(text(conversation.summary), sheet["body"]))
+    parts.append(TaggedParagraph(text(conversation.summary), sheet["body"]))
     return parts
 
 
@@ -177,10 +177,10 @@ def _documents(documents: tuple[DocumentEntry, ...]) -> list[Flowable]:
     sheet = styles()
     parts: list[Flowable] = [Heading("Attached documents", sheet["h1"], 0, "documents")]
     if not documents:
-        parts.append(Paragraph("No documents are attached.", sheet["body"]))
+        parts.append(TaggedParagraph("No documents are attached.", sheet["body"]))
         return parts
     parts.append(
-        Paragraph(
+        TaggedParagraph(
             f"{len(documents)} documents travel with this file. Each SHA-256 below is the "
             "fingerprint of the exact bytes sent.",
             sheet["body"],
@@ -190,12 +190,12 @@ def _documents(documents: tuple[DocumentEntry, ...]) -> list[Flowable]:
         parts.append(
             KeepTogether(
                 [
-                    Paragraph(
+                    TaggedParagraph(
                         f"<b>{text(document.name)}</b>: {text(document.title)} "
                         f"({text(when(document.document_date))}, {document.size:,} bytes)",
                         sheet["body"],
                     ),
-                    Paragraph(f"SHA-256 {document.sha256}", sheet["mono"]),
+                    TaggedParagraph(f"SHA-256 {document.sha256}", sheet["mono"]),
                     Spacer(1, 2 * mm),
                 ]
             )
@@ -206,10 +206,13 @@ def _documents(documents: tuple[DocumentEntry, ...]) -> list[Flowable]:
 def _table(rows: list[tuple[str, str]], widths: tuple[Any, Any]) -> Table:
     sheet = styles()
     data = [
-        [Paragraph(f"<b>{text(label)}</b>", sheet["body"]), Paragraph(text(value), sheet["body"])]
+        [
+            TaggedParagraph(f"<b>{text(label)}</b>", sheet["body"]),
+            TaggedParagraph(text(value), sheet["body"]),
+        ]
         for label, value in rows
     ]
-    table = Table(data, colWidths=widths, hAlign="LEFT")
+    table = Table(data, colWidths=widths, hAlign="LEFT", renderCB=TableTagger(header_columns=1))
     table.setStyle(
         TableStyle(
             [

@@ -1,9 +1,8 @@
-"""Make a generated PDF a tagged PDF: a structure tree in reading order, and its language.
+"""Write a recorded structure into a generated PDF: structure tree, parent tree, language.
 
-reportlab writes real text but no structure tree. Each page's content becomes one marked
-section (`/Sect`, MCID 0) under a `/Document` element, so assistive technology reads the
-pages in order and PDF/UA checkers find a tagged, language-marked document. Finer tags
-(headings, tables) would need a generator that writes them; this is the floor, not the goal.
+The marked content is already in the page streams (see pdf_structure); this adds what
+points at it: a /StructTreeRoot whose elements reference each page's MCIDs, the
+/ParentTree that maps them back, /MarkInfo, /Lang and tab order by structure.
 """
 
 from __future__ import annotations
@@ -11,31 +10,62 @@ from __future__ import annotations
 import io
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name
+from pikepdf import Array, Dictionary, Name, Pdf
+
+from exchange.packaging.pdf_structure import Element, Mark, StructureRecorder
 
 
-def tag_pdf(data: bytes, language: str = "en-GB") -> bytes:
-    """Return the PDF with a structure tree, /MarkInfo and /Lang added."""
+def write_structure(data: bytes, recorder: StructureRecorder, language: str = "en-GB") -> bytes:
+    """Return the PDF with the recorded structure tree, /MarkInfo and /Lang added."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
-        tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot, K=document))
-        document.P = tree
-        parents = Array()
-        for index, page in enumerate(pdf.pages):
-            page.contents_coalesce()
-            content = page.obj.Contents
-            content.write(b"/Sect <</MCID 0>> BDC\n" + content.read_bytes() + b"\nEMC\n")
-            section = pdf.make_indirect(
-                Dictionary(Type=Name.StructElem, S=Name.Sect, P=document, Pg=page.obj, K=0)
-            )
-            document.K.append(section)
-            page.obj.StructParents = index
-            parents.extend([index, Array([section])])
-        tree.ParentTree = pdf.make_indirect(Dictionary(Nums=parents))
-        tree.ParentTreeNextKey = len(pdf.pages)
+        pages = [page.obj for page in pdf.pages]
+        by_page: dict[int, dict[int, pikepdf.Object]] = {}
+        tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        tree.K = _element(pdf, recorder.root, tree, pages, by_page)
+        numbers = Array()
+        for index, page in enumerate(pages):
+            page.StructParents = index
+            page.Tabs = Name.S
+            parents = by_page.get(index + 1, {})
+            numbers.extend([index, Array([parents[mcid] for mcid in sorted(parents)])])
+            if sorted(parents) != list(range(len(parents))):
+                raise ValueError(f"page {index + 1} has gaps in its marked-content ids")
+        tree.ParentTree = pdf.make_indirect(Dictionary(Nums=numbers))
+        tree.ParentTreeNextKey = len(pages)
         pdf.Root.StructTreeRoot = tree
         pdf.Root.MarkInfo = Dictionary(Marked=True)
         pdf.Root.Lang = pikepdf.String(language)
         output = io.BytesIO()
-        pdf.save(output, deterministic_id=True)
+        pdf.save(
+            output,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,  # thousands of small elements
+        )
         return output.getvalue()
+
+
+def _element(
+    pdf: Pdf,
+    element: Element,
+    parent: pikepdf.Object,
+    pages: list[pikepdf.Object],
+    by_page: dict[int, dict[int, pikepdf.Object]],
+) -> pikepdf.Object:
+    node = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + element.role)))
+    node.P = parent
+    marked_pages = {child.page for child in element.children if isinstance(child, Mark)}
+    own_page = marked_pages.pop() if len(marked_pages) == 1 else None
+    if own_page is not None:
+        node.Pg = pages[own_page - 1]  # then a bare MCID names content on that page
+    kids = Array()
+    for child in element.children:
+        if isinstance(child, Mark):
+            by_page.setdefault(child.page, {})[child.mcid] = node
+            if child.page == own_page:
+                kids.append(child.mcid)
+            else:
+                kids.append(Dictionary(Type=Name.MCR, Pg=pages[child.page - 1], MCID=child.mcid))
+        else:
+            kids.append(_element(pdf, child, node, pages, by_page))
+    node.K = kids
+    return node

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
 from exchange.packaging.content import Chronology
 from exchange.packaging.manifest import FileEntry
-from exchange.packaging.pdf_tagging import tag_pdf
+from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
+from exchange.packaging.pdf_tagging import write_structure
 
 
 def render_transfer_form(
@@ -32,8 +33,8 @@ def render_transfer_form(
         creator="safeguarding-exchange",
         invariant=1,
     )
-    doc.render(_story(chronology, files, receipt_file, zip_file_count))
-    return tag_pdf(buffer.getvalue())
+    structure = doc.render(_story(chronology, files, receipt_file, zip_file_count))
+    return write_structure(buffer.getvalue(), structure)
 
 
 def _story(
@@ -51,7 +52,13 @@ def _story(
     listing = [["File", "Bytes", "SHA-256"]] + [
         [entry.name, f"{entry.size}", entry.sha256] for entry in files
     ]
-    table = Table(listing, colWidths=(38 * mm, 20 * mm, None), hAlign="LEFT", repeatRows=1)
+    table = Table(
+        listing,
+        colWidths=(38 * mm, 20 * mm, None),
+        hAlign="LEFT",
+        repeatRows=1,
+        renderCB=TableTagger(header_rows=1),
+    )
     table.setStyle(
         TableStyle(
             [
@@ -68,7 +75,7 @@ def _story(
         _pairs(details),
         Spacer(1, 6 * mm),
         Heading("Files in this transfer", sheet["h1"], 0, "files"),
-        Paragraph(
+        TaggedParagraph(
             f"Number of files listed: {len(files)}. The zip holds {zip_file_count} files: "
             "these and this form. Check each file's SHA-256 (for example with "
             "<font name='SgxMono'>sha256sum</font> or <font name='SgxMono'>certutil -hashfile "
@@ -79,7 +86,7 @@ def _story(
         table,
         Spacer(1, 6 * mm),
         Heading("Confirm receipt", sheet["h1"], 0, "receipt"),
-        Paragraph(
+        TaggedParagraph(
             f"The file <font name='SgxMono'>{text(receipt_file)}</font> holds a receipt code. "
             "Give this code to the sending school's DSL (by phone or through the service) to "
             "confirm that you opened the files and that the count and hashes match.",
@@ -89,7 +96,7 @@ def _story(
         Heading("Receiving DSL", sheet["h2"], 1, "signature"),
         _signature_box(),
         Spacer(1, 4 * mm),
-        Paragraph(
+        TaggedParagraph(
             "This form is not digitally signed. The sending school authorised the transfer "
             "as shown above.",
             sheet["meta"],
@@ -100,10 +107,15 @@ def _story(
 def _pairs(rows: list[tuple[str, str]]) -> Table:
     sheet = styles()
     data = [
-        [Paragraph(f"<b>{text(k)}</b>", sheet["body"]), Paragraph(text(v), sheet["body"])]
+        [
+            TaggedParagraph(f"<b>{text(k)}</b>", sheet["body"]),
+            TaggedParagraph(text(v), sheet["body"]),
+        ]
         for k, v in rows
     ]
-    table = Table(data, colWidths=(40 * mm, None), hAlign="LEFT")
+    table = Table(
+        data, colWidths=(40 * mm, None), hAlign="LEFT", renderCB=TableTagger(header_columns=1)
+    )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
 
@@ -111,10 +123,16 @@ def _pairs(rows: list[tuple[str, str]]) -> Table:
 def _signature_box() -> Table:
     sheet = styles()
     rows = [
-        [Paragraph(label, sheet["body"]), ""]
+        [TaggedParagraph(label, sheet["body"]), ""]
         for label in ("Name", "Role", "Signature", "Date", "All files received and checked (Y/N)")
     ]
-    table = Table(rows, colWidths=(60 * mm, 100 * mm), rowHeights=12 * mm, hAlign="LEFT")
+    table = Table(
+        rows,
+        colWidths=(60 * mm, 100 * mm),
+        rowHeights=12 * mm,
+        hAlign="LEFT",
+        renderCB=TableTagger(header_columns=1),
+    )
     table.setStyle(
         TableStyle(
             [

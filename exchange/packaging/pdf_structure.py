@@ -1,0 +1,147 @@
+"""Record a PDF's logical structure while ReportLab draws it: headings, paragraphs, tables.
+
+ReportLab writes real text but no tags. Our flowables wrap what they draw in marked content
+(`/P <</MCID n>> BDC … EMC`) and note where it sits in a tree of structure elements
+(Document > H1, P, Table > TR > TH/TD > P); table rules and page footers are marked as
+artifacts. `pdf_tagging.write_structure` then turns the tree into the PDF's structure tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph
+from reportlab.platypus.tables import Table
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One marked-content sequence: its page (1-based) and its MCID on that page."""
+
+    page: int
+    mcid: int
+
+
+@dataclass
+class Element:
+    """A structure element and its children, in reading order."""
+
+    role: str
+    children: list[Element | Mark] = field(default_factory=list)
+
+
+class StructureRecorder:
+    """The tree being built as pages are drawn, and the next free MCID of each page."""
+
+    def __init__(self) -> None:
+        self.root = Element("Document")
+        self._open: list[Element] = [self.root]
+        self._next_mcid: dict[int, int] = {}
+        self._marked: list[bool] = []
+
+    def open(self, role: str) -> None:
+        """Start a child element of the current one; later content goes inside it."""
+        element = Element(role)
+        self._open[-1].children.append(element)
+        self._open.append(element)
+
+    def close(self) -> None:
+        """End the current element."""
+        if len(self._open) == 1:
+            raise RuntimeError("the Document element cannot be closed")
+        self._open.pop()
+
+    def begin(self, canvas: Canvas, role: str | None = None) -> None:
+        """Open marked content; with a role it is a new element, else part of the current."""
+        page = canvas.getPageNumber()
+        mcid = self._next_mcid.get(page, 0)
+        self._next_mcid[page] = mcid + 1
+        mark = Mark(page, mcid)
+        if role is None:
+            self._open[-1].children.append(mark)
+            role = self._open[-1].role
+        else:
+            self._open[-1].children.append(Element(role, [mark]))
+        canvas.addLiteral(f"/{role} <</MCID {mcid}>> BDC")
+
+    def end(self, canvas: Canvas) -> None:
+        """Close the marked content opened by begin."""
+        canvas.addLiteral("EMC")
+
+    @staticmethod
+    def begin_artifact(canvas: Canvas, kind: str = "Layout") -> None:
+        """Mark what follows as decoration that assistive technology skips."""
+        canvas.addLiteral(f"/Artifact <</Type /{kind}>> BDC")
+
+    @staticmethod
+    def end_artifact(canvas: Canvas) -> None:
+        """Close an artifact."""
+        canvas.addLiteral("EMC")
+
+
+def recorder_of(canvas: Canvas) -> StructureRecorder | None:
+    """Return the recorder the canvas carries, if the document is being tagged."""
+    return getattr(canvas, "structure", None)
+
+
+class TaggedParagraph(Paragraph):
+    """A paragraph drawn as one structure element (P, H1, …), kept whole when split."""
+
+    def __init__(self, text: Any, style: Any, *args: Any, role: str = "P", **kwargs: Any) -> None:
+        super().__init__(text, style, *args, **kwargs)
+        self.role = role
+
+    def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803
+        """Split as ReportLab does; both parts keep the role."""
+        parts = super().split(availWidth, availHeight)
+        for part in parts:
+            part.role = self.role
+        return parts
+
+    def draw(self) -> None:
+        """Draw the text inside marked content."""
+        recorder = recorder_of(self.canv)
+        if recorder is None:
+            super().draw()
+            return
+        recorder.begin(self.canv, self.role)
+        super().draw()
+        recorder.end(self.canv)
+
+
+class TableTagger:
+    """A Table render callback: Table > TR > TH/TD, with rules and backgrounds as artifacts."""
+
+    def __init__(self, *, header_rows: int = 0, header_columns: int = 0) -> None:
+        self.header_rows, self.header_columns = header_rows, header_columns
+        self._text_cell = False
+
+    def __call__(self, table: Table, event: str, *args: Any) -> None:
+        """Follow ReportLab's drawing events for one table."""
+        recorder = recorder_of(table.canv)
+        if recorder is None:
+            return
+        canvas = table.canv
+        if event in ("startBG", "startLines"):
+            recorder.begin_artifact(canvas)
+        elif event in ("endBG", "endLines"):
+            recorder.end_artifact(canvas)
+        elif event == "startTable":
+            recorder.open("Table")
+        elif event == "startRow":
+            recorder.open("TR")
+        elif event == "startCell":
+            row, column, value = args[0], args[1], args[2]
+            header = row < self.header_rows or column < self.header_columns
+            recorder.open("TH" if header else "TD")
+            self._text_cell = isinstance(value, str) and bool(value.strip())
+            if self._text_cell:
+                recorder.begin(canvas)
+        elif event == "endCell":
+            if self._text_cell:
+                recorder.end(canvas)
+            recorder.close()
+        elif event in ("endRow", "endTable"):
+            recorder.close()
