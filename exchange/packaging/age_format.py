@@ -82,6 +82,11 @@ class PayloadSealer:
 
     def seal(self, chunk: bytes | memoryview, *, last: bool) -> bytes:
         """Return one sealed chunk: a full 64 KiB one, or the last (short, or empty if alone)."""
+        out = bytearray(len(chunk) + TAG_SIZE)
+        self._seal_into(chunk, last, memoryview(out))
+        return bytes(out)
+
+    def _seal_into(self, chunk: bytes | memoryview, last: bool, out: memoryview) -> None:
         if self._finished:
             raise ValueError("the payload is already finished")
         if len(chunk) > CHUNK_SIZE or (not last and len(chunk) != CHUNK_SIZE):
@@ -93,16 +98,19 @@ class PayloadSealer:
         nonce = self._counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
         self._counter += 1
         self._finished = last
-        return self._aead.encrypt(nonce, chunk, None)
+        self._aead.encrypt_into(nonce, chunk, None, out)
 
-    def seal_all(self, chunks: Sequence[bytes | memoryview], *, last: bool) -> list[bytes]:
-        """Seal a run of chunks; only the last chunk of a last run may be short."""
+    def seal_all(self, chunks: Sequence[bytes | memoryview], *, last: bool) -> bytearray:
+        """Seal a run of chunks into one buffer; only the last chunk of a last run may be short."""
         if not chunks:
             raise ValueError("a run of chunks is not empty")
-        final = len(chunks) - 1
-        return [
-            self.seal(chunk, last=last and index == final) for index, chunk in enumerate(chunks)
-        ]
+        sealed = bytearray(sum(len(chunk) for chunk in chunks) + TAG_SIZE * len(chunks))
+        view, start, final = memoryview(sealed), 0, len(chunks) - 1
+        for index, chunk in enumerate(chunks):
+            end = start + len(chunk) + TAG_SIZE
+            self._seal_into(chunk, last and index == final, view[start:end])
+            start = end
+        return sealed
 
 
 @dataclass(frozen=True)

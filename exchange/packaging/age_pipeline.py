@@ -147,8 +147,7 @@ def _consume(
     pipeline: _Pipeline, channel: queue.Queue[object], use: Callable[[bytes], object]
 ) -> None:
     while (sealed := pipeline.get(channel)) is not None:
-        for chunk in cast(list[bytes], sealed):
-            use(chunk)
+        use(cast(bytearray, sealed))
 
 
 def encrypt_to_recipient(
@@ -167,7 +166,7 @@ def encrypt_to_recipient(
         while not last:
             segment = cast(_Segment, pipeline.get(plain))
             sealed = age.sealer.seal_all(segment.chunks, last=segment.last)
-            size += sum(len(chunk) for chunk in sealed)
+            size += len(sealed)
             pipeline.put(to_hash, sealed)
             pipeline.put(to_write, sealed)
             last = segment.last
