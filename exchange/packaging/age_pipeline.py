@@ -90,7 +90,9 @@ class _Pipeline:
             thread.join()
         if self._errors:
             raise self._errors[0]
-        return kind is _Stopped
+        if kind is _Stopped:
+            raise RuntimeError("the encryption pipeline stopped without an error") from error
+        return False
 
 
 class _Segmenter:
