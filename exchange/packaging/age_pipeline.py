@@ -1,8 +1,9 @@
-"""Stream-encrypt to age on three threads: read, seal, hash and write.
+"""Stream-encrypt to age as a pipeline: read, seal, then hash and write side by side.
 
-Reading (with the vault files' re-hash), sealing and hashing the ciphertext each take a
-similar share of the time, and hashlib, OpenSSL's AEAD and file I/O release the GIL, so the
-three overlap. Queues are bounded, so memory stays flat whatever the size of the input.
+Reading (with the vault files' re-hash), sealing, hashing the ciphertext and writing each
+take a similar share of the time, and hashlib, OpenSSL's AEAD and file I/O release the GIL,
+so the stages overlap on separate threads (sealing on the caller's). Queues are bounded, so
+memory stays flat whatever the size of the input.
 """
 
 from __future__ import annotations
@@ -152,18 +153,33 @@ def _consume(
         use(cast(bytearray, sealed))
 
 
+def _write_all(output: BinaryIO) -> Callable[[bytes], None]:
+    """Return a writer that loops until a raw (partial-writing) file has taken everything."""
+
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = output.write(view)
+            if written == 0:
+                raise OSError("the output accepted no bytes")
+            view = view[len(view) if written is None else written :]
+
+    return write
+
+
 def encrypt_to_recipient(
     recipient: bytes, chunks: Iterator[bytes], output: BinaryIO
 ) -> tuple[str, int]:
     """Write chunks age-encrypted to the recipient; return the ciphertext SHA-256 and size."""
     age = AgeEncryption.to_recipient(recipient)
     digest, size = hashlib.sha256(age.head), len(age.head)
-    output.write(age.head)
+    write = _write_all(output)
+    write(age.head)
     with _Pipeline() as pipeline:
         plain, to_hash, to_write = pipeline.channel(), pipeline.channel(), pipeline.channel()
         pipeline.start("age-read", lambda: _segments(chunks, pipeline, plain))
         pipeline.start("age-hash", lambda: _consume(pipeline, to_hash, digest.update))
-        pipeline.start("age-write", lambda: _consume(pipeline, to_write, output.write))
+        pipeline.start("age-write", lambda: _consume(pipeline, to_write, write))
         last = False
         while not last:
             segment = cast(_Segment, pipeline.get(plain))

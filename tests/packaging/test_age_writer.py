@@ -168,3 +168,28 @@ def test_an_output_error_reaches_the_caller_and_stops_every_thread(parties: Part
     with pytest.raises(OSError, match="disk full"):
         encrypt_to_recipient(parties.recipient.public.raw, endless, _BrokenOutput(3 * SEGMENT))
     assert not [t for t in threading.enumerate() if t.name.startswith("age-")]
+
+
+class _Trickle(io.RawIOBase):
+    """A raw file that takes at most 1000 bytes per write, as raw files may."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        taken = bytes(data[:1000])
+        self.data += taken
+        return len(taken)
+
+
+def test_a_partial_writer_still_gets_every_byte(parties: Parties) -> None:
+    """Short writes are retried until the output has taken the whole ciphertext."""
+    plaintext = os.urandom(3 * SEGMENT + 17)
+    out = _Trickle()
+    digest, size = encrypt_to_recipient(parties.recipient.public.raw, iter([plaintext]), out)
+    assert size == len(out.data)
+    assert digest == hashlib.sha256(out.data).hexdigest()
+    assert pyrage.decrypt(bytes(out.data), [parties.recipient.to_pyrage()]) == plaintext
