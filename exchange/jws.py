@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OKPKey
+from joserfc.jws import JWSRegistry
 
 from exchange.errors import ExchangeError
 from exchange.packaging.keys import SigningKey, SigningPublicKey, key_id
@@ -30,6 +31,7 @@ ALGORITHM = "Ed25519"
 LEGACY_ALGORITHM = "EdDSA"  # RFC 8037's name for the same signature; read, never written.
 HEADER_KEYS = frozenset({"alg", "kid", "typ"})
 MAX_TOKEN_BYTES = 64 * 1024
+MAX_SIGNED_PAYLOAD = 32 * 1024 * 1024  # room for a 16 MiB manifest once base64url-encoded
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 PrivateKey = SigningKey | Ed25519PrivateKey
@@ -59,6 +61,17 @@ class CompactJws:
     def kid(self) -> Any:
         """Return the key id the header claims."""
         return self.header.get("kid")
+
+
+class _Registry(JWSRegistry):
+    """joserfc's registry with room for a bundle manifest: its default payload cap is 128 kB."""
+
+    max_payload_length = MAX_SIGNED_PAYLOAD
+
+
+def _registry(algorithms: list[str]) -> JWSRegistry:
+    # We check the header's fields ourselves (exactly alg, kid, typ for messages; no crit).
+    return _Registry(algorithms=algorithms, strict_check_header=False)
 
 
 def b64url(data: bytes) -> str:
@@ -114,7 +127,9 @@ def sign_bytes(payload: bytes, key: PrivateKey, typ: str) -> str:
     private = _private(key)
     kid = key_id(private.public_key().public_bytes_raw())
     header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
-    return jws.serialize_compact(header, payload, OKPKey.import_key(private), [ALGORITHM])
+    return jws.serialize_compact(
+        header, payload, OKPKey.import_key(private), registry=_registry([ALGORITHM])
+    )
 
 
 def sign(payload: Mapping[str, Any], key: PrivateKey, typ: str) -> str:
@@ -122,10 +137,16 @@ def sign(payload: Mapping[str, Any], key: PrivateKey, typ: str) -> str:
     return sign_bytes(rfc8785.dumps(dict(payload)), key, typ)
 
 
-def parse(token: str) -> CompactJws:
-    """Split a compact JWS and decode its header and payload, without trusting them."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+def parse(token: str, *, max_bytes: int | None = MAX_TOKEN_BYTES) -> CompactJws:
+    """Split a compact JWS and decode its header and payload, without trusting them.
+
+    max_bytes caps a message from the network; None is for tokens whose size the caller
+    has already capped (a bundle's manifest.jws is capped by the archive reader).
+    """
+    if not isinstance(token, str) or token.count(".") != 2:
         raise InvalidSignature("not a compact JWS (three dot-separated parts)")
+    if max_bytes is not None and len(token) > max_bytes:
+        raise InvalidSignature(f"the JWS is longer than {max_bytes} bytes")
     token = token.strip()
     header_part, payload_part, signature_part = token.split(".")
     header = strict_json_object(b64url_decode(header_part, "JWS header"), "JWS header")
@@ -145,7 +166,9 @@ def check_signature(parsed: CompactJws, key: PublicKey, *, legacy_alg: bool = Fa
         with warnings.catch_warnings():
             # joserfc warns that the EdDSA name is deprecated; we only ever read it.
             warnings.simplefilter("ignore", SecurityWarning)
-            jws.deserialize_compact(parsed.token, OKPKey.import_key(_public(key)), allowed)
+            jws.deserialize_compact(
+                parsed.token, OKPKey.import_key(_public(key)), registry=_registry(allowed)
+            )
     except (JoseError, ValueError) as exc:
         raise InvalidSignature("the JWS signature does not verify", reason="signature") from exc
 

@@ -68,7 +68,7 @@ def test_openssl_verifies_a_protocol_message(tmp_path: Path) -> None:
     [
         ("a.b", "three dot-separated parts"),
         ("a.b.c.d", "three dot-separated parts"),
-        ("x" * (jws.MAX_TOKEN_BYTES + 1) + "..", "three dot-separated parts"),
+        ("x" * (jws.MAX_TOKEN_BYTES + 1) + "..", "longer than 65536 bytes"),
         ("e30=.e30.AAAA", "header is not base64url"),
         ("e+0.e30.AAAA", "header is not base64url"),
         (f"{_b64(b'[1]')}.e30.AAAA", "header is not a JSON object"),
@@ -111,3 +111,13 @@ def test_the_legacy_alg_name_is_read_only_where_the_format_allows_it() -> None:
     none_alg = _forge({**header, "alg": "none"}, b"{}")
     with pytest.raises(InvalidBundle, match="is not Ed25519"):
         verify_compact(none_alg, [KEY.public], "sgx-manifest+jws", "step 4")
+
+
+def test_a_manifest_larger_than_joserfc_default_cap_signs_and_verifies() -> None:
+    """A 10,000-file manifest is about 1.5 MB: far over joserfc's 128 kB default payload cap."""
+    payload = json.dumps({"files": [{"name": f"vault/{n:05d}.pdf"} for n in range(10_000)]})
+    token = sign_compact(payload.encode(), KEY, "sgx-manifest+jws")
+    assert len(token) > 300_000
+    assert verify_compact(token, [KEY.public], "sgx-manifest+jws", "step 5")[1] == payload.encode()
+    with pytest.raises(jws.InvalidSignature, match="longer than"):
+        jws.verify(token, {KEY.key_id: KEY.public}, "sgx-manifest+jws")

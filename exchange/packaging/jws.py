@@ -24,7 +24,7 @@ def verify_compact(
 ) -> tuple[dict[str, Any], bytes]:
     """Check a compact JWS against the sender's known keys; return its header and payload."""
     try:
-        parsed = jws.parse(token)
+        parsed = jws.parse(token, max_bytes=None)  # the reader caps manifest.jws (step 4)
     except jws.InvalidSignature as exc:
         raise InvalidBundle(f"{step}: manifest.jws is not a valid compact JWS: {exc}") from exc
     header = parsed.header

@@ -131,3 +131,21 @@ def test_joserfc_verifies_the_manifest_signature(
     token = jws.deserialize_compact(kept.manifest_jws, key, algorithms=algorithms)
     assert token.payload == kept.manifest_bytes
     assert token.protected["kid"] == parties.sender.key_id
+
+
+def test_a_bundle_with_many_files_round_trips(parties: Parties) -> None:
+    """1,200 files make a manifest over 128 kB (joserfc's default cap); it still opens."""
+    out = io.BytesIO()
+    kept = build_bundle(
+        out,
+        chronology=fictional_chronology(2),
+        vault_files=fictional_vault(1_200, 300),
+        signing_key=parties.sender,
+        recipient_key=parties.recipient.public,
+        pupil_ref="many-files",
+    )
+    assert len(kept.manifest_jws) > 128_000
+    out.seek(0)
+    with Bundle.open(out, [parties.recipient], [parties.sender.public]) as bundle:
+        assert bundle.manifest.file_count == 1_203
+        bundle.verify()
