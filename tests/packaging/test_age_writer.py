@@ -193,3 +193,23 @@ def test_a_partial_writer_still_gets_every_byte(parties: Parties) -> None:
     assert size == len(out.data)
     assert digest == hashlib.sha256(out.data).hexdigest()
     assert pyrage.decrypt(bytes(out.data), [parties.recipient.to_pyrage()]) == plaintext
+
+
+@pytest.mark.parametrize("kept_chunks", [0, 1, 16, 17])
+def test_cutting_our_output_at_a_chunk_boundary_is_detected(
+    parties: Parties, kept_chunks: int, tmp_path: Path
+) -> None:
+    """Only the real last chunk is flagged last, so a clean cut between chunks is refused."""
+    ciphertext, _, _ = _encrypt(parties, iter([os.urandom(2 * SEGMENT + 5)]))
+    header_end = ciphertext.index(b"\n---") + 1
+    header_end = ciphertext.index(b"\n", header_end) + 1 + 16  # the MAC line, then the nonce
+    assert len(ciphertext) == header_end + 32 * (CHUNK_SIZE + 16) + 5 + 16
+    cut = ciphertext[: header_end + kept_chunks * (CHUNK_SIZE + 16)]
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(cut, [parties.recipient.to_pyrage()])
+    identity = tmp_path / "identity.txt"
+    identity.write_text(parties.recipient.identity_string() + "\n")
+    result = subprocess.run(
+        [tool("age"), "-d", "-i", str(identity)], input=cut, capture_output=True, check=False
+    )
+    assert result.returncode != 0
