@@ -25,7 +25,12 @@ from reportlab.platypus import (
 
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
-from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
+from exchange.packaging.pdf_structure import (
+    StructureEnd,
+    StructureStart,
+    TableTagger,
+    TaggedParagraph,
+)
 from exchange.packaging.pdf_tagging import write_structure
 
 
@@ -130,14 +135,18 @@ def _incident(incident: Incident, number: int) -> list[Flowable]:
     ]
     if incident.actions:
         parts.append(TaggedParagraph("<b>Actions</b>", sheet["body"]))
+        parts.append(StructureStart("L"))
         for action in sorted(incident.actions, key=lambda a: a.taken_at):
             parts.append(
                 TaggedParagraph(
                     f"{text(when(action.taken_at))}, {text(action.author)}: {text(action.text)}",
                     sheet["body"],
                     bulletText="•",
+                    role="LBody",
+                    within=("LI",),
                 )
             )
+        parts.append(StructureEnd())
     if incident.edits:
         parts.append(TaggedParagraph("<b>Edit marks</b>", sheet["meta"]))
         for edit in sorted(incident.edits, key=lambda e: e.edited_at):

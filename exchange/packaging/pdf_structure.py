@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph
+from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus.tables import Table
 
 
@@ -53,6 +53,13 @@ class StructureRecorder:
             raise RuntimeError("the Document element cannot be closed")
         self._open.pop()
 
+    def finish(self) -> Element:
+        """Return the tree, checking every element opened was closed."""
+        if len(self._open) != 1:
+            roles = [element.role for element in self._open[1:]]
+            raise RuntimeError(f"structure elements left open: {roles}")
+        return self.root
+
     def begin(self, canvas: Canvas, role: str | None = None) -> None:
         """Open marked content; with a role it is a new element, else part of the current."""
         page = canvas.getPageNumber()
@@ -87,17 +94,28 @@ def recorder_of(canvas: Canvas) -> StructureRecorder | None:
 
 
 class TaggedParagraph(Paragraph):
-    """A paragraph drawn as one structure element (P, H1, …), kept whole when split."""
+    """A paragraph drawn as one structure element (P, H1, …), kept whole when split.
 
-    def __init__(self, text: Any, style: Any, *args: Any, role: str = "P", **kwargs: Any) -> None:
+    `within` names container elements opened around it, e.g. ("LI",) for a list item's body.
+    """
+
+    def __init__(
+        self,
+        text: Any,
+        style: Any,
+        *args: Any,
+        role: str = "P",
+        within: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(text, style, *args, **kwargs)
-        self.role = role
+        self.role, self.within = role, within
 
     def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803
         """Split as ReportLab does; both parts keep the role."""
         parts = super().split(availWidth, availHeight)
         for part in parts:
-            part.role = self.role
+            part.role, part.within = self.role, self.within
         return parts
 
     def draw(self) -> None:
@@ -106,9 +124,40 @@ class TaggedParagraph(Paragraph):
         if recorder is None:
             super().draw()
             return
+        for container in self.within:
+            recorder.open(container)
         recorder.begin(self.canv, self.role)
         super().draw()
         recorder.end(self.canv)
+        for _ in self.within:
+            recorder.close()
+
+
+class StructureStart(Flowable):
+    """An invisible flowable that opens a container element (L, Sect, …) where it lands."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+        self.width = self.height = 0
+
+    def draw(self) -> None:
+        """Open the element."""
+        recorder = recorder_of(self.canv)
+        if recorder is not None:
+            recorder.open(self.role)
+
+
+class StructureEnd(Flowable):
+    """An invisible flowable that closes the element a StructureStart opened."""
+
+    width = height = 0
+
+    def draw(self) -> None:
+        """Close the element."""
+        recorder = recorder_of(self.canv)
+        if recorder is not None:
+            recorder.close()
 
 
 class TableTagger:

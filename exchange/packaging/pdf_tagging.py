@@ -21,7 +21,7 @@ def write_structure(data: bytes, recorder: StructureRecorder, language: str = "e
         pages = [page.obj for page in pdf.pages]
         by_page: dict[int, dict[int, pikepdf.Object]] = {}
         tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot))
-        tree.K = _element(pdf, recorder.root, tree, pages, by_page)
+        tree.K = _element(pdf, recorder.finish(), tree, pages, by_page)
         numbers = Array()
         for index, page in enumerate(pages):
             page.StructParents = index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import subprocess
@@ -23,6 +24,16 @@ def _render(which: str, incidents: int = 3) -> bytes:
     chronology = fictional_chronology(incidents=incidents)
     if which == "chronology":
         return render_chronology_pdf(chronology)
+    if which == "long chronology":  # narratives and lists that break across pages
+        long = [
+            dataclasses.replace(
+                incident,
+                narrative=incident.narrative * (8 * number),
+                actions=incident.actions * (4 * number),
+            )
+            for number, incident in enumerate(chronology.incidents, start=1)
+        ]
+        return render_chronology_pdf(dataclasses.replace(chronology, incidents=tuple(long)))
     files = [FileEntry(f"vault/{n:04d}.pdf", 1000 + n, f"{n:064x}") for n in range(1, 80)]
     return render_transfer_form(chronology, files, "02-receipt-code.txt", 81)
 
@@ -49,7 +60,7 @@ def test_poppler_reads_headings_paragraphs_and_tables(which: str, tmp_path: Path
     roles = set(re.findall(r"^\s*([A-Z][A-Za-z0-9]*)\b", structure, re.MULTILINE))
     assert {"H1", "H2", "P", "Table", "TR", "TH", "TD"} <= roles
     if which == "chronology":
-        assert "H3" in roles
+        assert {"H3", "L", "LI", "LBody"} <= roles
         order = ["Child protection file: chronology", "Incidents in time order", "Attached docu"]
         positions = [structure.index(f'"{heading}') for heading in order]
         assert positions == sorted(positions)
@@ -59,7 +70,7 @@ def test_poppler_reads_headings_paragraphs_and_tables(which: str, tmp_path: Path
     assert "Page 1 of" not in structure  # footers are artifacts, not content
 
 
-@pytest.mark.parametrize("which", ["chronology", "form"])
+@pytest.mark.parametrize("which", ["chronology", "long chronology", "form"])
 def test_all_text_is_tagged_or_an_artifact(which: str) -> None:
     """Every text-showing operator sits in marked content with an MCID, or in an artifact."""
     with pikepdf.open(io.BytesIO(_render(which, incidents=8))) as pdf:
