@@ -71,6 +71,15 @@ def when(value: datetime | date | None) -> str:
     return value.strftime("%d %b %Y")
 
 
+def label_value_cells(rows: list[tuple[str, str]]) -> list[list[TaggedParagraph]]:
+    """Return table cells for label/value rows: the label bold (a row header), both escaped."""
+    body = styles()["body"]
+    return [
+        [TaggedParagraph(f"<b>{text(label)}</b>", body), TaggedParagraph(text(value), body)]
+        for label, value in rows
+    ]
+
+
 HEADING_ROLES = {"title": "H1", "h1": "H2", "h2": "H3"}
 
 

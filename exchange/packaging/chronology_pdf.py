@@ -23,7 +23,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
+from exchange.packaging._pdfkit import (
+    DocTemplate,
+    Heading,
+    label_value_cells,
+    styles,
+    text,
+    when,
+)
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
 from exchange.packaging.pdf_structure import (
     StructureEnd,
@@ -213,14 +220,7 @@ def _documents(documents: tuple[DocumentEntry, ...]) -> list[Flowable]:
 
 
 def _table(rows: list[tuple[str, str]], widths: tuple[Any, Any]) -> Table:
-    sheet = styles()
-    data = [
-        [
-            TaggedParagraph(f"<b>{text(label)}</b>", sheet["body"]),
-            TaggedParagraph(text(value), sheet["body"]),
-        ]
-        for label, value in rows
-    ]
+    data = label_value_cells(rows)
     table = Table(data, colWidths=widths, hAlign="LEFT", renderCB=TableTagger(header_columns=1))
     table.setStyle(
         TableStyle(

@@ -12,7 +12,14 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
-from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text, when
+from exchange.packaging._pdfkit import (
+    DocTemplate,
+    Heading,
+    label_value_cells,
+    styles,
+    text,
+    when,
+)
 from exchange.packaging.content import Chronology
 from exchange.packaging.manifest import FileEntry
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
@@ -105,14 +112,7 @@ def _story(
 
 
 def _pairs(rows: list[tuple[str, str]]) -> Table:
-    sheet = styles()
-    data = [
-        [
-            TaggedParagraph(f"<b>{text(k)}</b>", sheet["body"]),
-            TaggedParagraph(text(v), sheet["body"]),
-        ]
-        for k, v in rows
-    ]
+    data = label_value_cells(rows)
     table = Table(
         data, colWidths=(40 * mm, None), hAlign="LEFT", renderCB=TableTagger(header_columns=1)
     )

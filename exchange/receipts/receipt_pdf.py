@@ -6,11 +6,13 @@ import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer, Table
 
+from exchange.packaging._pdfkit import DocTemplate, Heading, label_value_cells, styles
 from exchange.packaging.keys import phone_fingerprint
+from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
+from exchange.packaging.pdf_tagging import write_structure
 
 if TYPE_CHECKING:
     from exchange.receipts.evidence import Evidence
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 
 def render_receipt_pdf(evidence: Evidence) -> bytes:
     """Return a one-page PDF of who received what, when, with which keys (no child's details)."""
-    styles = getSampleStyleSheet()
     receipt = evidence.receipt
     rows = [
         ("Transfer reference", receipt.transfer_id),
@@ -33,24 +34,28 @@ def render_receipt_pdf(evidence: Evidence) -> bytes:
         ("Receiving school's key", phone_fingerprint(evidence.receiver_key_id)),
         ("Sending school's key", phone_fingerprint(evidence.sender_key_id)),
     ]
+    sheet = styles()
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer, pagesize=A4, title="Receipt of a safeguarding file transfer", lang="en-GB"
+    doc = DocTemplate(
+        buffer,
+        title="Receipt of a safeguarding file transfer",
+        footer=f"Receipt, transfer {receipt.transfer_id}",
+        subject="Safeguarding file transfer: receipt",
+        creator="safeguarding-exchange",
+        invariant=1,
     )
-    cell = styles["BodyText"]
-    table = Table([[Paragraph(k, cell), Paragraph(v, cell)] for k, v in rows], colWidths=(170, 320))
-    document.build(
-        [
-            Paragraph("Receipt of a safeguarding file transfer", styles["Title"]),
-            Paragraph(
-                "Both schools signed this receipt: the receiving school stated what it received "
-                "and "
-                "the sending school confirmed it matches what it sent. Check the signatures with "
-                "the files beside this PDF (see README.txt).",
-                styles["BodyText"],
-            ),
-            Spacer(1, 12),
-            table,
-        ]
-    )
-    return buffer.getvalue()
+    cells = label_value_cells(rows)
+    table = Table(cells, colWidths=(60 * mm, 110 * mm), renderCB=TableTagger(header_columns=1))
+    story = [
+        Heading("Receipt of a safeguarding file transfer", sheet["title"], 0, "receipt"),
+        TaggedParagraph(
+            "Both schools signed this receipt: the receiving school stated what it received and "
+            "the sending school confirmed it matches what it sent. Check the signatures with "
+            "the files beside this PDF (see README.txt).",
+            sheet["body"],
+        ),
+        Spacer(1, 4 * mm),
+        table,
+    ]
+    structure = doc.render(story)
+    return write_structure(buffer.getvalue(), structure)

@@ -8,15 +8,17 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
-from exchange.packaging._pdfkit import DocTemplate, styles, text
+from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text
+from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
+from exchange.packaging.pdf_tagging import write_structure
 
 
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
     sheet = styles()
-    cells = [[Paragraph(text(str(cell)), sheet["body"]) for cell in row] for row in rows]
-    table = Table(cells, colWidths=widths, repeatRows=1)
+    cells = [[TaggedParagraph(text(str(cell)), sheet["body"]) for cell in row] for row in rows]
+    table = Table(cells, colWidths=widths, repeatRows=1, renderCB=TableTagger(header_rows=1))
     table.setStyle(
         TableStyle(
             [
@@ -31,9 +33,10 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
 
 def _counts(title: str, values: dict[str, int]) -> list[Flowable]:
     sheet = styles()
-    story: list[Flowable] = [Paragraph(text(title), sheet["h2"]), Spacer(1, 2 * mm)]
+    key = "counts-" + "".join(c for c in title.lower() if c.isalnum())
+    story: list[Flowable] = [Heading(title, sheet["h2"], 0, key), Spacer(1, 2 * mm)]
     if not values:
-        return [*story, Paragraph("None.", sheet["body"]), Spacer(1, 4 * mm)]
+        return [*story, TaggedParagraph("None.", sheet["body"]), Spacer(1, 4 * mm)]
     rows = [["", "Count"], *[[name, str(count)] for name, count in values.items()]]
     return [*story, _table(rows, [130 * mm, 30 * mm]), Spacer(1, 4 * mm)]
 
@@ -65,9 +68,9 @@ def render_certificate_pdf(payload: dict[str, Any], token: str) -> bytes:
         for p in payload["pupils"]
     ]
     story: list[Flowable] = [
-        Paragraph("Certificate of disposal", sheet["title"]),
+        Heading("Certificate of disposal", sheet["title"], 0, "certificate"),
         Spacer(1, 4 * mm),
-        Paragraph(
+        TaggedParagraph(
             "The records counted below reached the end of their retention period, were not under "
             "a legal hold, and were destroyed: database rows, files and, where nothing of a pupil "
             "remained, the pupil's data key. Pupils are named only by a reference that cannot be "
@@ -81,19 +84,19 @@ def render_certificate_pdf(payload: dict[str, Any], token: str) -> bytes:
         *_counts("Rules applied (records)", payload["rules"]),
         *_counts("Incidents by category", payload["incidents_by_category"]),
         *_counts("Documents by type", payload["documents_by_type"]),
-        Paragraph("Pupils", sheet["h2"]),
+        Heading("Pupils", sheet["h2"], 0, "pupils"),
         Spacer(1, 2 * mm),
         _table(pupils, [100 * mm, 22 * mm, 24 * mm, 24 * mm]),
         Spacer(1, 4 * mm),
-        Paragraph(text(f"Reference scheme: {payload['pupil_ref_scheme']}"), sheet["small"]),
+        TaggedParagraph(text(f"Reference scheme: {payload['pupil_ref_scheme']}"), sheet["small"]),
         Spacer(1, 4 * mm),
-        Paragraph("Signed certificate (compact JWS)", sheet["h2"]),
-        Paragraph(
+        Heading("Signed certificate (compact JWS)", sheet["h2"], 0, "jws"),
+        TaggedParagraph(
             "\n".join(text(token[i : i + 90]) for i in range(0, len(token), 90)).replace(
                 "\n", "<br/>"
             ),
             sheet["mono"],
         ),
     ]
-    doc.render(story)
-    return buffer.getvalue()
+    structure = doc.render(story)
+    return write_structure(buffer.getvalue(), structure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -109,6 +110,21 @@ def test_the_pdf_shows_the_counts_and_references(
     assert "Certificate of disposal" in words
     assert "SEN/EHCP review" in words
     assert payload["pupils"][0]["ref"] in words.replace("\r", "").replace("\n", "")
+
+
+def test_the_pdf_is_tagged_for_screen_readers(
+    certificate: DisposalCertificate, session: Session, world: World, tmp_path: Path
+) -> None:
+    """poppler reads its headings and table cells as structure, like the chronology's."""
+    pdfinfo = shutil.which("pdfinfo") or pytest.skip("pdfinfo (poppler-utils) is not installed")
+    payload = verify_certificate(certificate.jws, _keys(session, world))
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(render_certificate_pdf(payload, certificate.jws))
+    command = [pdfinfo, "-struct-text", str(path)]
+    structure = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert re.search(r'H1 \(block\)\s+"Certificate of disposal"', structure)
+    assert re.search(r'TH\s+P \(block\)\s+"Pupil reference"', structure)
+    assert payload["pupils"][0]["ref"][:12] in structure
 
 
 def test_a_second_purger_is_refused_until_the_lease_expires(

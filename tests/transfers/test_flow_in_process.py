@@ -87,6 +87,12 @@ def test_the_evidence_pack_verifies_offline_and_with_openssl(
         ["pdftotext", str(pack / "receipt.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert evidence.receipt.transfer_id in text
+    structure = subprocess.run(
+        ["pdfinfo", "-struct-text", str(pack / "receipt.pdf")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert '"Receipt of a safeguarding file transfer"' in structure
+    assert '"Files received"' in structure  # a row header (TH) of the tagged table
     header, payload, signature = (pack / "receipt.jws").read_text().strip().split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["file_count"] += 1
