@@ -71,7 +71,7 @@ def header(recipient: bytes, file_key: bytes, ephemeral: X25519PrivateKey) -> by
 class PayloadSealer:
     """Seal the payload chunk by chunk; the caller says which chunk is the last."""
 
-    file_key: bytes
+    file_key: bytes = field(repr=False)  # never in a log line or a traceback's locals dump
     nonce: bytes
     _aead: ChaCha20Poly1305 = field(init=False, repr=False)
     _counter: int = field(default=0, init=False)

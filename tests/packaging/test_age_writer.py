@@ -213,3 +213,11 @@ def test_cutting_our_output_at_a_chunk_boundary_is_detected(
         [tool("age"), "-d", "-i", str(identity)], input=cut, capture_output=True, check=False
     )
     assert result.returncode != 0
+
+
+def test_the_file_key_is_not_in_the_sealer_repr() -> None:
+    """A logged or printed sealer shows no key material."""
+    key = bytes(range(16))
+    shown = repr(PayloadSealer(key, bytes(16)))
+    assert key.hex() not in shown
+    assert repr(key) not in shown
