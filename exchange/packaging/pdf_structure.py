@@ -2,8 +2,8 @@
 
 ReportLab writes real text but no tags. Our flowables wrap what they draw in marked content
 (`/P <</MCID n>> BDC … EMC`) and note where it sits in a tree of structure elements
-(Document > H1, P, Table > TR > TH/TD > P); table rules and page footers are marked as
-artifacts. `pdf_tagging.write_structure` then turns the tree into the PDF's structure tree.
+(Document > H1…H3, P, L > LI > LBody, Table > TR > TH/TD > P); table rules and page footers
+are marked as artifacts. `pdf_tagging.write_structure` then writes the PDF's structure tree.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ class StructureRecorder:
         self.root = Element("Document")
         self._open: list[Element] = [self.root]
         self._next_mcid: dict[int, int] = {}
-        self._marked: list[bool] = []
 
     def open(self, role: str) -> None:
         """Start a child element of the current one; later content goes inside it."""
