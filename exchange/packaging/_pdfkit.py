@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 from exchange.packaging.pdf_structure import StructureRecorder, TaggedParagraph
+from exchange.packaging.pdf_tagging import write_structure
 
 _DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 _VERA = Path(reportlab.__file__).parent / "fonts"
@@ -130,10 +132,13 @@ class _NumberedCanvas(Canvas):
 class DocTemplate(BaseDocTemplate):
     """A one-frame A4 template that builds the outline from Heading flowables."""
 
-    def __init__(self, target: Any, *, title: str, footer: str, **kwargs: Any) -> None:
+    def __init__(self, *, title: str, footer: str, **kwargs: Any) -> None:
+        self._buffer = io.BytesIO()
         super().__init__(
-            target,
+            self._buffer,
             title=title,
+            creator="safeguarding-exchange",
+            invariant=1,
             lang=LANGUAGE,
             displayDocTitle=1,
             leftMargin=18 * mm,
@@ -154,8 +159,8 @@ class DocTemplate(BaseDocTemplate):
                 flowable.outline_title, flowable.outline_key, level=flowable.outline_level
             )
 
-    def render(self, story: list[Flowable]) -> StructureRecorder:
-        """Build the document with numbered pages; return its recorded structure."""
+    def render(self, story: list[Flowable]) -> bytes:
+        """Build the document with numbered pages; return it as a tagged PDF."""
         footer, recorder = self._footer, StructureRecorder()
 
         class Numbered(_NumberedCanvas):
@@ -163,4 +168,4 @@ class DocTemplate(BaseDocTemplate):
             structure = recorder
 
         self.build(story, canvasmaker=Numbered)
-        return recorder
+        return write_structure(self._buffer.getvalue(), recorder)

@@ -9,7 +9,6 @@ footers and table rules are artifacts (see pdf_structure and pdf_tagging).
 
 from __future__ import annotations
 
-import io
 from typing import Any, BinaryIO
 
 from reportlab.lib import colors
@@ -38,23 +37,17 @@ from exchange.packaging.pdf_structure import (
     TableTagger,
     TaggedParagraph,
 )
-from exchange.packaging.pdf_tagging import write_structure
 
 
 def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None) -> bytes:
     """Return (and write to target, if given) the chronology as PDF bytes."""
-    buffer = io.BytesIO()
     doc = DocTemplate(
-        buffer,
         title=f"Safeguarding chronology, transfer {chronology.transfer_id}",
         footer=f"Confidential: child protection. Transfer {chronology.transfer_id}",
         author=chronology.sender.name,
         subject="Child protection file transfer: chronology",
-        creator="safeguarding-exchange",
-        invariant=1,
     )
-    structure = doc.render(_story(chronology))
-    data = write_structure(buffer.getvalue(), structure)
+    data = doc.render(_story(chronology))
     if target is not None:
         target.write(data)
     return data

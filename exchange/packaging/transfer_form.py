@@ -5,7 +5,6 @@ The form is not digitally signed: PAdES signing (pyHanko) is left out of this ve
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 from reportlab.lib import colors
@@ -23,25 +22,19 @@ from exchange.packaging._pdfkit import (
 from exchange.packaging.content import Chronology
 from exchange.packaging.manifest import FileEntry
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
-from exchange.packaging.pdf_tagging import write_structure
 
 
 def render_transfer_form(
     chronology: Chronology, files: Sequence[FileEntry], receipt_file: str, zip_file_count: int
 ) -> bytes:
     """Return the transfer form PDF listing files with their sizes and SHA-256."""
-    buffer = io.BytesIO()
     doc = DocTemplate(
-        buffer,
         title=f"Safeguarding file transfer form, transfer {chronology.transfer_id}",
         footer=f"Confidential: child protection. Transfer {chronology.transfer_id}",
         author=chronology.sender.name,
         subject="Child protection file transfer: transfer form",
-        creator="safeguarding-exchange",
-        invariant=1,
     )
-    structure = doc.render(_story(chronology, files, receipt_file, zip_file_count))
-    return write_structure(buffer.getvalue(), structure)
+    return doc.render(_story(chronology, files, receipt_file, zip_file_count))
 
 
 def _story(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,6 @@ from reportlab.platypus import Spacer, Table
 from exchange.packaging._pdfkit import DocTemplate, Heading, label_value_cells, styles
 from exchange.packaging.keys import phone_fingerprint
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
-from exchange.packaging.pdf_tagging import write_structure
 
 if TYPE_CHECKING:
     from exchange.receipts.evidence import Evidence
@@ -35,14 +33,10 @@ def render_receipt_pdf(evidence: Evidence) -> bytes:
         ("Sending school's key", phone_fingerprint(evidence.sender_key_id)),
     ]
     sheet = styles()
-    buffer = io.BytesIO()
     doc = DocTemplate(
-        buffer,
         title="Receipt of a safeguarding file transfer",
         footer=f"Receipt, transfer {receipt.transfer_id}",
         subject="Safeguarding file transfer: receipt",
-        creator="safeguarding-exchange",
-        invariant=1,
     )
     cells = label_value_cells(rows)
     table = Table(cells, colWidths=(60 * mm, 110 * mm), renderCB=TableTagger(header_columns=1))
@@ -57,5 +51,4 @@ def render_receipt_pdf(evidence: Evidence) -> bytes:
         Spacer(1, 4 * mm),
         table,
     ]
-    structure = doc.render(story)
-    return write_structure(buffer.getvalue(), structure)
+    return doc.render(story)

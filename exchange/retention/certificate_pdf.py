@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from typing import Any
 
 from reportlab.lib import colors
@@ -12,7 +11,6 @@ from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from exchange.packaging._pdfkit import DocTemplate, Heading, styles, text
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
-from exchange.packaging.pdf_tagging import write_structure
 
 
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
@@ -44,14 +42,10 @@ def _counts(title: str, values: dict[str, int]) -> list[Flowable]:
 def render_certificate_pdf(payload: dict[str, Any], token: str) -> bytes:
     """Return the PDF of a verified certificate payload and its JWS."""
     sheet = styles()
-    buffer = io.BytesIO()
     doc = DocTemplate(
-        buffer,
         title=f"Disposal certificate, run {payload['run']}",
         footer=f"Disposal certificate, school URN {payload['school']['urn']}, run {payload['run']}",
         subject="Retention: certificate of disposal",
-        creator="safeguarding-exchange",
-        invariant=1,
     )
     facts = [
         ["Fact", "Value"],
@@ -98,5 +92,4 @@ def render_certificate_pdf(payload: dict[str, Any], token: str) -> bytes:
             sheet["mono"],
         ),
     ]
-    structure = doc.render(story)
-    return write_structure(buffer.getvalue(), structure)
+    return doc.render(story)
