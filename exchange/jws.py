@@ -15,6 +15,7 @@ import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import rfc8785
@@ -69,9 +70,10 @@ class _Registry(JWSRegistry):
     max_payload_length = MAX_SIGNED_PAYLOAD
 
 
-def _registry(algorithms: list[str]) -> JWSRegistry:
+@cache
+def _registry(*algorithms: str) -> JWSRegistry:
     # We check the header's fields ourselves (exactly alg, kid, typ for messages; no crit).
-    return _Registry(algorithms=algorithms, strict_check_header=False)
+    return _Registry(algorithms=list(algorithms), strict_check_header=False)
 
 
 def b64url(data: bytes) -> str:
@@ -128,7 +130,7 @@ def sign_bytes(payload: bytes, key: PrivateKey, typ: str) -> str:
     kid = key_id(private.public_key().public_bytes_raw())
     header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
     return jws.serialize_compact(
-        header, payload, OKPKey.import_key(private), registry=_registry([ALGORITHM])
+        header, payload, OKPKey.import_key(private), registry=_registry(ALGORITHM)
     )
 
 
@@ -167,27 +169,10 @@ def check_signature(parsed: CompactJws, key: PublicKey, *, legacy_alg: bool = Fa
             # joserfc warns that the EdDSA name is deprecated; we only ever read it.
             warnings.simplefilter("ignore", SecurityWarning)
             jws.deserialize_compact(
-                parsed.token, OKPKey.import_key(_public(key)), registry=_registry(allowed)
+                parsed.token, OKPKey.import_key(_public(key)), registry=_registry(*allowed)
             )
     except (JoseError, ValueError) as exc:
         raise InvalidSignature("the JWS signature does not verify", reason="signature") from exc
-
-
-def verify_exact(
-    token: str, keys: Mapping[str, PublicKey], typ: str
-) -> tuple[CompactJws, PublicKey]:
-    """Check a token with exactly our header, of this type, signed by one of keys (by kid)."""
-    parsed = parse(token)
-    header = _exact_header(parsed)
-    if header["typ"] != typ:
-        raise InvalidSignature(f"expected a {typ!r} JWS, got {header['typ']!r}", reason="type")
-    public = keys.get(header["kid"])
-    if public is None:
-        raise InvalidSignature(
-            "the JWS is signed by a key that is not trusted here", reason="unknown_key"
-        )
-    check_signature(parsed, public)
-    return parsed, public
 
 
 def _exact_header(parsed: CompactJws) -> dict[str, Any]:
@@ -213,5 +198,14 @@ def unverified_payload(token: str) -> dict[str, Any]:
 
 def verify(token: str, keys: Mapping[str, SigningPublicKey], typ: str) -> dict[str, Any]:
     """Check the JWS is of this type and signed by one of the keys (by kid); return the payload."""
-    parsed, _ = verify_exact(token, keys, typ)
+    parsed = parse(token)
+    header = _exact_header(parsed)
+    if header["typ"] != typ:
+        raise InvalidSignature(f"expected a {typ!r} JWS, got {header['typ']!r}", reason="type")
+    public = keys.get(header["kid"])
+    if public is None:
+        raise InvalidSignature(
+            "the JWS is signed by a key that is not trusted here", reason="unknown_key"
+        )
+    check_signature(parsed, public)
     return strict_json_object(parsed.payload, "JWS payload")

@@ -10,9 +10,6 @@ from exchange import jws
 from exchange.packaging.errors import InvalidBundle
 from exchange.packaging.keys import SigningKey, SigningPublicKey
 
-ALGORITHM = jws.ALGORITHM
-b64url = jws.b64url
-
 
 def sign_compact(payload: bytes, key: SigningKey, typ: str) -> str:
     """Return the compact JWS of exactly these payload bytes, signed with key."""

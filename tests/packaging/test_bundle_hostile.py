@@ -132,7 +132,7 @@ def _payload_swapped(p: Parties) -> bytes:
     jws = sign_compact(honest, p.sender, JWS_TYPE)
     header, _, signature = jws.split(".")
     forged = rfc8785.dumps(manifest_for(p, files, pupil_ref="forged"))
-    from exchange.packaging.jws import b64url
+    from exchange.jws import b64url
 
     token = f"{header}.{b64url(forged)}.{signature}"
     head = [Entry("manifest.json", forged), Entry("manifest.jws", token.encode())]
@@ -152,7 +152,7 @@ def _other_school_claims_our_kid(p: Parties) -> bytes:
     jws = sign_compact(raw, p.sender, JWS_TYPE)
     header, payload, _ = jws.split(".")
     forged = p.other_signer.sign(f"{header}.{payload}".encode())
-    from exchange.packaging.jws import b64url
+    from exchange.jws import b64url
 
     token = f"{header}.{payload}.{b64url(forged)}"
     head = [Entry("manifest.json", raw), Entry("manifest.jws", token.encode())]

@@ -20,19 +20,23 @@ from exchange.packaging.bundle import Bundle, Expectations, verify_bundle
 from exchange.packaging.samples import fictional_chronology, fictional_vault
 
 
-@pytest.fixture(scope="module")
-def built(parties: Parties) -> tuple[bytes, BuiltBundle]:
-    """Return a small real bundle and what the sender kept."""
+def _build(parties: Parties, incidents: int, files: int, size: int) -> tuple[bytes, BuiltBundle]:
     out = io.BytesIO()
     kept = build_bundle(
         out,
-        chronology=fictional_chronology(12),
-        vault_files=fictional_vault(3, 40_000),
+        chronology=fictional_chronology(incidents),
+        vault_files=fictional_vault(files, size),
         signing_key=parties.sender,
         recipient_key=parties.recipient.public,
         pupil_ref=pseudonymous_pupil_ref(b"test secret", "B801200005001"),
     )
     return out.getvalue(), kept
+
+
+@pytest.fixture(scope="module")
+def built(parties: Parties) -> tuple[bytes, BuiltBundle]:
+    """Return a small real bundle and what the sender kept."""
+    return _build(parties, incidents=12, files=3, size=40_000)
 
 
 def test_round_trip_extracts_every_file(
@@ -135,17 +139,8 @@ def test_joserfc_verifies_the_manifest_signature(
 
 def test_a_bundle_with_many_files_round_trips(parties: Parties) -> None:
     """1,200 files make a manifest over 128 kB (joserfc's default cap); it still opens."""
-    out = io.BytesIO()
-    kept = build_bundle(
-        out,
-        chronology=fictional_chronology(2),
-        vault_files=fictional_vault(1_200, 300),
-        signing_key=parties.sender,
-        recipient_key=parties.recipient.public,
-        pupil_ref="many-files",
-    )
+    data, kept = _build(parties, incidents=2, files=1_200, size=300)
     assert len(kept.manifest_jws) > 128_000
-    out.seek(0)
-    with Bundle.open(out, [parties.recipient], [parties.sender.public]) as bundle:
+    with Bundle.open(io.BytesIO(data), [parties.recipient], [parties.sender.public]) as bundle:
         assert bundle.manifest.file_count == 1_203
         bundle.verify()
