@@ -65,9 +65,14 @@ class CompactJws:
 
 
 class _Registry(JWSRegistry):
-    """joserfc's registry with room for a bundle manifest: its default payload cap is 128 kB."""
+    """joserfc's registry with room for a bundle manifest (its defaults: 128 kB and 512 B).
+
+    Version 1 manifest readers accepted header fields beyond alg, kid and typ, so a long
+    header must not fail here as a bad signature; our own callers cap what they read.
+    """
 
     max_payload_length = MAX_SIGNED_PAYLOAD
+    max_header_length = MAX_TOKEN_BYTES
 
 
 @cache

@@ -121,3 +121,12 @@ def test_a_manifest_larger_than_joserfc_default_cap_signs_and_verifies() -> None
     assert verify_compact(token, [KEY.public], "sgx-manifest+jws", "step 5")[1] == payload.encode()
     with pytest.raises(jws.InvalidSignature, match="longer than"):
         jws.verify(token, {KEY.key_id: KEY.public}, "sgx-manifest+jws")
+
+
+def test_a_long_manifest_header_is_judged_by_its_signature_not_its_length() -> None:
+    """A validly signed manifest with an extra long header field verifies, as it did in v1."""
+    header = {"alg": "Ed25519", "kid": KEY.key_id, "typ": "sgx-manifest+jws", "x": "a" * 600}
+    token = _forge(header, b"{}")
+    assert verify_compact(token, [KEY.public], "sgx-manifest+jws", "step 5")[1] == b"{}"
+    with pytest.raises(InvalidBundle, match="does not verify"):
+        verify_compact(_forge(header, b"{}", OTHER), [KEY.public], "sgx-manifest+jws", "step 5")
