@@ -1,17 +1,18 @@
-"""The `exchange` command line: one group, each domain adds its own commands."""
+"""The `exchange` command line: one group whose commands are imported only when they run."""
 
 from __future__ import annotations
 
 import sys
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import select
 
+from exchange.cli_commands import COMMANDS
+from exchange.cli_lazy import LazyGroup
 from exchange.errors import ExchangeError
-from exchange.instance import Instance, open_instance
-from exchange.logs import configure_logging
+
+if TYPE_CHECKING:
+    from exchange.instance import Instance
 
 
 class CliState(dict[str, Any]):
@@ -28,6 +29,9 @@ class CliState(dict[str, Any]):
 
     def _compute(self, key: str) -> Any:
         if key == "instance":
+            from exchange.instance import open_instance
+            from exchange.logs import configure_logging
+
             instance = open_instance()
             configure_logging(instance.config)
             click.get_current_context().call_on_close(instance.close)
@@ -56,6 +60,8 @@ class CliState(dict[str, Any]):
 
 
 def _resolve_school(instance: Instance, urn: str | None) -> int:
+    from sqlalchemy import select
+
     from exchange.records.models import School
 
     with instance.sessions() as session:
@@ -75,7 +81,7 @@ def _resolve_school(instance: Instance, urn: str | None) -> int:
     )
 
 
-class ExchangeGroup(click.Group):
+class ExchangeGroup(LazyGroup):
     """A group that turns the service's own errors into a clear message and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -87,40 +93,10 @@ class ExchangeGroup(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=ExchangeGroup)
+@click.group(cls=ExchangeGroup, lazy_commands=COMMANDS)
 @click.option("--school", envvar="EXCHANGE_SCHOOL", help="URN or LAESTAB of the school to act for.")
 @click.version_option(package_name="safeguarding-exchange")
 @click.pass_context
 def main(ctx: click.Context, school: str | None) -> None:
     """Move a child's safeguarding file between schools: redacted, encrypted, receipted."""
     ctx.obj = CliState(school)
-
-
-COMMANDS = (
-    ("exchange.cli_admin", "db"),
-    ("exchange.cli_admin", "schools"),
-    ("exchange.cli_admin", "users"),
-    ("exchange.records.cli", "records"),
-    ("exchange.policy.cli", "policy"),
-    ("exchange.demo.cli", "demo"),
-    ("exchange.serve", "serve"),
-    ("exchange.serve", "worker"),
-    ("exchange.audit.cli", "audit"),
-    ("exchange.redaction.cli", "redact"),
-    ("exchange.packaging.cli_keys", "keys"),
-    ("exchange.packaging.cli_bundle", "bundle"),
-    ("exchange.partners.cli", "partners"),
-    ("exchange.transfers.cli", "transfers"),
-    ("exchange.receipts.cli", "receipts"),
-    ("exchange.retention.cli", "retention"),
-    ("exchange.retention.cli", "purge_command"),
-    ("exchange.retention.cli", "holds"),
-)
-
-
-def _register_commands() -> None:
-    for module_name, attribute in COMMANDS:
-        main.add_command(getattr(import_module(module_name), attribute))
-
-
-_register_commands()
