@@ -1,16 +1,18 @@
-"""Command line: `redact pdf` and `redact text` (wired into the `exchange` CLI by the lead)."""
+"""Command line: `redact pdf` and `redact text`; the PDF pipeline is imported only to run."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from exchange.errors import ExchangeError, ValidationError
 from exchange.redaction.names import Person
-from exchange.redaction.pipeline import RedactionBlocked, process_pdf, process_text
-from exchange.redaction.report import Report
+
+if TYPE_CHECKING:
+    from exchange.redaction.report import Report
 
 EXIT_CLEAN = 0
 EXIT_ERROR = 1
@@ -62,6 +64,8 @@ def redact_pdf_command(
     report_path: str | None,
 ) -> None:
     """Write a redacted copy of SOURCE to DESTINATION; exit 3 if a person must review it."""
+    from exchange.redaction.pipeline import RedactionBlocked, process_pdf
+
     try:
         people = people_from_options(names, keep)
         report = process_pdf(source, destination, people, document=Path(source).name)
@@ -86,6 +90,8 @@ def redact_text_command(
     names: tuple[str, ...], keep: tuple[str, ...], report_path: str | None
 ) -> None:
     """Redact standard input to standard output; exit 3 if a hit needs review."""
+    from exchange.redaction.pipeline import RedactionBlocked, process_text
+
     try:
         people = people_from_options(names, keep)
         text = sys.stdin.read()
