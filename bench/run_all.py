@@ -19,7 +19,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 # Cheapest first, so a broken environment shows up early.
-ORDER = ("audit_append", "redaction_bench", "bundle_bench", "purge_bench", "api_load")
+ORDER = (
+    "cli_start_bench",
+    "audit_append",
+    "redaction_bench",
+    "bundle_bench",
+    "purge_bench",
+    "api_load",
+)
 
 
 def benchmarks() -> list[str]:
