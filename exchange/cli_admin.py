@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import select
 
 from exchange.db import transaction
-from exchange.instance import Instance
-from exchange.migrate import pending_model_changes, upgrade
 from exchange.records.models import School, User
 from exchange.records.schools import add_school, add_user
+
+if TYPE_CHECKING:
+    from exchange.instance import Instance
 
 
 @click.group()
@@ -23,6 +24,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj: dict[str, Any]) -> None:
     """Apply every migration the database has not had yet."""
+    from exchange.migrate import upgrade
+
     instance: Instance = obj["instance"]
     upgrade(instance.engine)
     click.echo("database is up to date")
@@ -32,6 +35,8 @@ def db_upgrade(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def db_check(obj: dict[str, Any]) -> None:
     """Fail if the models and the migrated database disagree."""
+    from exchange.migrate import pending_model_changes
+
     differences = pending_model_changes(obj["instance"].engine)
     if differences:
         for difference in differences:
@@ -52,6 +57,8 @@ def schools() -> None:
 @click.pass_obj
 def schools_add(obj: dict[str, Any], urn: str, laestab: str, name: str) -> None:
     """Add a school to this instance."""
+    from exchange.migrate import upgrade
+
     instance: Instance = obj["instance"]
     upgrade(instance.engine)
     with transaction(instance.sessions) as session:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from exchange.demo.load import load_demo, school_counts
-from exchange.demo.signin import DEMO_PASSWORD, demo_logins
-from exchange.demo.transfer import complete_demo_transfer
-from exchange.instance import Instance
+if TYPE_CHECKING:
+    from exchange.instance import Instance
 
 
 @click.command("demo")
 @click.pass_obj
 def demo(obj: dict[str, Any]) -> None:
     """Load synthetic demo data (safe to run again: nothing is duplicated)."""
+    # The generators pull in ReportLab, pikepdf and argon2: imported only to run.
+    from exchange.demo.load import load_demo, school_counts
+    from exchange.demo.signin import DEMO_PASSWORD, demo_logins
+    from exchange.demo.transfer import complete_demo_transfer
+
     instance: Instance = obj["instance"]
     data, summary = load_demo(instance)
     transfer = complete_demo_transfer(instance, data)
