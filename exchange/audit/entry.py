@@ -6,7 +6,6 @@ Its canonical bytes are the leaf data of the Merkle tree, so anyone can re-hash 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 import rfc8785
 
 from exchange.errors import ValidationError
+from exchange.safe_json import loads_bounded
 
 ENTRY_VERSION = 1
 ENTRY_KEYS = frozenset(
@@ -240,7 +240,7 @@ def canonical_bytes(entry: Mapping[str, Any]) -> bytes:
 def parse_entry(data: bytes) -> dict[str, Any]:
     """Parse stored entry bytes, refusing anything invalid or not exactly canonical."""
     try:
-        entry = json.loads(data.decode("utf-8"))
+        entry = loads_bounded(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationError(f"entry bytes are not UTF-8 JSON: {exc}") from exc
     validate_entry(entry)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.checkpoint import (
@@ -19,12 +18,11 @@ from exchange.audit.checkpoint import (
 )
 from exchange.audit.entry import parse_entry, parse_time
 from exchange.audit.errors import InvalidCheckpoint
-from exchange.audit.merkle import EMPTY_ROOT, Frontier, hash_leaf
-from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from exchange.audit.merkle import EMPTY_ROOT, HASH_SIZE, Frontier, hash_leaf
+from exchange.audit.stored import StoredRow, stored_checkpoints, stored_entries, stored_head
 from exchange.errors import ValidationError
 
 MAX_FINDINGS = 100
-BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -122,31 +120,29 @@ def _check_checkpoints(
     session: Session, school_id: int, report: VerifyReport, public_keys: PublicKeys
 ) -> list[_CheckedCheckpoint]:
     """Steps 1-3: verify each checkpoint's signature, fields and order."""
-    rows = session.execute(
-        select(AuditCheckpoint)
-        .where(AuditCheckpoint.school_id == school_id)
-        .order_by(AuditCheckpoint.id)
-    ).scalars()
     keys = keys_by_id(public_keys)
     checked: list[_CheckedCheckpoint] = []
     seen_tokens: dict[str, int] = {}
     previous: _CheckedCheckpoint | None = None
-    for row in rows:
+    for row in stored_checkpoints(session, school_id):
         report.checkpoints += 1
+        if row.problems:
+            report.add("checkpoint row was damaged: " + "; ".join(row.problems), None, row["id"])
+            continue
         # Step 1: the signature verifies with one of the school's keys.
         try:
-            statement = verify_checkpoint(row.jws, keys).checkpoint
+            statement = verify_checkpoint(row["jws"], keys).checkpoint
         except InvalidCheckpoint as exc:
-            report.add(f"checkpoint was replaced or damaged: {exc}", checkpoint_id=row.id)
+            report.add(f"checkpoint was replaced or damaged: {exc}", checkpoint_id=row["id"])
             continue
         # Step 2: it is for this log, and the stored columns say what the JWS says.
         problems = []
         if statement.log != report.log:
             problems.append(f"it is for log {statement.log!r}")
-        if (row.size, row.root) != (statement.size, statement.root):
+        if (row["size"], row["root"]) != (statement.size, statement.root):
             problems.append("its size or root columns differ from its signed payload")
-        if row.jws in seen_tokens:
-            problems.append(f"it repeats checkpoint {seen_tokens[row.jws]}")
+        if row["jws"] in seen_tokens:
+            problems.append(f"it repeats checkpoint {seen_tokens[row['jws']]}")
         # Step 3: checkpoints never go back in size or time.
         if previous is not None:
             if statement.size < previous.statement.size:
@@ -156,12 +152,12 @@ def _check_checkpoints(
                 )
             if parse_time(statement.time) < parse_time(previous.statement.time):
                 problems.append(f"it is older than the earlier checkpoint {previous.row_id}")
-        seen_tokens.setdefault(row.jws, row.id)
+        seen_tokens.setdefault(row["jws"], row["id"])
         if problems:
-            report.add("checkpoint was replaced: " + "; ".join(problems), checkpoint_id=row.id)
+            report.add("checkpoint was replaced: " + "; ".join(problems), checkpoint_id=row["id"])
             continue
         report.checkpoints_valid += 1
-        previous = _CheckedCheckpoint(row.id, statement)
+        previous = _CheckedCheckpoint(row["id"], statement)
         checked.append(previous)
     return checked
 
@@ -174,17 +170,14 @@ def _check_entries(
     roots = {0: EMPTY_ROOT}
     expected_seq = 0
     frontier_reported = False
-    query = (
-        select(AuditEntry)
-        .where(AuditEntry.school_id == school_id)
-        .order_by(AuditEntry.seq)
-        .execution_options(yield_per=BATCH)
-    )
-    for row in session.execute(query).scalars():
+    for row in stored_entries(session, school_id):
         report.entries += 1
-        seq = row.seq
+        seq = row["seq"]
+        if seq is None:
+            # A seq that is not a number cannot be placed: report it where it was read.
+            seq = expected_seq
         # Step 4: seqs run 0, 1, 2, ... without a gap.
-        if seq != expected_seq:
+        elif seq != expected_seq:
             report.add(
                 f"entries {expected_seq} to {seq - 1} are missing (deleted)"
                 if seq > expected_seq
@@ -192,42 +185,57 @@ def _check_entries(
                 seq=min(seq, expected_seq),
             )
         expected_seq = seq + 1
+        for problem in row.problems:
+            report.add(f"entry was altered in the database: {problem}", seq=seq)
         # Step 5: the bytes are a canonical entry of this school that names its own seq.
-        try:
-            entry = parse_entry(row.canonical)
-        except ValidationError as exc:
-            report.add(f"entry bytes were altered: {exc}", seq=seq)
-            entry = None
-        if entry is not None:
-            if entry["seq"] != seq:
-                report.add(
-                    f"the entry stored at seq {seq} says seq {entry['seq']} "
-                    "(entries reordered or moved)",
-                    seq=min(seq, entry["seq"]),
-                )
-            if entry["school"] != school_id:
-                report.add(f"the entry belongs to school {entry['school']}", seq=seq)
-            columns = (row.event, row.object_type, row.object_id, row.recorded_at)
-            stated = (
-                entry["event"],
-                entry["object"]["type"],
-                entry["object"]["id"],
-                parse_time(entry["time"]),
-            )
-            if columns != stated:
-                report.add("the query columns differ from the entry bytes", seq=seq)
+        if row["canonical"] is not None:
+            _check_entry_bytes(row, seq, school_id, report)
         # Step 6: the stored leaf hash is the hash of the stored bytes.
-        leaf = hash_leaf(row.canonical)
-        if row.leaf_hash != leaf:
+        leaf = _leaf(row)
+        if row["canonical"] is not None and row["leaf_hash"] != leaf:
             report.add("entry bytes were altered: they no longer match the leaf hash", seq=seq)
         frontier.append(leaf)
         if frontier.size in sizes:
             roots[frontier.size] = frontier.root()
         # Step 7: the stored frontier is the recomputed one (reported once, at the first).
-        if not frontier_reported and row.frontier != frontier.to_bytes():
+        if not frontier_reported and row["frontier"] != frontier.to_bytes():
             frontier_reported = True
             report.add("the frontier stored with this entry differs from the recomputed tree", seq)
     return frontier, roots
+
+
+def _leaf(row: StoredRow) -> bytes:
+    """Return the leaf hash of the stored bytes, or, without them, the stored leaf hash."""
+    if row["canonical"] is not None:
+        return hash_leaf(row["canonical"])
+    stored = row["leaf_hash"]
+    # Keep the tree the right size so later entries and checkpoints are still checked.
+    return stored if stored is not None and len(stored) == HASH_SIZE else bytes(HASH_SIZE)
+
+
+def _check_entry_bytes(row: StoredRow, seq: int, school_id: int, report: VerifyReport) -> None:
+    """Step 5: the stored bytes parse as this school's entry at this seq, matching the columns."""
+    try:
+        entry = parse_entry(row["canonical"])
+    except ValidationError as exc:
+        report.add(f"entry bytes were altered: {exc}", seq=seq)
+        return
+    if entry["seq"] != seq:
+        report.add(
+            f"the entry stored at seq {seq} says seq {entry['seq']} (entries reordered or moved)",
+            seq=min(seq, entry["seq"]),
+        )
+    if entry["school"] != school_id:
+        report.add(f"the entry belongs to school {entry['school']}", seq=seq)
+    columns = (row["event"], row["object_type"], row["object_id"], row["recorded_at"])
+    stated = (
+        entry["event"],
+        entry["object"]["type"],
+        entry["object"]["id"],
+        parse_time(entry["time"]),
+    )
+    if columns != stated:
+        report.add("the query columns differ from the entry bytes", seq=seq)
 
 
 def verify_log(
@@ -241,8 +249,11 @@ def verify_log(
     )
     report.root = frontier.root()
     # Step 8: the head row agrees with the recomputed log.
-    head = session.get(AuditHead, school_id, populate_existing=True)
-    report.head_size = head.size if head else 0
+    head = stored_head(session, school_id)
+    if head is not None and head.problems:
+        report.add("the head row was damaged: " + "; ".join(head.problems))
+        head = None
+    report.head_size = head["size"] if head else 0
     if report.head_size > frontier.size:
         report.add(
             f"the log was truncated: the head records {report.head_size} entries, "
@@ -251,7 +262,7 @@ def verify_log(
         )
     elif report.head_size < frontier.size:
         report.add(f"entries were added behind the head ({report.head_size})", report.head_size)
-    elif head is not None and head.root != report.root:
+    elif head is not None and head["root"] != report.root:
         report.add("the head's root differs from the recomputed root")
     # Step 9: each valid checkpoint's root is the recomputed root at its size.
     good_sizes = [0]
