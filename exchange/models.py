@@ -3,6 +3,7 @@
 from exchange.audit import models as audit_models
 from exchange.auth import models as auth_models  # noqa: F401  (web sign-in tables)
 from exchange.db import Base
+from exchange.outbox import models as outbox_models
 from exchange.packaging import models as packaging_models
 from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
@@ -14,6 +15,7 @@ REGISTERED = (
     packaging_models,
     partner_models,
     history,
+    outbox_models,
     retention_models,
     models,
     scoping,

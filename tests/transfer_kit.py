@@ -32,7 +32,7 @@ from exchange.records.models import (
 )
 from exchange.records.schools import add_school, add_user
 from exchange.records.upn import make_upn
-from exchange.transfers import incoming, outgoing
+from exchange.transfers import incoming, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
@@ -164,16 +164,18 @@ def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
         sender = session.get(School, pair.sender_id)
         partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
         dsl = actor(session, pair.sender_dsl_id)
-        transfer = outgoing.create_transfer(
+        transfer = workflow.start(
             session,
+            instance,
             sender,
+            "create",
             dsl,
-            session.get(Pupil, pair.pupil_id),
-            partner,
+            pupil=session.get(Pupil, pair.pupil_id),
+            partner=partner,
             today=date(2026, 11, 20),
         )
-        outgoing.start_review(session, instance, transfer, dsl)
-        token = outgoing.make_offer(session, instance, transfer, dsl)
+        workflow.apply(session, instance, transfer, "start_review", dsl)
+        token = workflow.apply(session, instance, transfer, "offer", dsl)
         return transfer.id, transfer.transfer_uid, token
 
 
@@ -181,14 +183,8 @@ def accept_offer(instance: Instance, pair: Pair, transfer_uid: str) -> str:
     """Accept the offer as the receiving DSL; return the signed response."""
     with transaction(instance.sessions) as session:
         received = incoming.find_transfer(session, pair.receiver_id, transfer_uid, "incoming")
-        return incoming.respond_to_offer(
-            session,
-            instance,
-            received,
-            actor(session, pair.receiver_dsl_id),
-            accept=True,
-            on_roll_confirmed=True,
-        )
+        dsl = actor(session, pair.receiver_dsl_id)
+        return workflow.apply(session, instance, received, "accept", dsl, on_roll_confirmed=True)
 
 
 def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None:
@@ -196,15 +192,18 @@ def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         dsl = actor(session, pair.sender_dsl_id)
-        outgoing.record_conversation(
+        workflow.apply(
             session,
+            instance,
             transfer,
+            "record_conversation",
             dsl,
-            date(2026, 11, 19),
-            "Dsl 1, Dsl 2",
-            f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share her class.",
+            held_on=date(2026, 11, 19),
+            participants="Dsl 1, Dsl 2",
+            summary=f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share "
+            "her class.",
         )
-        outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
 
 
 def run_transfer(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:

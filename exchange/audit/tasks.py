@@ -14,9 +14,10 @@ from exchange.audit.service import latest_checkpoint, make_checkpoint
 from exchange.db import transaction
 from exchange.errors import ExchangeError
 from exchange.logs import get_logger
+from exchange.tasks import names
 
 log = get_logger(__name__)
-CHECKPOINT_TASK = "exchange.audit.checkpoint_all"
+CHECKPOINT_TASK = names.CHECKPOINT_ALL
 
 # Returns the school's signing key (Ed25519PrivateKey or SigningKey), or None if it has none.
 SignerLoader = Callable[[Session, int], Any]

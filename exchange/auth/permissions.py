@@ -1,44 +1,133 @@
-"""Need to know, in one place: which role may do what."""
+"""Need to know, in one place: which role may do what, and the school settings that change it.
+
+The web (pages and navigation), the CLI, the JSON API, the school-to-school API, the transfer
+workflow and the retention and partner services all ask this module; none keeps its own list.
+"""
 
 from __future__ import annotations
 
-DSL = frozenset({"dsl", "deputy_dsl"})
-DSL_AND_DPO = DSL | {"dpo"}
+from collections.abc import Mapping
+from typing import Any
 
-# Every page and API operation names one of these permissions; nothing else grants access.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "view_children": DSL,  # Pupils, leavers and their records.
-    "view_narrative": DSL,  # Incident narratives, action texts, documents, chronologies.
-    "manage_transfers": DSL,  # Draft, select, review, offer, record, authorise, withdraw.
-    "answer_offers": DSL,  # Accept or reject an incoming offer.
-    "view_transfers": DSL_AND_DPO,  # Transfer metadata: ids, states, dates, counts.
-    "view_receipts": DSL_AND_DPO,  # Receipts, their verification and the evidence pack.
-    "view_retention": DSL_AND_DPO,  # The retention forecast, holds and certificates.
-    "manage_holds": frozenset({"dpo"}),  # Place and release legal holds.
-    "view_audit": frozenset({"dpo"}),  # Audit log verification status.
-    "manage_users": frozenset({"admin"}),
-    "manage_keys": frozenset({"admin"}),
-    "manage_partners": frozenset({"admin"}),  # Enrol partners; a DSL confirms their keys.
-    "confirm_partners": DSL,  # The confirming call is between DSLs.
-    "view_partners": frozenset({"admin"}) | DSL,
-    "manage_policy": frozenset({"admin"}),
-    "manage_api_tokens": frozenset({"admin"}),
+from exchange.errors import ExchangeError
+
+DSL = "dsl"
+DEPUTY = "deputy_dsl"
+DPO = "dpo"
+ADMIN = "admin"
+SYSTEM = "system"  # The worker, or a partner's signed message: never a signed-in person.
+ROLES = (DSL, DEPUTY, DPO, ADMIN)
+
+DSLS = frozenset({DSL, DEPUTY})
+DSLS_AND_DPO = DSLS | {DPO}
+
+ROLE_NAMES = {
+    DSL: "the DSL",
+    DEPUTY: "a deputy DSL",
+    DPO: "the DPO",
+    ADMIN: "an administrator",
+    SYSTEM: "the service itself",
+}
+
+# permission -> (roles that hold it, what it allows in words a DSL reads in a refusal).
+TABLE: dict[str, tuple[frozenset[str], str]] = {
+    # Pages and records.
+    "view_children": (DSLS, "see children and their records"),
+    "view_narrative": (DSLS, "read narratives, documents and chronologies"),
+    "view_transfers": (DSLS_AND_DPO, "see transfers"),
+    "view_receipts": (DSLS_AND_DPO, "see receipts and evidence packs"),
+    "view_retention": (DSLS_AND_DPO, "see the retention forecast, holds and certificates"),
+    "view_audit": (frozenset({DPO}), "verify the audit log"),
+    "view_partners": (DSLS | {ADMIN}, "see the partner directory"),
+    # The transfer, as the departing school.
+    "manage_transfers": (DSLS, "work on transfers"),
+    "transfer.create": (DSLS, "start a transfer"),
+    "transfer.select": (DSLS, "choose what a transfer carries"),
+    "transfer.review": (DSLS, "run and review redactions"),
+    "transfer.offer": (DSLS, "send an offer"),
+    "transfer.converse": (DSLS, "record the DSL conversation"),
+    "transfer.authorise": (DSLS, "authorise a transfer"),
+    "transfer.withdraw": (DSLS, "withdraw a transfer"),
+    "transfer.export": (DSLS, "export the offline package"),
+    "transfer.confirm_receipt": (DSLS, "record a receipt code"),
+    # The transfer, as the receiving school.
+    "answer_offers": (DSLS, "accept or reject an offer"),
+    # The transfer, moved by the service on a signed message or a task.
+    "transfer.system": (frozenset({SYSTEM}), "take the service's own steps"),
+    # Retention.
+    "place_holds": (DSLS_AND_DPO, "place a legal hold"),
+    "release_holds": (frozenset({DPO}), "release a legal hold"),
+    "set_retention_rules": (frozenset({DSL, DPO}), "change the retention rules"),
+    # Administration.
+    "manage_users": (frozenset({ADMIN}), "manage users"),
+    "manage_keys": (frozenset({ADMIN}), "manage the school's keys"),
+    "manage_partners": (frozenset({ADMIN}), "enrol partner schools"),
+    "confirm_partners": (DSLS, "confirm a partner's keys"),
+    "manage_policy": (frozenset({ADMIN}), "change the transfer policy"),
+    "manage_api_tokens": (frozenset({ADMIN}), "manage API tokens"),
+}
+
+# permission -> (school setting, the role it admits only when that setting is true).
+SETTING_GATES: dict[str, tuple[str, str]] = {
+    "transfer.authorise": ("deputy_may_authorise", DEPUTY),
 }
 
 # Roles that must sign in with a second factor.
-SECOND_FACTOR_ROLES = DSL_AND_DPO
+SECOND_FACTOR_ROLES = DSLS_AND_DPO
 
 # API token scopes and the permission each one stands for.
 API_SCOPES: dict[str, str] = {
     "transfers:read": "view_transfers",
     "receipts:read": "view_receipts",
-    "transfers:withdraw": "manage_transfers",  # Stop an undelivered transfer, with a reason.
+    "transfers:withdraw": "transfer.withdraw",  # Stop an undelivered transfer, with a reason.
 }
 
 
-def can(role: str | None, permission: str) -> bool:
+class Forbidden(ExchangeError):
+    """A role, or a school's settings, do not allow this person to do this."""
+
+    code = "forbidden"
+    status_code = 403
+
+
+def roles_for(permission: str, settings: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """Return the roles that hold a permission at a school with these settings."""
+    roles, _ = TABLE.get(permission, (frozenset(), ""))
+    gate = SETTING_GATES.get(permission)
+    if gate is not None and settings is not None and not settings.get(gate[0]):
+        roles = roles - {gate[1]}
+    return roles
+
+
+def can(role: str | None, permission: str, settings: Mapping[str, Any] | None = None) -> bool:
     """Return whether a role holds a permission; an unknown permission is never held."""
-    return role is not None and role in PERMISSIONS.get(permission, frozenset())
+    return role is not None and role in roles_for(permission, settings)
+
+
+def refusal(
+    role: str | None, permission: str, settings: Mapping[str, Any] | None = None
+) -> str | None:
+    """Return why this role may not use a permission here, in words; None when it may."""
+    if can(role, permission, settings):
+        return None
+    roles, doing = TABLE.get(permission, (frozenset(), "do this"))
+    gate = SETTING_GATES.get(permission)
+    if gate is not None and role == gate[1] and role in roles:
+        allowed = " or ".join(ROLE_NAMES[r] for r in sorted(roles_for(permission, settings)))
+        return (
+            f"Only {allowed} can {doing} at this school; deputies are not allowed to "
+            f"(the school setting {gate[0]} is off)"
+        )
+    who = ROLE_NAMES.get(role or "", "someone who is not signed in")
+    allowed = " or ".join(ROLE_NAMES[r] for r in sorted(roles)) or "nobody"
+    return f"Only {allowed} can {doing}; {who} cannot"
+
+
+def require(role: str | None, permission: str, settings: Mapping[str, Any] | None = None) -> None:
+    """Raise Forbidden, with the reason in words, unless the role holds the permission."""
+    reason = refusal(role, permission, settings)
+    if reason is not None:
+        raise Forbidden(reason)
 
 
 def needs_second_factor(role: str) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from exchange.db import transaction
 from exchange.demo.generate import DemoData
 from exchange.instance import Instance
+from exchange.outbox.service import Sender, dispatch, written_in
 from exchange.packaging.keys import KIND_SIGNING, current_key, generate_keys
 from exchange.partners.service import (
     confirm_partner,
@@ -20,12 +21,12 @@ from exchange.partners.service import (
     pending_safety_number,
 )
 from exchange.records.models import Pupil, School, User
-from exchange.transfers import incoming, outgoing
+from exchange.transfers import incoming, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.client import WsgiTransport
-from exchange.transfers.delivery import deliver, partner_url, send_countersignature
+from exchange.transfers.effects import inline_sender
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
-from exchange.transfers.redaction_step import resolve_flag, unresolved_flags
+from exchange.transfers.redaction_step import unresolved_flags
 
 DEMO_NOTE = "Demo: checked by the DSL."
 
@@ -53,21 +54,36 @@ def complete_demo_transfer(instance: Instance, data: DemoData) -> Transfer | Non
         if pupil is None:
             return None
         dsl = _dsl(session, sender)
-        transfer = outgoing.create_transfer(
-            session, sender, dsl, pupil, find_partner(session, sender.id, receiver.urn)
+        partner = find_partner(session, sender.id, receiver.urn)
+        transfer = workflow.start(
+            session, instance, sender, "create", dsl, pupil=pupil, partner=partner
         )
-        outgoing.start_review(session, instance, transfer, dsl)
+        workflow.apply(session, instance, transfer, "start_review", dsl)
         for review in unresolved_flags(session, transfer):
             resolution = "excluded" if review.kind == "document" else "confirmed"
-            resolve_flag(session, instance, transfer, review.id, resolution, DEMO_NOTE, dsl)
-        offer = outgoing.make_offer(session, instance, transfer, dsl)
+            workflow.apply(
+                session,
+                instance,
+                transfer,
+                "resolve_flag",
+                dsl,
+                review_id=review.id,
+                resolution=resolution,
+                note=DEMO_NOTE,
+            )
+        workflow.apply(session, instance, transfer, "offer", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
+        pending = written_in(session)
     from exchange.web import create_app
 
+    # Both demo schools live in this process: their messages go through the web app itself,
+    # and each effect runs at once instead of waiting for a worker.
     app = create_app(dict(instance.config))
-    transport = WsgiTransport(app)
+    send = inline_sender(instance, WsgiTransport(app))
+    app.extensions["task_runner"] = send
     try:
-        _run(instance, transport, transfer_id, uid, offer, sender_urn, receiver_urn)
+        dispatch(instance.sessions, send, pending)
+        _run(instance, send, transfer_id, uid, sender_urn, receiver_urn)
     finally:
         app.extensions["exchange"].close()
     with instance.sessions() as session:
@@ -76,44 +92,37 @@ def complete_demo_transfer(instance: Instance, data: DemoData) -> Transfer | Non
 
 def _run(
     instance: Instance,
-    transport: WsgiTransport,
+    send: Sender,
     transfer_id: int,
     uid: str,
-    offer: str,
     sender_urn: str,
     receiver_urn: str,
 ) -> None:
-    with instance.sessions() as session:
-        transport.post(partner_url(session.get(Transfer, transfer_id), "offers"), offer)
     with transaction(instance.sessions) as session:
         receiver = _school(session, receiver_urn)
         received = incoming.find_transfer(session, receiver.id, uid, INCOMING)
-        answer = incoming.respond_to_offer(
-            session,
-            instance,
-            received,
-            _dsl(session, receiver),
-            accept=True,
-            on_roll_confirmed=True,
+        workflow.apply(
+            session, instance, received, "accept", _dsl(session, receiver), on_roll_confirmed=True
         )
-        back = partner_url(received, "offer-responses")
-    transport.post(back, answer)
+        pending = written_in(session)
+    dispatch(instance.sessions, send, pending)
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         dsl = _dsl(session, _school(session, sender_urn))
-        outgoing.record_conversation(
+        workflow.apply(
             session,
+            instance,
             transfer,
+            "record_conversation",
             dsl,
-            date.today(),
-            "The two schools' DSLs (demo)",
-            "Demo summary: needs a trusted adult at the start of each day; "
+            held_on=date.today(),
+            participants="The two schools' DSLs (demo)",
+            summary="Demo summary: needs a trusted adult at the start of each day; "
             "an attendance plan is in place.",
         )
-        outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
-    for step in (deliver, send_countersignature):
-        with transaction(instance.sessions) as session:
-            step(session, instance, session.get(Transfer, transfer_id), transport)
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        pending = written_in(session)
+    dispatch(instance.sessions, send, pending)
 
 
 def _school(session: Session, urn: str) -> School:

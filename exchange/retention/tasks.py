@@ -11,9 +11,10 @@ from celery.schedules import crontab
 
 from exchange.errors import ConfigError
 from exchange.logs import get_logger
+from exchange.tasks import names
 
 log = get_logger(__name__)
-PURGE_TASK = "exchange.retention.purge"
+PURGE_TASK = names.PURGE
 DEFAULT_PURGE_TIME = "02:30"
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 

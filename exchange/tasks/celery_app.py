@@ -9,13 +9,16 @@ from celery import Celery
 from celery.schedules import crontab
 
 from exchange.retention.tasks import purge_beat_entry
+from exchange.tasks import names
 
 TASK_MODULES = [
     "exchange.tasks.heartbeat",
     "exchange.transfers.tasks",
     "exchange.audit.tasks",
     "exchange.retention.tasks",
+    "exchange.outbox.tasks",
 ]
+OUTBOX_SWEEP = timedelta(seconds=60)
 
 
 def make_celery(config: dict[str, Any]) -> Celery:
@@ -38,21 +41,22 @@ def make_celery(config: dict[str, Any]) -> Celery:
         beat_schedule_filename=str(config["HOME"] / "celerybeat-schedule"),
         beat_schedule={
             "heartbeat": {
-                "task": "exchange.heartbeat",
+                "task": names.HEARTBEAT,
                 "schedule": timedelta(seconds=config["HEARTBEAT_SECONDS"]),
             },
             "audit-checkpoints": {
-                "task": "exchange.audit.checkpoint_all",
+                "task": names.CHECKPOINT_ALL,
                 "schedule": timedelta(seconds=config["CHECKPOINT_SECONDS"]),
             },
             "transfers-resume": {
-                "task": "exchange.transfers.resume",
+                "task": names.TRANSFERS_RESUME,
                 "schedule": timedelta(minutes=10),
             },
             "transfers-daily": {
-                "task": "exchange.transfers.daily",
+                "task": names.TRANSFERS_DAILY,
                 "schedule": crontab(hour=config["CHASE_HOUR"], minute=0),
             },
+            "outbox-sweep": {"task": names.DISPATCH_OUTBOX, "schedule": OUTBOX_SWEEP},
             **purge_beat_entry(config),
         },
         include=TASK_MODULES,

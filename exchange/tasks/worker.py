@@ -10,6 +10,7 @@ from celery.signals import worker_process_init, worker_ready
 from exchange.config import load_config
 from exchange.instance import Instance, open_instance
 from exchange.logs import configure_logging
+from exchange.tasks import names
 from exchange.tasks.celery_app import make_celery
 from exchange.vault.workdirs import sweep_dead_work_dirs
 
@@ -32,4 +33,4 @@ def _fresh_connections(**_kwargs: object) -> None:
 
 @worker_ready.connect
 def _announce(**_kwargs: object) -> None:
-    celery_app.send_task("exchange.heartbeat")
+    celery_app.send_task(names.HEARTBEAT)

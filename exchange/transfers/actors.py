@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exchange.auth.permissions import SYSTEM
 from exchange.records.models import User
-from exchange.transfers.states import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,18 @@ class Actor:
     user_id: int | None = None
     name: str = "the system"
     request_id: str | None = None
+    school_id: int | None = None
 
     @classmethod
     def of(cls, user: User, request_id: str | None = None) -> Actor:
         """Return the actor for a signed-in user."""
-        return cls(role=user.role, user_id=user.id, name=user.name, request_id=request_id)
+        return cls(
+            role=user.role,
+            user_id=user.id,
+            name=user.name,
+            request_id=request_id,
+            school_id=user.school_id,
+        )
 
 
 SYSTEM_ACTOR = Actor(role=SYSTEM)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
+from exchange.errors import ExchangeError
 from exchange.partners.service import find_partner
 from exchange.records.models import Pupil, School
 from exchange.records.upn import validate_upn
-from exchange.transfers import incoming, outgoing
+from exchange.transfers import states, workflow
 from exchange.transfers.models import Transfer
 from exchange.transfers.redaction_step import reviews
 
@@ -47,7 +48,7 @@ def list_transfers(obj: dict[str, Any]) -> None:
                 " OVERDUE"
                 if transfer.deadline
                 and transfer.deadline < date.today()
-                and transfer.state not in ("closed", "withdrawn", "rejected", "expired")
+                and transfer.state in states.OPEN_STATES
                 else ""
             )
             click.echo(
@@ -71,12 +72,14 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
         )
         if pupil is None:
             raise click.UsageError("no pupil with that UPN at this school")
-        transfer = outgoing.create_transfer(
+        transfer = workflow.start(
             session,
+            obj["instance"],
             school,
+            "create",
             actor_for(session, school.id, act_as),
-            pupil,
-            find_partner(session, school.id, to_urn),
+            pupil=pupil,
+            partner=find_partner(session, school.id, to_urn),
             leaving_date=leaving_date.date() if leaving_date else None,
         )
         included = sum(1 for item in transfer.items if item.included)
@@ -92,12 +95,9 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
 @click.pass_obj
 def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Redact what is selected and list what needs the DSL's review."""
-    instance = obj["instance"]
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        outgoing.start_review(session, instance, transfer, actor)
-        for item in reviews(session, transfer):
-            status = "FLAGGED" if item.flagged else "clean"
-            click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
+    for item in _act(obj, reference, act_as, "start_review", then=reviews):
+        status = "FLAGGED" if item.flagged else "clean"
+        click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
 
 
 @transfers.command("offer")
@@ -106,11 +106,7 @@ def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
 @click.pass_obj
 def offer(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Sign the offer and queue it for the receiving school."""
-    instance = obj["instance"]
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        outgoing.make_offer(session, instance, transfer, actor)
-        transfer_id = transfer.id
-    _queue(instance, "exchange.transfers.send_message", transfer_id, "offer")
+    _act(obj, reference, act_as, "offer")
     click.echo("offer signed and queued")
 
 
@@ -125,19 +121,8 @@ def respond(
     obj: dict[str, Any], reference: str, accept: bool, reason: str, on_roll: bool, act_as: str
 ) -> None:
     """Accept or reject an offer received from another school."""
-    instance = obj["instance"]
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        incoming.respond_to_offer(
-            session,
-            instance,
-            transfer,
-            actor,
-            accept=accept,
-            reason=reason,
-            on_roll_confirmed=on_roll,
-        )
-        transfer_id = transfer.id
-    _queue(instance, "exchange.transfers.send_message", transfer_id, "response")
+    action = "accept" if accept else "reject"
+    _act(obj, reference, act_as, action, reason=reason, on_roll_confirmed=on_roll)
     click.echo("answer signed and queued")
 
 
@@ -152,15 +137,15 @@ def conversation(
     obj: dict[str, Any], reference: str, held_on: Any, participants: str, summary: str, act_as: str
 ) -> None:
     """Record the DSL-to-DSL conversation (its summary travels, redacted)."""
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        outgoing.record_conversation(
-            session,
-            transfer,
-            actor,
-            held_on.date(),
-            participants,
-            summary,
-        )
+    _act(
+        obj,
+        reference,
+        act_as,
+        "record_conversation",
+        held_on=held_on.date(),
+        participants=participants,
+        summary=summary,
+    )
     click.echo("conversation recorded")
 
 
@@ -173,29 +158,56 @@ def conversation(
 @click.pass_obj
 def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Authorise the transfer and queue its delivery (the web asks for the second factor)."""
-    instance = obj["instance"]
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        outgoing.authorise(
-            session,
-            instance,
-            transfer,
-            actor,
-            fresh_second_factor=confirm,
-        )
-        transfer_id, route = transfer.id, transfer.route
+    route = _act(obj, reference, act_as, "authorise", fresh_second_factor=confirm, then=_route)
     if route == "online":
-        _queue(instance, "exchange.transfers.deliver", transfer_id)
         click.echo("authorised; delivery queued")
     else:
         click.echo("authorised; export the offline package next")
 
 
-def _queue(instance: Any, task: str, *args: Any) -> None:
+def _route(_session: Any, transfer: Transfer) -> str:
+    return transfer.route
+
+
+def _act(
+    obj: dict[str, Any],
+    reference: str,
+    act_as: str,
+    action: str,
+    *,
+    then: Any = None,
+    **inputs: Any,
+) -> Any:
+    """Take one workflow action as the named user; queue its effects once it has committed."""
+    from exchange.outbox.service import written_in
+
+    instance = obj["instance"]
+    try:
+        with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+            result = workflow.apply(session, instance, transfer, action, actor, **inputs)
+            if then is not None:
+                result = then(session, transfer)
+            pending = written_in(session)
+    except ExchangeError as error:
+        with transaction(obj["session_factory"]) as session:
+            workflow.record_refusal(session, error)
+        raise
+    _send(instance, pending)
+    return result
+
+
+def _send(instance: Any, ids: list[int]) -> None:
+    """Queue the tasks of committed outbox rows (the beat's sweep sends any this misses)."""
+    if not ids:
+        return
+    from exchange.outbox.service import celery_sender, dispatch
     from exchange.tasks.celery_app import make_celery
 
     app = make_celery(instance.config)
-    app.send_task(task, args=list(args))
-    app.close()
+    try:
+        dispatch(instance.sessions, celery_sender(app), ids)
+    finally:
+        app.close()
 
 
 @transfers.command("export")
@@ -204,11 +216,7 @@ def _queue(instance: Any, task: str, *args: Any) -> None:
 @click.pass_obj
 def export(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Write the AES-256 zip of an authorised offline transfer; show its passphrase once."""
-    from exchange.transfers.offline_route import export_package
-
-    instance = obj["instance"]
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        package = export_package(session, instance, transfer, actor)
+    package = _act(obj, reference, act_as, "export")
     click.echo(f"zip written to {package.path} ({package.file_count} files)")
     click.echo("Read this passphrase to the receiving DSL by phone. It is shown only now:")
     click.echo(f"  {package.passphrase}")
@@ -224,10 +232,7 @@ def confirm_receipt(
     obj: dict[str, Any], reference: str, code: str, confirmed_by: str, act_as: str
 ) -> None:
     """Record the receiving school's receipt code for an offline transfer, and sign it."""
-    from exchange.transfers.offline_route import confirm_receipt_code
-
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        confirm_receipt_code(session, obj["instance"], transfer, code, confirmed_by, actor)
+    _act(obj, reference, act_as, "confirm_receipt_code", code=code, confirmed_by=confirmed_by)
     click.echo("receipt recorded and signed; the transfer is closed")
 
 
@@ -276,8 +281,16 @@ def item(
     kind, object_id = (
         ("incident", incident_id) if incident_id is not None else ("document", document_id)
     )
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        outgoing.set_item(session, transfer, actor, kind, object_id, include, reason)
+    _act(
+        obj,
+        reference,
+        act_as,
+        "select_item",
+        kind=kind,
+        object_id=object_id,
+        included=include,
+        reason=reason,
+    )
     click.echo(f"{kind} {object_id} {'included' if include else 'dropped'}")
 
 
@@ -301,11 +314,16 @@ def resolve(
     act_as: str,
 ) -> None:
     """Resolve a redaction flag: confirm a manual check, exclude the document, or replace it."""
-    from exchange.transfers.redaction_step import resolve_flag
-
-    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        data = replacement.read_bytes() if replacement else None
-        resolve_flag(session, obj["instance"], transfer, review_id, resolution, note, actor, data)
+    _act(
+        obj,
+        reference,
+        act_as,
+        "resolve_flag",
+        review_id=review_id,
+        resolution=resolution,
+        note=note,
+        replacement=replacement.read_bytes() if replacement else None,
+    )
     click.echo(f"review {review_id} {resolution}")
 
 
@@ -333,19 +351,50 @@ def settings(obj: dict[str, Any], pairs: tuple[str, ...]) -> None:
             click.echo(f"{key} = {json.dumps(school_setting(school, key))}")
 
 
+@transfers.command("withdraw")
+@click.argument("reference")
+@click.option("--reason", required=True, help="Why the transfer is withdrawn (kept with it).")
+@ACT_AS
+@click.pass_obj
+def withdraw(obj: dict[str, Any], reference: str, reason: str, act_as: str) -> None:
+    """Withdraw a transfer that has not been delivered, with a reason."""
+    _act(obj, reference, act_as, "withdraw", reason=reason)
+    click.echo("transfer withdrawn")
+
+
+@transfers.command("retry")
+@click.argument("reference")
+@click.option("--confirm", is_flag=True, required=True, help="Confirm the cause is fixed.")
+@ACT_AS
+@click.pass_obj
+def retry(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
+    """Send a failed delivery again (authorised as the first time: same roles, same checks)."""
+    _act(obj, reference, act_as, "retry", fresh_second_factor=confirm)
+    click.echo("delivery queued again")
+
+
 @transfers.command("resume")
 @click.argument("reference")
 @click.pass_obj
 def resume(obj: dict[str, Any], reference: str) -> None:
-    """Queue a stuck delivery or countersignature again (after a worker was killed)."""
-    with obj["session_factory"]() as session:
+    """Queue again the unfinished tasks of a stuck transfer (after a worker was killed)."""
+    from sqlalchemy import update
+
+    from exchange.outbox.models import OutboxMessage
+
+    with transaction(obj["session_factory"]) as session:
         transfer = transfer_for(session, obj["school_id"], reference)
-        transfer_id, state = transfer.id, transfer.state
-    tasks = {
-        "authorised": "exchange.transfers.deliver",
-        "receipted": "exchange.transfers.countersign",
-    }
-    if state not in tasks:
-        raise click.UsageError(f"a transfer in state {state} has nothing to resume")
-    _queue(obj["instance"], tasks[state], transfer_id)
-    click.echo(f"{tasks[state]} queued again")
+        ids = list(
+            session.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.transfer_id == transfer.id, OutboxMessage.ran_at.is_(None)
+                )
+            )
+        )
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=None)
+        )
+    if not ids:
+        raise click.UsageError("this transfer has no unfinished task to resume")
+    _send(obj["instance"], ids)
+    click.echo(f"{len(ids)} task(s) queued again")

@@ -1,4 +1,7 @@
-"""The receiving school's steps: offers in, acceptance or rejection, countersignatures in."""
+"""The receiving school's actions: an offer recorded, accepted or rejected.
+
+Each function here is the body of one workflow action (`exchange.transfers.workflow`).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.errors import ValidationError
-from exchange.instance import Instance
 from exchange.packaging.keys import load_signing_key
 from exchange.receipts.receipt import sha256_text
-from exchange.records.models import Pupil, School
+from exchange.records.models import Pupil
 from exchange.records.upn import validate_upn
 from exchange.transfers import states
-from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER_RESPONSE, Message, MessageRefused, sign_message
-from exchange.transfers.models import INCOMING, OUTGOING, Transfer
-from exchange.transfers.steps import audit, move
+from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.workflow_types import Step
 
 
 def find_transfer(
@@ -34,12 +35,13 @@ def find_transfer(
     )
 
 
-def receive_offer(session: Session, school: School, message: Message) -> Transfer:
+def receive_offer(step: Step) -> Transfer:
     """Record an offer from a confirmed partner for a DSL to accept or reject."""
+    session, school = step.session, step.school
+    message: Message = step.inputs["message"]
     body = message.payload
-    transfer_uid = _text(body, "transfer_id")
-    existing = find_transfer(session, school.id, transfer_uid, INCOMING)
-    if existing is not None:
+    transfer_uid = message_text(body, "transfer_id")
+    if find_transfer(session, school.id, transfer_uid, INCOMING) is not None:
         raise MessageRefused("this transfer was already offered")
     sender, recipient, pupil = body.get("sender"), body.get("recipient"), body.get("pupil")
     if not all(isinstance(part, dict) for part in (sender, recipient, pupil)):
@@ -50,7 +52,7 @@ def receive_offer(session: Session, school: School, message: Message) -> Transfe
         upn = validate_upn(str(pupil.get("upn", "")))
         dob = _date(pupil.get("date_of_birth"))
         leaving = _date(body.get("leaving_date"))
-        expires = datetime.fromisoformat(_text(body, "expires_at"))
+        expires = datetime.fromisoformat(message_text(body, "expires_at"))
     except (ValidationError, ValueError) as exc:
         raise MessageRefused(f"the offer is malformed: {exc}") from exc
     on_roll = session.scalar(select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == upn))
@@ -71,91 +73,51 @@ def receive_offer(session: Session, school: School, message: Message) -> Transfe
     )
     session.add(transfer)
     session.flush()
-    audit(session, transfer, SYSTEM_ACTOR, "transfer.offer_received", {"from": message.partner.urn})
+    step.transfer = transfer
+    step.details["sender"] = message.partner.urn
     return transfer
 
 
-def respond_to_offer(
-    session: Session,
-    instance: Instance,
-    transfer: Transfer,
-    actor: Actor,
-    *,
-    accept: bool,
-    reason: str = "",
-    on_roll_confirmed: bool = False,
-) -> str:
-    """Accept (the child is or will be on roll) or reject with a reason; return the signed reply."""
-    if transfer.direction != INCOMING:
-        raise states.TransitionRefused("only the receiving school answers an offer")
-    if accept and not on_roll_confirmed:
-        raise ValidationError("confirm that the child is, or will be, on your roll")
-    if not accept and not reason.strip():
-        raise ValidationError("give a reason for rejecting the offer")
-    if transfer.offer_expires_at and transfer.offer_expires_at < _now():
-        move(session, transfer, states.EXPIRED, SYSTEM_ACTOR)
-        raise ValidationError("this offer has expired")
-    move(session, transfer, states.ACCEPTED if accept else states.REJECTED, actor)
-    school = session.get(School, transfer.school_id)
+def accept(step: Step) -> str:
+    """Sign the acceptance: the child is, or will be, on this school's roll."""
+    step.need_transfer.on_roll_confirmed_by_user_id = step.actor.user_id
+    step.need_transfer.reject_reason = None
+    return _sign_response(step, "accept", None)
+
+
+def reject(step: Step) -> str:
+    """Sign the rejection, with the DSL's reason."""
+    reason = str(step.inputs.get("reason") or "").strip()
+    step.need_transfer.reject_reason = reason
+    step.need_transfer.on_roll_confirmed_by_user_id = None
+    return _sign_response(step, "reject", reason)
+
+
+def _sign_response(step: Step, decision: str, reason: str | None) -> str:
+    transfer, school = step.need_transfer, step.school
     body = {
         "transfer_id": transfer.transfer_uid,
         "offer_sha256": transfer.offer_sha256,
-        "decision": "accept" if accept else "reject",
-        "reason": reason.strip() or None,
+        "decision": decision,
+        "reason": reason or None,
     }
-    key = load_signing_key(session, school.id, instance.instance_key)
+    key = load_signing_key(step.session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER_RESPONSE, school.urn, transfer.partner.urn)
     transfer.response_jws = token
-    transfer.reject_reason = None if accept else reason.strip()
-    transfer.on_roll_confirmed_by_user_id = actor.user_id if accept else None
     return token
 
 
-def receive_offer_response(session: Session, school: School, message: Message) -> Transfer:
-    """Apply the receiving school's signed acceptance or rejection to our outgoing transfer."""
-    body = message.payload
-    transfer = find_transfer(session, school.id, _text(body, "transfer_id"), OUTGOING)
-    if transfer is None or transfer.partner_id != message.partner.id:
-        raise MessageRefused("no transfer with this id was offered to the sending school")
-    if body.get("offer_sha256") != transfer.offer_sha256:
-        raise MessageRefused("the response does not quote our offer")
-    decision = body.get("decision")
-    if decision not in ("accept", "reject"):
-        raise MessageRefused("the decision must be accept or reject")
+def partner_answered(step: Step) -> None:
+    """Keep the receiving school's signed answer to our offer."""
+    transfer = step.need_transfer
+    message: Message = step.inputs["message"]
     transfer.response_jws = message.token
-    if decision == "reject":
-        transfer.reject_reason = str(body.get("reason") or "no reason given")[:2000]
-    move(
-        session,
-        transfer,
-        states.ACCEPTED if decision == "accept" else states.REJECTED,
-        SYSTEM_ACTOR,
-    )
-    return transfer
+    if message.payload.get("decision") == "reject":
+        transfer.reject_reason = str(message.payload.get("reason") or "no reason given")[:2000]
 
 
-def expire_offers(session: Session, school_id: int, now: datetime | None = None) -> int:
-    """Expire offers past their validity, on either side; return how many."""
-    now = now or _now()
-    expired = session.scalars(
-        select(Transfer).where(
-            Transfer.school_id == school_id,
-            Transfer.state == states.OFFERED,
-            Transfer.offer_expires_at < now,
-        )
-    ).all()
-    for transfer in expired:
-        move(session, transfer, states.EXPIRED, SYSTEM_ACTOR)
-    return len(expired)
-
-
-def _now() -> datetime:
-    from exchange.db import utcnow
-
-    return utcnow()
-
-
-def _text(body: dict[str, object], key: str) -> str:
+def message_text(body: dict[str, object], key: str) -> str:
+    """Return a required short text field of a partner's message, or refuse the message."""
     value = body.get(key)
     if not isinstance(value, str) or not value or len(value) > 200:
         raise MessageRefused(f"the message's {key} is missing or malformed")
@@ -166,24 +128,3 @@ def _date(value: object) -> date | None:
     if value is None:
         return None
     return date.fromisoformat(str(value))
-
-
-def receive_countersignature(session: Session, school: School, message: Message) -> Transfer:
-    """Keep the sender's countersignature of our receipt; the transfer is then closed."""
-    body = message.payload
-    transfer = find_transfer(session, school.id, _text(body, "transfer_id"), INCOMING)
-    if transfer is None or transfer.partner_id != message.partner.id:
-        raise MessageRefused("no transfer with this id was received from the sending school")
-    if transfer.receipt_jws is None or body.get("receipt") != transfer.receipt_jws:
-        raise MessageRefused("the countersignature does not quote our receipt")
-    if (
-        body.get("receipt_sha256") != sha256_text(transfer.receipt_jws)
-        or body.get("verified") is not True
-    ):
-        raise MessageRefused("the countersignature's receipt hash or verdict is wrong")
-    if transfer.state == states.CLOSED:
-        return transfer
-    transfer.countersignature_jws = message.token
-    transfer.receipt_verified_at = _now()
-    move(session, transfer, states.CLOSED, SYSTEM_ACTOR)
-    return transfer

@@ -6,20 +6,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from exchange.db import utcnow
 from exchange.errors import ValidationError
-from exchange.instance import Instance
 from exchange.jws import sign
 from exchange.packaging.keys import load_signing_key
 from exchange.packaging.offline import check_receipt_code, export_offline
-from exchange.records.models import Pupil, School
-from exchange.transfers import states
-from exchange.transfers.actors import SYSTEM_ACTOR, Actor
+from exchange.records.models import Pupil
 from exchange.transfers.bundle_step import make_chronology, vault_files_for
-from exchange.transfers.models import OUTGOING, Transfer
-from exchange.transfers.steps import move
+from exchange.transfers.workflow_types import Step
 
 OFFLINE_RECEIPT = "sgx-offline-receipt+jws"
 
@@ -36,15 +30,10 @@ class OfflinePackage:
         return f"OfflinePackage(path={self.path}, files={self.file_count}, passphrase=<hidden>)"
 
 
-def export_package(
-    session: Session, instance: Instance, transfer: Transfer, actor: Actor
-) -> OfflinePackage:
-    """Write the AES-256 zip of an authorised offline transfer and mark it exported."""
-    if transfer.direction != OUTGOING or transfer.route != "offline":
-        raise ValidationError("only an offline transfer is exported as a zip")
-    if transfer.state != states.AUTHORISED:
-        raise states.TransitionRefused(f"a transfer in state {transfer.state} cannot be exported")
-    school = session.get(School, transfer.school_id)
+def export_package(step: Step) -> OfflinePackage:
+    """Write the AES-256 zip of an authorised offline transfer (the body of "export")."""
+    session, instance, transfer = step.session, step.need_instance, step.need_transfer
+    school = step.school
     pupil = session.get(Pupil, transfer.pupil_id)
     folder = instance.home / "outbox"
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,26 +50,22 @@ def export_package(
     transfer.bundle_sha256 = exported.zip_sha256
     transfer.bundle_size = target.stat().st_size
     transfer.file_count = len(exported.files)
-    move(session, transfer, states.EXPORTED, actor, details={"zip_sha256": exported.zip_sha256})
+    step.details["zip_sha256"] = exported.zip_sha256
     return OfflinePackage(target, exported.passphrase, len(exported.files))
 
 
-def confirm_receipt_code(
-    session: Session,
-    instance: Instance,
-    transfer: Transfer,
-    code: str,
-    confirmed_by: str,
-    actor: Actor | None = None,
-) -> str:
-    """Check the code the receiving DSL read back, sign a receipt record and close the transfer."""
-    if transfer.state != states.EXPORTED or not transfer.offline_code_hash:
-        raise states.TransitionRefused("this transfer is not waiting for a receipt code")
+def confirm_receipt_code(step: Step) -> str:
+    """Check the code the receiving DSL read back and sign a receipt record of it."""
+    session, instance, transfer = step.session, step.need_instance, step.need_transfer
+    code = str(step.inputs.get("code") or "")
+    confirmed_by = str(step.inputs.get("confirmed_by") or "")
+    if not transfer.offline_code_hash:
+        raise ValidationError("this transfer is not waiting for a receipt code")
     if not confirmed_by.strip():
         raise ValidationError("say who confirmed receipt (name and school)")
     if not check_receipt_code(transfer.offline_code_hash, code):
         raise ValidationError("the receipt code does not match: nothing was recorded")
-    school = session.get(School, transfer.school_id)
+    school = step.school
     now = utcnow()
     key = load_signing_key(session, school.id, instance.instance_key)
     record = {
@@ -93,14 +78,12 @@ def confirm_receipt_code(
         "method": "receipt code",
         "confirmed_by": confirmed_by.strip()[:200],
         "confirmed_at": now.isoformat(),
-        "entered_by_user_id": actor.user_id if actor else None,
+        "entered_by_user_id": step.actor.user_id,
     }
     transfer.receipt_jws = sign(record, key, OFFLINE_RECEIPT)
     transfer.receipt_disposition = "complete"
     transfer.receipt_verified_at = now
     transfer.offline_confirmed_by = record["confirmed_by"]
-    move(session, transfer, states.RECEIPTED, actor or SYSTEM_ACTOR)
-    move(session, transfer, states.CLOSED, SYSTEM_ACTOR)
     # The receiver has opened it; the sender keeps the hash, not another copy of the file.
     (instance.home / "outbox" / f"{transfer.transfer_uid}.zip").unlink(missing_ok=True)
     return transfer.receipt_jws

@@ -1,4 +1,8 @@
-"""The departing school's steps: draft, selection, review, offer, conversation, authorisation."""
+"""The departing school's actions: draft, selection, review, offer, conversation, authorisation.
+
+Each function here is the body of one workflow action (`exchange.transfers.workflow`): the
+workflow has already checked who, when and what must hold, and moves the state after it.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,18 @@ from sqlalchemy.orm import Session
 
 from exchange.db import utcnow
 from exchange.errors import ValidationError
-from exchange.instance import Instance
 from exchange.packaging.keys import load_signing_key
 from exchange.partners.models import Partner
-from exchange.partners.service import is_confirmed
 from exchange.policy.service import is_transferable
 from exchange.records.models import Incident, Pupil, School, VaultDocument
 from exchange.transfers import states
-from exchange.transfers.actors import Actor
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER, sign_message
 from exchange.transfers.models import OUTGOING, Transfer, TransferItem
-from exchange.transfers.redaction_step import redact_conversation, run_redaction, unresolved_flags
+from exchange.transfers.redaction_step import redact_conversation, run_redaction
 from exchange.transfers.settings import school_setting
-from exchange.transfers.steps import audit, move
+from exchange.transfers.steps import audit
+from exchange.transfers.workflow_types import Step
 
 # Categories that mark a child with a CP plan, a child in need or a looked-after child.
 FLAGGED_CATEGORY = re.compile(
@@ -32,22 +34,14 @@ FLAGGED_CATEGORY = re.compile(
 )
 
 
-def create_transfer(
-    session: Session,
-    school: School,
-    actor: Actor,
-    pupil: Pupil,
-    partner: Partner,
-    *,
-    leaving_date: date | None = None,
-    today: date | None = None,
-) -> Transfer:
+def create(step: Step) -> Transfer:
     """Start a draft transfer of a pupil's file to a partner, with the policy's selection."""
+    session, school = step.session, step.school
+    pupil: Pupil = step.inputs["pupil"]
+    partner: Partner = step.inputs["partner"]
     if pupil.school_id != school.id or partner.school_id != school.id:
         raise ValidationError("the pupil and the partner must belong to this school")
-    if actor.role not in states.DSL_ROLES:
-        raise states.TransitionRefused("only a DSL or deputy DSL can start a transfer")
-    leaving = leaving_date or pupil.leaving_date
+    leaving = step.inputs.get("leaving_date") or pupil.leaving_date
     transfer = Transfer(
         school_id=school.id,
         transfer_uid=str(uuid.uuid4()),
@@ -59,14 +53,15 @@ def create_transfer(
         pupil_upn=pupil.upn,
         pupil_dob=pupil.date_of_birth,
         leaving_date=leaving,
-        deadline=deadline_for(school, leaving, today or date.today()),
-        created_by_user_id=actor.user_id,
+        deadline=deadline_for(school, leaving, step.inputs.get("today") or date.today()),
+        created_by_user_id=step.actor.user_id,
     )
     session.add(transfer)
     session.flush()
     _select_by_policy(session, transfer, pupil)
     transfer.flagged_child = _is_flagged_child(session, pupil)
-    audit(session, transfer, actor, "transfer.draft", {"route": transfer.route})
+    step.transfer = transfer
+    step.details["route"] = transfer.route
     return transfer
 
 
@@ -109,17 +104,11 @@ def _is_flagged_child(session: Session, pupil: Pupil) -> bool:
     )
 
 
-def set_item(
-    session: Session,
-    transfer: Transfer,
-    actor: Actor,
-    kind: str,
-    object_id: int,
-    included: bool,
-    reason: str,
-) -> TransferItem:
+def select_item(step: Step) -> TransferItem:
     """Add or drop one record; a departure from the policy needs a recorded reason."""
-    _require(transfer, {states.DRAFT}, actor)
+    transfer = step.need_transfer
+    kind, object_id = step.inputs["kind"], step.inputs["object_id"]
+    included, reason = bool(step.inputs["included"]), str(step.inputs.get("reason") or "")
     item = next((i for i in transfer.items if i.kind == kind and i.object_id == object_id), None)
     if item is None:
         raise ValidationError(f"no {kind} {object_id} belongs to this child's file")
@@ -130,35 +119,24 @@ def set_item(
     item.included = included
     item.reason = reason.strip() or None
     audit(
-        session,
+        step.session,
         transfer,
-        actor,
+        step.actor,
         "transfer.item_changed",
         {"kind": kind, "id": object_id, "included": included},
     )
     return item
 
 
-def start_review(session: Session, instance: Instance, transfer: Transfer, actor: Actor) -> None:
-    """Redact everything selected and move the transfer to redaction review."""
-    _require(transfer, {states.DRAFT}, actor)
-    if not any(item.included for item in transfer.items):
-        raise ValidationError("nothing is selected to transfer")
-    run_redaction(session, instance, transfer, actor)
-    move(session, transfer, states.REDACTION_REVIEW, actor)
+def start_review(step: Step) -> None:
+    """Redact everything selected, for the DSL's review."""
+    run_redaction(step.session, step.need_instance, step.need_transfer, step.actor)
 
 
-def make_offer(session: Session, instance: Instance, transfer: Transfer, actor: Actor) -> str:
-    """Sign the offer (the minimum: ids, UPN, date of birth, leaving date) and mark it offered."""
-    _require(transfer, {states.REDACTION_REVIEW}, actor)
+def make_offer(step: Step) -> str:
+    """Sign the offer (the minimum: ids, UPN, date of birth, leaving date)."""
+    session, school, transfer = step.session, step.school, step.need_transfer
     partner = transfer.partner
-    if partner.offline:
-        raise ValidationError("this school has no service: use the offline route")
-    if not is_confirmed(session, partner):
-        raise ValidationError(
-            "confirm the partner's safety number by phone before sending anything"
-        )
-    school = session.get(School, transfer.school_id)
     expires = utcnow() + timedelta(days=school_setting(school, "offer_valid_days"))
     body = {
         "transfer_id": transfer.transfer_uid,
@@ -171,28 +149,22 @@ def make_offer(session: Session, instance: Instance, transfer: Transfer, actor: 
         "leaving_date": transfer.leaving_date.isoformat() if transfer.leaving_date else None,
         "expires_at": expires.isoformat(),
     }
-    key = load_signing_key(session, school.id, instance.instance_key)
+    key = load_signing_key(session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER, school.urn, partner.urn)
     from exchange.receipts.receipt import sha256_text
 
     transfer.offer_jws = token
     transfer.offer_sha256 = sha256_text(token)
     transfer.offer_expires_at = expires
-    move(session, transfer, states.OFFERED, actor)
     return token
 
 
-def record_conversation(
-    session: Session,
-    transfer: Transfer,
-    actor: Actor,
-    held_on: date,
-    participants: str,
-    summary: str,
-) -> None:
+def record_conversation(step: Step) -> None:
     """Record the DSL-to-DSL conversation; its summary is redacted and travels in the bundle."""
-    allowed = {states.ACCEPTED} if transfer.route == "online" else {states.REDACTION_REVIEW}
-    _require(transfer, allowed, actor)
+    transfer = step.need_transfer
+    held_on: date = step.inputs["held_on"]
+    participants = str(step.inputs.get("participants") or "")
+    summary = str(step.inputs.get("summary") or "")
     if not summary.strip() or not participants.strip():
         raise ValidationError("record who took part and a summary of the child's needs")
     if held_on > date.today():
@@ -200,9 +172,8 @@ def record_conversation(
     transfer.conversation_held_on = held_on
     transfer.conversation_participants = participants.strip()
     transfer.conversation_summary = summary.strip()
-    transfer.conversation_recorded_by_user_id = actor.user_id
-    redact_conversation(session, transfer)
-    move(session, transfer, states.CONVERSATION_RECORDED, actor)
+    transfer.conversation_recorded_by_user_id = step.actor.user_id
+    redact_conversation(step.session, transfer)
 
 
 def conversation_required(school: School, transfer: Transfer) -> bool:
@@ -212,66 +183,24 @@ def conversation_required(school: School, transfer: Transfer) -> bool:
     return transfer.flagged_child
 
 
-def check_can_authorise(session: Session, transfer: Transfer, actor: Actor) -> None:
-    """Raise unless this person may authorise this transfer now."""
-    school = session.get(School, transfer.school_id)
-    allowed_roles = (
-        {"dsl", "deputy_dsl"} if school_setting(school, "deputy_may_authorise") else {"dsl"}
-    )
-    if actor.role not in allowed_roles:
-        raise states.TransitionRefused(
-            "only the DSL can authorise (this school does not allow deputies)"
-        )
-    ready = {states.CONVERSATION_RECORDED}
-    if not conversation_required(school, transfer) and transfer.route == "online":
-        ready.add(states.ACCEPTED)
-    if transfer.state not in ready:
-        raise states.TransitionRefused(
-            f"a transfer in state {transfer.state} cannot be authorised yet"
-        )
-    flags = unresolved_flags(session, transfer)
-    if flags:
-        raise ValidationError(
-            f"{len(flags)} redaction flag(s) must be resolved before authorisation"
-        )
-    if transfer.route == "online" and not is_confirmed(session, transfer.partner):
-        raise ValidationError("the partner's keys are not confirmed")
-
-
-def authorise(
-    session: Session,
-    instance: Instance,
-    transfer: Transfer,
-    actor: Actor,
-    *,
-    fresh_second_factor: bool,
-) -> None:
-    """Authorise the transfer (the DSL, just re-authenticated) and build the bundle to send."""
-    if not fresh_second_factor:
-        raise states.TransitionRefused("confirm your second factor again to authorise a transfer")
-    check_can_authorise(session, transfer, actor)
-    transfer.authorised_by_user_id = actor.user_id
+def authorise(step: Step) -> None:
+    """Record who authorised, and build the bundle to send for a transfer online."""
+    transfer = step.need_transfer
+    transfer.authorised_by_user_id = step.actor.user_id
     transfer.authorised_at = utcnow()
     if transfer.route == "online":
         from exchange.transfers.bundle_step import build_transfer_bundle
 
-        build_transfer_bundle(session, instance, transfer, actor)
-    move(session, transfer, states.AUTHORISED, actor)
+        build_transfer_bundle(step.session, step.need_instance, transfer, step.actor)
 
 
-def withdraw(session: Session, transfer: Transfer, actor: Actor, reason: str) -> None:
-    """Withdraw a transfer that has not been delivered, with a reason."""
-    if not reason.strip():
-        raise ValidationError("say why the transfer is withdrawn")
-    move(session, transfer, states.WITHDRAWN, actor, note=reason.strip()[:500])
+def retry(step: Step) -> None:
+    """Send the bundle that was authorised again, once the cause of the failure is fixed."""
+    transfer = step.need_transfer
+    transfer.last_delivery_error = None
+    step.details["retried_by"] = step.actor.user_id
 
 
-def _require(transfer: Transfer, allowed: set[str], actor: Actor) -> None:
-    if transfer.direction != OUTGOING:
-        raise states.TransitionRefused("this step belongs to the sending school")
-    if actor.role not in states.DSL_ROLES:
-        raise states.TransitionRefused(f"the {actor.role} role cannot change a transfer")
-    if transfer.state not in allowed:
-        raise states.TransitionRefused(
-            f"this step is not possible while the transfer is {transfer.state}"
-        )
+def withdraw(step: Step) -> None:
+    """Withdraw a transfer that has not been delivered; the reason goes with the step."""
+    step.note = str(step.inputs.get("reason") or "").strip()[:500]

@@ -9,23 +9,21 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from exchange.audit.service import make_checkpoint, record_event
-from exchange.db import utcnow
+from exchange.audit.service import record_event
 from exchange.errors import ExchangeError, NotFound
 from exchange.instance import Instance
 from exchange.packaging.bundle import Bundle, Limits
-from exchange.packaging.keys import load_encryption_keys, load_signing_key
+from exchange.packaging.keys import load_encryption_keys
 from exchange.partners.service import trusted_signing_keys
-from exchange.receipts.receipt import Receipt
+from exchange.receipts.signing import sign_receipt
 from exchange.records.models import School
 from exchange.retention.assign import recompute_pupil
-from exchange.transfers import states
+from exchange.transfers import workflow
 from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.import_bundle import import_bundle
 from exchange.transfers.incoming import find_transfer
-from exchange.transfers.messages import RECEIPT, Message, sign_message
+from exchange.transfers.messages import Message
 from exchange.transfers.models import INCOMING, Transfer
-from exchange.transfers.steps import move
 from exchange.vault.workdirs import process_work_dir
 
 
@@ -72,7 +70,7 @@ def receive_bundle(
             return Received(transfer.receipt_jws, transfer.receipt_disposition or "", new=False)
         if transfer.receipt_disposition == "complete":
             raise UploadConflict("this transfer already has a complete receipt for other bytes")
-    if transfer.state not in (states.ACCEPTED,):
+    if not workflow.allowed(session, instance, transfer, "bundle_received", SYSTEM_ACTOR):
         raise UploadConflict(f"this transfer is {transfer.state}, not waiting for a bundle")
     signed = upload.payload
     sign_receipt = partial(_receipt, session, instance, school, transfer, digest)
@@ -144,32 +142,10 @@ def _receipt(
     disposition: str,
     reason: str | None,
 ) -> Received:
-    key = load_signing_key(session, school.id, instance.instance_key)
-    checkpoint = make_checkpoint(session, school.id, key)
-    receipt = Receipt(
-        transfer_id=transfer.transfer_uid,
-        offer_sha256=transfer.offer_sha256 or "",
-        ciphertext_sha256=digest,
-        manifest_sha256=hashlib.sha256(bundle.manifest_bytes).hexdigest() if bundle else None,
-        file_count=bundle.manifest.file_count if bundle else None,
-        disposition=disposition,
-        missing=(),
-        reason=reason,
-        received_at=utcnow().isoformat(),
-        signing_key_id=key.key_id,
-        checkpoint=checkpoint.jws,
-    )
-    token = sign_message(receipt.body(), key, RECEIPT, school.urn, transfer.partner.urn)
-    transfer.receipt_jws = token
-    transfer.receipt_disposition = disposition
-    transfer.bundle_sha256 = digest
-    transfer.manifest_sha256 = receipt.manifest_sha256
-    transfer.file_count = receipt.file_count
-    transfer.reject_reason = reason
+    token = sign_receipt(session, instance, school, transfer, digest, bundle, disposition, reason)
     if disposition == "complete":
-        move(
-            session, transfer, states.RECEIPTED, SYSTEM_ACTOR, details={"disposition": disposition}
-        )
+        step = {"disposition": disposition}
+        workflow.apply(session, instance, transfer, "bundle_received", SYSTEM_ACTOR, **step)
     else:
         record_event(
             session,

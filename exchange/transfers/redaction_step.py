@@ -14,10 +14,12 @@ from exchange.instance import Instance
 from exchange.records.models import Incident, IncidentAction, Pupil, VaultDocument
 from exchange.redaction.pipeline import RedactionBlocked, process_pdf, process_text
 from exchange.redaction.pseudonyms import PseudonymBook
+from exchange.transfers import states
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 from exchange.transfers.people import people_to_consider, pupil_person_id
 from exchange.transfers.steps import audit
+from exchange.transfers.workflow_types import Step
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 RESOLUTIONS = ("confirmed", "excluded", "replaced")
@@ -105,6 +107,40 @@ def reviews(session: Session, transfer: Transfer) -> list[RedactionReview]:
 def unresolved_flags(session: Session, transfer: Transfer) -> list[RedactionReview]:
     """Return the reviews whose flags still stop authorisation."""
     return [review for review in reviews(session, transfer) if review.blocks_authorisation]
+
+
+def resolve(step: Step) -> RedactionReview:
+    """Body of "resolve_flag": record the decision; after authorisation, reopen the transfer."""
+    transfer = step.need_transfer
+    review = resolve_flag(
+        step.session,
+        step.need_instance,
+        transfer,
+        int(step.inputs["review_id"]),
+        str(step.inputs.get("resolution") or ""),
+        str(step.inputs.get("note") or ""),
+        step.actor,
+        step.inputs.get("replacement"),
+    )
+    if transfer.state in (states.AUTHORISED, states.FAILED):
+        _reopen_for_authorisation(step)
+    return review
+
+
+def _reopen_for_authorisation(step: Step) -> None:
+    """What travels changed after authorisation: drop the built bundle, authorise again."""
+    transfer = step.need_transfer
+    if transfer.route == "online":
+        from exchange.transfers.bundle_step import outbox_path
+
+        outbox_path(step.need_instance, transfer).unlink(missing_ok=True)
+    for field in ("bundle_storage_key", "bundle_sha256", "bundle_size", "manifest_sha256"):
+        setattr(transfer, field, None)
+    transfer.file_count = None
+    transfer.authorised_by_user_id = None
+    transfer.authorised_at = None
+    step.target = states.CONVERSATION_RECORDED if transfer.conversation_held_on else states.ACCEPTED
+    step.note = "what travels changed after authorisation: authorise again"
 
 
 def resolve_flag(

@@ -1,4 +1,4 @@
-"""Move a transfer from one state to the next: guarded, persisted and audited in one place."""
+"""Record a transfer's state change (for the workflow only) and audit events about it."""
 
 from __future__ import annotations
 
@@ -10,21 +10,19 @@ from exchange.audit.service import record_event
 from exchange.db import utcnow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer, TransferStep
-from exchange.transfers.states import check_transition
 
 
-def move(
+def record_move(
     session: Session,
     transfer: Transfer,
+    previous: str | None,
     target: str,
     actor: Actor,
     *,
     note: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Take one step of the state machine, or raise TransitionRefused and change nothing."""
-    check_transition(transfer.direction, transfer.state, target, actor.role)
-    previous = transfer.state
+    """Persist one state change, its step row and its one audit event (the workflow calls it)."""
     transfer.state = target
     transfer.updated_at = utcnow()
     session.add(

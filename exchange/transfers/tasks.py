@@ -1,30 +1,39 @@
-"""Celery tasks of the transfer flow: ids in, never personal data; retried with back-off."""
+"""Celery tasks of the transfer flow: ids in, never personal data; retried with back-off.
+
+The outbox dispatcher queues the first four, each with the id of its outbox row: a task whose
+row already ran (a second send after a crash) does nothing, and a task marks its row run in
+the same transaction as its work.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from exchange.db import transaction, utcnow
 from exchange.instance import Instance
 from exchange.logs import get_logger
+from exchange.outbox.service import already_ran, celery_sender, dispatch, mark_ran, written_in
 from exchange.records.models import School
+from exchange.tasks import names
 from exchange.transfers import states
 from exchange.transfers.actors import SYSTEM_ACTOR
-from exchange.transfers.client import DeliveryError, HttpTransport, Transport, WsgiTransport
-from exchange.transfers.delivery import deliver, partner_url, send_countersignature
-from exchange.transfers.incoming import expire_offers
+from exchange.transfers.client import DeliveryError, HttpTransport, Transport
+from exchange.transfers.delivery import deliver, fail, send_countersignature
+from exchange.transfers.effects import send_message
 from exchange.transfers.models import Transfer
 from exchange.transfers.notify import send_alert
-from exchange.transfers.steps import audit, move
+from exchange.transfers.partner_messages import expire_offers
+from exchange.transfers.steps import audit
 
 log = get_logger(__name__)
-MESSAGE_FIELDS = {"offer": "offer_jws", "response": "response_jws"}
 # If the database goes away (a restart, a failover), the task is tried again shortly.
 RESILIENT = {
     "acks_late": True,
@@ -34,6 +43,7 @@ RESILIENT = {
     "max_retries": 12,
 }
 STUCK_AFTER = timedelta(hours=2)  # Longer than the longest back-off between two tries.
+DUPLICATE = "already ran"
 
 
 def _instance() -> Instance:
@@ -42,27 +52,23 @@ def _instance() -> Instance:
     return worker_instance()
 
 
-def transport_for(instance: Instance, transfer: Transfer) -> Transport:
-    """Use real HTTP, except to a school hosted on this very instance (through its own app)."""
-    with instance.sessions() as session:
-        hosted_here = session.scalar(select(School.id).where(School.urn == transfer.partner.urn))
-    if hosted_here is not None:
-        return WsgiTransport(_local_app(instance))
+def transport_for(_instance: Instance, _transfer: Transfer) -> Transport:
+    """Return the transport to a partner: real HTTP, for a school hosted here as for any other."""
     return HttpTransport()
 
 
-_LOCAL_APPS: dict[int, Any] = {}
-
-
-def _local_app(instance: Instance) -> Any:
-    """Return this worker's one web app for schools hosted here (made once, not per task)."""
-    app = _LOCAL_APPS.get(id(instance))
-    if app is None:
-        from exchange.web import create_app
-
-        app = _LOCAL_APPS[id(instance)] = create_app(dict(instance.config))
-        instance.on_close(app.extensions["exchange"].close)
-    return app
+@contextmanager
+def outbox_work(task: Task, outbox_id: int | None) -> Iterator[tuple[Instance, Session | None]]:
+    """Open the task's transaction; yield no session if its outbox row already ran."""
+    instance = _instance()
+    with transaction(instance.sessions) as session:
+        if already_ran(session, outbox_id):
+            log.info("duplicate task skipped", extra={"task": task.name, "outbox_id": outbox_id})
+            yield instance, None
+            return
+        yield instance, session
+        pending = written_in(session)
+    dispatch(instance.sessions, celery_sender(task.app), pending)
 
 
 def backoff(retries: int) -> int:
@@ -70,28 +76,22 @@ def backoff(retries: int) -> int:
     return min(5 * 2**retries, 3600)
 
 
-@shared_task(name="exchange.transfers.send_message", bind=True, **RESILIENT)
-def send_message_task(self: Task, transfer_id: int, which: str) -> str:
+@shared_task(name=names.SEND_MESSAGE, bind=True, **RESILIENT)
+def send_message_task(
+    self: Task, transfer_id: int, which: str, outbox_id: int | None = None
+) -> str:
     """Send a stored offer or offer response to the other school."""
-    instance = _instance()
     error = None
-    with transaction(instance.sessions) as session:
+    with outbox_work(self, outbox_id) as (instance, session):
+        if session is None:
+            return DUPLICATE
         transfer = session.get(Transfer, transfer_id)
-        token = getattr(transfer, MESSAGE_FIELDS[which])
-        path = "offers" if which == "offer" else "offer-responses"
         try:
-            reply = transport_for(instance, transfer).post(partner_url(transfer, path), token)
-            if reply.status >= 500:
-                raise DeliveryError(f"the other service answered {reply.status}")
-            audit(
-                session, transfer, SYSTEM_ACTOR, f"transfer.{which}_sent", {"status": reply.status}
-            )
-            if reply.status >= 400:
-                transfer.last_delivery_error = (
-                    f"{which} refused ({reply.status}): {reply.body.get('message', '')}"[:500]
-                )
+            send_message(session, transfer, which, transport_for(instance, transfer))
         except DeliveryError as exc:
             error = exc
+        if error is None or self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:
+            mark_ran(session, outbox_id)
     if error is not None:
         if self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:
             log.warning("message not delivered", extra={"transfer_id": transfer_id, "which": which})
@@ -100,12 +100,13 @@ def send_message_task(self: Task, transfer_id: int, which: str) -> str:
     return "sent"
 
 
-@shared_task(name="exchange.transfers.deliver", bind=True, **RESILIENT)
-def deliver_task(self: Task, transfer_id: int) -> str:
+@shared_task(name=names.DELIVER, bind=True, **RESILIENT)
+def deliver_task(self: Task, transfer_id: int, outbox_id: int | None = None) -> str:
     """Deliver an authorised transfer's bundle, retrying until acknowledged or out of tries."""
-    instance = _instance()
     error = None
-    with transaction(instance.sessions) as session:
+    with outbox_work(self, outbox_id) as (instance, session):
+        if session is None:
+            return DUPLICATE
         transfer = session.get(Transfer, transfer_id, with_for_update=True)
         try:
             state = deliver(session, instance, transfer, transport_for(instance, transfer))
@@ -114,14 +115,7 @@ def deliver_task(self: Task, transfer_id: int) -> str:
             transfer.last_delivery_error = exc.message[:500]
             state = transfer.state
             if self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:
-                move(
-                    session,
-                    transfer,
-                    states.FAILED,
-                    SYSTEM_ACTOR,
-                    note="no acknowledgement after every retry",
-                )
-                send_alert(session, instance.config, transfer, "delivery_failed")
+                fail(session, instance, transfer, "no acknowledgement after every retry")
                 state, error = states.FAILED, None
             else:
                 audit(
@@ -131,22 +125,20 @@ def deliver_task(self: Task, transfer_id: int) -> str:
                     "transfer.delivery_retry",
                     {"attempt": transfer.delivery_attempts},
                 )
-        else:
-            if state == states.FAILED:
-                send_alert(session, instance.config, transfer, "delivery_failed")
+        if error is None:
+            mark_ran(session, outbox_id)
     if error is not None:
         raise self.retry(exc=error, countdown=backoff(self.request.retries))
-    if state == states.RECEIPTED:
-        countersign_task.delay(transfer_id)
     return state
 
 
-@shared_task(name="exchange.transfers.countersign", bind=True, **RESILIENT)
-def countersign_task(self: Task, transfer_id: int) -> str:
+@shared_task(name=names.COUNTERSIGN, bind=True, **RESILIENT)
+def countersign_task(self: Task, transfer_id: int, outbox_id: int | None = None) -> str:
     """Give the receiving school our countersignature, retrying if it is unreachable."""
-    instance = _instance()
     error = None
-    with transaction(instance.sessions) as session:
+    with outbox_work(self, outbox_id) as (instance, session):
+        if session is None:
+            return DUPLICATE
         transfer = session.get(Transfer, transfer_id, with_for_update=True)
         try:
             state = send_countersignature(
@@ -154,6 +146,8 @@ def countersign_task(self: Task, transfer_id: int) -> str:
             )
         except DeliveryError as exc:
             error, state = exc, transfer.state
+        if error is None or self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:
+            mark_ran(session, outbox_id)
     if error is not None:
         if self.request.retries >= instance.config["DELIVERY_MAX_RETRIES"]:
             return state
@@ -161,23 +155,25 @@ def countersign_task(self: Task, transfer_id: int) -> str:
     return state
 
 
-@shared_task(name="exchange.transfers.notify", **RESILIENT)
-def notify_task(transfer_id: int, event: str) -> int:
+@shared_task(name=names.NOTIFY, bind=True, **RESILIENT)
+def notify_task(self: Task, transfer_id: int, event: str, outbox_id: int | None = None) -> int:
     """Email the school's DSL (and SENCO) about a transfer event."""
-    instance = _instance()
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        return send_alert(session, instance.config, transfer, event)
+    with outbox_work(self, outbox_id) as (instance, session):
+        if session is None:
+            return 0
+        sent = send_alert(session, instance.config, session.get(Transfer, transfer_id), event)
+        mark_ran(session, outbox_id)
+        return sent
 
 
-@shared_task(name="exchange.transfers.daily", **RESILIENT)
-def daily_task() -> dict[str, int]:
+@shared_task(name=names.TRANSFERS_DAILY, bind=True, **RESILIENT)
+def daily_task(self: Task) -> dict[str, int]:
     """Expire stale offers and remind DSLs of overdue transfers, for every school."""
-    instance = _instance()
     counts = {"expired": 0, "overdue": 0}
-    with transaction(instance.sessions) as session:
+    with outbox_work(self, None) as (instance, session):
+        assert session is not None
         for school in session.scalars(select(School)):
-            counts["expired"] += expire_offers(session, school.id)
+            counts["expired"] += expire_offers(session, instance, school.id)
             for transfer in overdue(session, school.id, date.today()):
                 send_alert(session, instance.config, transfer, "overdue")
                 counts["overdue"] += 1
@@ -185,7 +181,7 @@ def daily_task() -> dict[str, int]:
     return counts
 
 
-def overdue(session, school_id: int, today: date) -> list[Transfer]:  # type: ignore[no-untyped-def]
+def overdue(session: Session, school_id: int, today: date) -> list[Transfer]:
     """Return the school's open transfers past their deadline."""
     return list(
         session.scalars(
@@ -198,7 +194,7 @@ def overdue(session, school_id: int, today: date) -> list[Transfer]:  # type: ig
     )
 
 
-@shared_task(name="exchange.transfers.resume", **RESILIENT)
+@shared_task(name=names.TRANSFERS_RESUME, **RESILIENT)
 def resume_task() -> dict[str, int]:
     """Queue again what a killed worker left: deliveries and countersignatures stuck for hours."""
     instance = _instance()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from exchange.audit.service import record_event
 from exchange.auth.permissions import can
+from exchange.errors import ExchangeError
 from exchange.instance import Instance
 from exchange.records.models import School, SchoolScoped, User
 from exchange.records.scoping import scope_session
@@ -144,6 +145,18 @@ def audit_view(event: str, object_type: str, object_id: int | str, **details: An
     )
 
 
-def after_commit(task: str, *args: Any) -> None:
-    """Queue a task to send once the request's transaction has committed."""
-    g.setdefault("after_commit", []).append((task, list(args)))
+def attempt(step: Callable[[], Any]) -> str | None:
+    """Run a service step; on a refusal roll back, audit it where it matters, return its words."""
+    from exchange.outbox.service import forget_pending
+    from exchange.transfers.workflow import record_refusal
+
+    try:
+        step()
+    except ExchangeError as exc:
+        session = db()
+        session.rollback()
+        forget_pending(session)
+        if record_refusal(session, exc):
+            session.commit()
+        return exc.message
+    return None

@@ -14,10 +14,12 @@ from exchange.audit.service import record_event
 from exchange.auth.models import ApiToken
 from exchange.auth.permissions import API_SCOPES
 from exchange.auth.tokens import authenticate_token
+from exchange.errors import ExchangeError
 from exchange.records.scoping import scope_session
-from exchange.transfers import outgoing
+from exchange.transfers import workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import OUTGOING, Transfer
+from exchange.transfers.workflow import record_refusal
 from exchange.web.access import instance
 from exchange.web.api_schemas import (
     ErrorSchema,
@@ -116,8 +118,19 @@ def withdraw_transfer(transfer_uid: str) -> Any:
         abort(404, "no such transfer")
     # The state machine lets only the DSL roles withdraw; a token with this scope acts for the
     # school's DSL, and the log names the token beside the step.
-    actor = Actor(role="dsl", name=f"API token {token.prefix}", request_id=g.get("request_id"))
-    outgoing.withdraw(g.db, row, actor, body["reason"])
+    actor = Actor(
+        role="dsl",
+        name=f"API token {token.prefix}",
+        request_id=g.get("request_id"),
+        school_id=token.school_id,
+    )
+    try:
+        workflow.apply(g.db, instance(), row, "withdraw", actor, reason=body["reason"])
+    except ExchangeError as error:
+        g.db.rollback()
+        if record_refusal(g.db, error):
+            g.db.commit()
+        raise
     record_event(
         g.db,
         token.school_id,

@@ -9,15 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.service import latest_checkpoint
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
+from exchange.outbox.service import forget_pending, written_in
 from exchange.records.models import School
-from exchange.transfers import incoming
+from exchange.transfers import incoming, partner_messages
 from exchange.transfers.messages import (
     BUNDLE_UPLOAD,
     COUNTERSIGNATURE,
@@ -31,6 +32,7 @@ from exchange.transfers.messages import (
 from exchange.transfers.models import INCOMING
 from exchange.transfers.receive import receive_bundle
 from exchange.vault.workdirs import process_work_dir
+from exchange.web.setup import send_outbox
 
 school_api = Blueprint("school_api", __name__, url_prefix="/s2s/v1/schools/<urn>")
 
@@ -45,7 +47,7 @@ def _instance() -> Instance:
 
 @contextmanager
 def _school_session(urn: str) -> Iterator[tuple[Session, School]]:
-    """Open the request's one transaction for a school hosted here; commit at the end."""
+    """Open the request's one transaction for a school hosted here; commit, then send effects."""
     with _instance().sessions() as session:
         school = session.scalar(select(School).where(School.urn == urn))
         if school is None:
@@ -55,7 +57,10 @@ def _school_session(urn: str) -> Iterator[tuple[Session, School]]:
             session.commit()
         except BaseException:
             session.rollback()
+            forget_pending(session)
             raise
+        pending = written_in(session)
+    send_outbox(pending)
 
 
 def _message_body() -> str:
@@ -66,25 +71,11 @@ def _message_body() -> str:
     return request.get_data(as_text=True)
 
 
-def _after_commit(task: str, *args: Any) -> None:
-    """Queue a task once the request's transaction has committed."""
-    g.setdefault("after_commit", []).append((task, args))
-
-
 def _handle(urn: str, typ: str, action: Callable[[Session, School, Any], Any]) -> Any:
     token = _message_body()
     with _school_session(urn) as (session, school):
         message = verify_message(session, school, token, typ)
-        result = action(session, school, message)
-    _flush_tasks()
-    return result
-
-
-def _flush_tasks() -> None:
-    celery = current_app.extensions.get("celery")
-    for task, args in g.pop("after_commit", []):
-        if celery is not None:
-            celery.send_task(task, args=list(args))
+        return action(session, school, message)
 
 
 @school_api.post("/offers")
@@ -92,8 +83,7 @@ def post_offer(urn: str) -> Any:
     """Receive an offer of a child's file."""
 
     def action(session: Session, school: School, message: Any) -> Any:
-        transfer = incoming.receive_offer(session, school, message)
-        _after_commit("exchange.transfers.notify", transfer.id, "offer_received")
+        transfer = partner_messages.offer_received(session, _instance(), school, message)
         return jsonify({"status": "received", "transfer_id": transfer.transfer_uid}), 202
 
     return _handle(urn, OFFER, action)
@@ -104,8 +94,7 @@ def post_offer_response(urn: str) -> Any:
     """Receive the other school's acceptance or rejection of our offer."""
 
     def action(session: Session, school: School, message: Any) -> Any:
-        transfer = incoming.receive_offer_response(session, school, message)
-        _after_commit("exchange.transfers.notify", transfer.id, f"offer_{transfer.state}")
+        transfer = partner_messages.offer_answered(session, _instance(), school, message)
         return jsonify({"status": transfer.state, "transfer_id": transfer.transfer_uid}), 200
 
     return _handle(urn, OFFER_RESPONSE, action)
@@ -130,10 +119,6 @@ def put_bundle(urn: str, transfer_id: str) -> Any:
         with _school_session(urn) as (session, school):
             upload = verify_message(session, school, token, BUNDLE_UPLOAD)
             received = receive_bundle(session, instance, school, transfer_id, body, upload)
-            transfer = incoming.find_transfer(session, school.id, transfer_id, INCOMING)
-            if received.new and received.disposition == "complete":
-                _after_commit("exchange.transfers.notify", transfer.id, "file_received")
-    _flush_tasks()
     return jsonify({"receipt": received.receipt_jws, "disposition": received.disposition}), 200
 
 
@@ -176,7 +161,7 @@ def post_countersignature(urn: str, transfer_id: str) -> Any:
     def action(session: Session, school: School, message: Any) -> Any:
         if message.payload.get("transfer_id") != transfer_id:
             raise MessageRefused("the countersignature is for another transfer")
-        transfer = incoming.receive_countersignature(session, school, message)
+        transfer = partner_messages.countersignature_received(session, _instance(), school, message)
         return jsonify({"status": transfer.state}), 200
 
     return _handle(urn, COUNTERSIGNATURE, action)

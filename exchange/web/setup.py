@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from exchange.auth.permissions import can
 from exchange.logs import get_logger
+from exchange.outbox.service import celery_sender, dispatch, written_in
 from exchange.web.access import current_user
 
 log = get_logger(__name__)
@@ -45,8 +46,16 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=generate_csrf, can=can, current_user=current_user)
 
 
-def _send_with_celery(task: str, args: list[Any]) -> None:
-    current_app.extensions["celery"].send_task(task, args=args)
+def _send_with_celery(task: str, args: list[Any], outbox_id: int) -> None:
+    celery_sender(current_app.extensions["celery"])(task, args, outbox_id)
+
+
+def send_outbox(ids: list[int]) -> None:
+    """Send the outbox rows a committed transaction wrote (the beat sweeps any left behind)."""
+    if ids:
+        dispatch(
+            current_app.extensions["exchange"].sessions, current_app.extensions["task_runner"], ids
+        )
 
 
 def _install_transaction(app: Flask) -> None:
@@ -55,16 +64,16 @@ def _install_transaction(app: Flask) -> None:
         session = g.pop("db", None)
         if session is None:
             return response
+        pending: list[int] = []
         try:
             if response.status_code < 400:
                 session.commit()
+                pending = written_in(session)
             else:
                 session.rollback()
         finally:
             session.close()
-        if response.status_code < 400:
-            for task, args in g.pop("after_commit", []):
-                current_app.extensions["task_runner"](task, args)
+        send_outbox(pending)
         return response
 
     @app.teardown_request

@@ -6,34 +6,13 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 
-from exchange.transfers import outgoing, states
 from exchange.transfers.models import OUTGOING, Transfer
-from exchange.transfers.offline_route import confirm_receipt_code, export_package
-from exchange.transfers.steps import audit, move
-from exchange.web.access import (
-    after_commit,
-    db,
-    instance,
-    own,
-    requires,
-    requires_fresh_second_factor,
-)
-from exchange.web.transfer_pages import _actor, _attempt
+from exchange.transfers.steps import audit
+from exchange.web.access import db, has_fresh_second_factor, instance, own, requires
+from exchange.web.access import requires_fresh_second_factor as fresh
+from exchange.web.transfer_pages import _act, _actor, _possible_actions
 
 transfer_actions = Blueprint("transfer_actions", __name__, url_prefix="/transfers")
-
-# States from which the departing DSL may still withdraw (nothing has been delivered).
-WITHDRAWABLE = frozenset(
-    {
-        states.DRAFT,
-        states.REDACTION_REVIEW,
-        states.OFFERED,
-        states.ACCEPTED,
-        states.CONVERSATION_RECORDED,
-        states.AUTHORISED,
-        states.FAILED,
-    }
-)
 
 
 def _outgoing(transfer_id: int) -> Transfer:
@@ -50,6 +29,10 @@ def _offline(transfer_id: int) -> Transfer:
     return transfer
 
 
+def _capitalised(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
 @transfer_actions.route("/<int:transfer_id>/export", methods=["GET", "POST"])
 @requires("manage_transfers")
 def export(transfer_id: int) -> Any:
@@ -58,15 +41,25 @@ def export(transfer_id: int) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         made: list[Any] = []
-        message = _attempt(
-            lambda: made.append(export_package(db(), instance(), transfer, _actor()))
-        )
+        message = _act_collect(transfer, "export", made)
         if message:
             errors["export"] = message
         else:
             return render_template("transfers/exported.html", transfer=transfer, package=made[0])
-    return render_template("transfers/export.html", transfer=transfer, errors=errors), (
-        400 if errors else 200
+    return render_template(
+        "transfers/export.html",
+        transfer=transfer,
+        errors=errors,
+        can_do=_possible_actions(transfer),
+    ), (400 if errors else 200)
+
+
+def _act_collect(transfer: Transfer, action: str, made: list[Any]) -> str | None:
+    from exchange.transfers import workflow
+    from exchange.web.access import attempt
+
+    return attempt(
+        lambda: made.append(workflow.apply(db(), instance(), transfer, action, _actor()))
     )
 
 
@@ -75,7 +68,7 @@ def export(transfer_id: int) -> Any:
 def download(transfer_id: int) -> Any:
     """Download the exported zip (encrypted; each download is audited)."""
     transfer = _offline(transfer_id)
-    if transfer.state != states.EXPORTED or not transfer.bundle_storage_key:
+    if "confirm_receipt_code" not in _possible_actions(transfer) or not transfer.bundle_storage_key:
         abort(404)
     path = instance().home / "outbox" / transfer.bundle_storage_key
     if not path.is_file():
@@ -104,17 +97,17 @@ def receipt_code(transfer_id: int) -> Any:
         if not confirmed_by:
             errors["confirmed_by"] = "Enter who confirmed receipt, with their school"
         if not errors:
-            message = _attempt(
-                lambda: confirm_receipt_code(
-                    db(), instance(), transfer, code, confirmed_by, _actor()
-                )
-            )
+            message = _act(transfer, "confirm_receipt_code", code=code, confirmed_by=confirmed_by)
             if message:
-                errors["code"] = message[:1].upper() + message[1:]
+                errors["code"] = _capitalised(message)
             else:
                 return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
     return render_template(
-        "transfers/receipt_code.html", transfer=transfer, errors=errors, form=form
+        "transfers/receipt_code.html",
+        transfer=transfer,
+        errors=errors,
+        form=form,
+        can_do=_possible_actions(transfer),
     ), (400 if errors else 200)
 
 
@@ -130,9 +123,9 @@ def withdraw(transfer_id: int) -> Any:
         if not reason.strip():
             errors["reason"] = "Enter why the transfer is withdrawn"
         else:
-            message = _attempt(lambda: outgoing.withdraw(db(), transfer, _actor(), reason))
+            message = _act(transfer, "withdraw", reason=reason)
             if message:
-                errors["reason"] = message[:1].upper() + message[1:]
+                errors["reason"] = _capitalised(message)
             else:
                 return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
     return render_template(
@@ -140,32 +133,29 @@ def withdraw(transfer_id: int) -> Any:
         transfer=transfer,
         errors=errors,
         form=form,
-        possible=transfer.state in WITHDRAWABLE,
+        possible="withdraw" in _possible_actions(transfer),
     ), (400 if errors else 200)
 
 
 @transfer_actions.route("/<int:transfer_id>/retry", methods=["GET", "POST"])
 @requires("manage_transfers")
-@requires_fresh_second_factor
+@fresh
 def retry(transfer_id: int) -> Any:
-    """Authorise a failed delivery again, after the cause is fixed, and send it."""
+    """Send a failed delivery again, after the cause is fixed: authorised as the first time."""
     transfer = _outgoing(transfer_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if transfer.route != "online":
-            errors["confirm"] = "Only a delivery to a school's service can be sent again"
-        elif request.form.get("confirm") != "yes":
+        if request.form.get("confirm") != "yes":
             errors["confirm"] = "Confirm that the cause is fixed and the file should be sent again"
         else:
-            message = _attempt(lambda: move(db(), transfer, states.AUTHORISED, _actor()))
+            message = _act(transfer, "retry", fresh_second_factor=has_fresh_second_factor())
             if message:
-                errors["confirm"] = message[:1].upper() + message[1:]
+                errors["confirm"] = _capitalised(message)
             else:
-                after_commit("exchange.transfers.deliver", transfer.id)
                 return render_template("transfers/authorised.html", transfer=transfer)
     return render_template(
         "transfers/retry.html",
         transfer=transfer,
         errors=errors,
-        possible=transfer.state == states.FAILED and transfer.route == "online",
+        possible="retry" in _possible_actions(transfer),
     ), (400 if errors else 200)

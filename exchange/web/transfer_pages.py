@@ -9,16 +9,16 @@ from typing import Any
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from exchange.errors import ExchangeError
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
-from exchange.transfers import incoming, outgoing, states
+from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
-from exchange.transfers.redaction_step import resolve_flag, reviews, unresolved_flags
+from exchange.transfers.outgoing import conversation_required
+from exchange.transfers.redaction_step import reviews, unresolved_flags
 from exchange.web.access import (
-    after_commit,
+    attempt,
     audit_view,
     current_school,
     current_user,
@@ -63,13 +63,13 @@ def _not_found() -> Any:
 
 
 def _attempt(step: Callable[[], Any]) -> str | None:
-    """Run a service step; on a refusal roll back and return the message to show."""
-    try:
-        step()
-    except ExchangeError as exc:
-        db().rollback()
-        return exc.message
-    return None
+    """Run a service step; on a refusal return the message to show (nothing changed)."""
+    return attempt(step)
+
+
+def _act(transfer: Transfer, action: str, **inputs: Any) -> str | None:
+    """Take one workflow action as the signed-in user; return the refusal's words, if any."""
+    return attempt(lambda: workflow.apply(db(), instance(), transfer, action, _actor(), **inputs))
 
 
 @transfer_pages.route("")
@@ -100,7 +100,9 @@ def start(pupil_id: int) -> Any:
     created: list[Transfer] = []
     error = _attempt(
         lambda: created.append(
-            outgoing.create_transfer(db(), current_school(), _actor(), child, partner)
+            workflow.start(
+                db(), instance(), current_school(), "create", _actor(), pupil=child, partner=partner
+            )
         )
     )
     if error:
@@ -131,11 +133,23 @@ def show(transfer_id: int, error: str | None = None) -> Any:
         "error": error,
         "today": date.today(),
         "flags": len(unresolved_flags(db(), transfer)) if transfer.direction == OUTGOING else 0,
-        "conversation_required": outgoing.conversation_required(school, transfer),
+        "conversation_required": conversation_required(school, transfer),
+        "can_do": _possible_actions(transfer),
     }
     if transfer.direction == INCOMING:
         return render_template("transfers/incoming.html", **context), 400 if error else 200
     return render_template("transfers/outgoing.html", **context), 400 if error else 200
+
+
+def _possible_actions(transfer: Transfer) -> set[str]:
+    """Return the actions the signed-in user could take on this transfer now (for the page)."""
+    actor = _actor()
+    return {
+        name
+        for name, action in workflow.ACTIONS.items()
+        if action.permission != "transfer.system"
+        and workflow.allowed(db(), instance(), transfer, name, actor, fresh_second_factor=True)
+    }
 
 
 @transfer_pages.route("/<int:transfer_id>/items", methods=["GET", "POST"])
@@ -151,10 +165,13 @@ def items(transfer_id: int) -> Any:
             reason = request.form.get(f"reason-{key}", "")
             if included == item.included and (reason.strip() or None) == item.reason:
                 continue
-            message = _attempt(
-                lambda item=item, included=included, reason=reason: outgoing.set_item(
-                    db(), transfer, _actor(), item.kind, item.object_id, included, reason
-                )
+            message = _act(
+                transfer,
+                "select_item",
+                kind=item.kind,
+                object_id=item.object_id,
+                included=included,
+                reason=reason,
             )
             if message:
                 errors[f"reason-{key}"] = message
@@ -186,7 +203,7 @@ def items(transfer_id: int) -> Any:
 def start_review(transfer_id: int) -> Any:
     """Redact what was chosen and open the redaction review."""
     transfer = _outgoing(transfer_id)
-    error = _attempt(lambda: outgoing.start_review(db(), instance(), transfer, _actor()))
+    error = _act(transfer, "start_review")
     if error:
         return show(transfer_id, error)
     return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))
@@ -215,17 +232,13 @@ def redactions(transfer_id: int) -> Any:
             if problem:
                 errors[f"replacement-{review_id}"] = problem
         if not errors:
-            message = _attempt(
-                lambda: resolve_flag(
-                    db(),
-                    instance(),
-                    transfer,
-                    int(review_id),
-                    resolution,
-                    note,
-                    _actor(),
-                    replacement,
-                )
+            message = _act(
+                transfer,
+                "resolve_flag",
+                review_id=int(review_id),
+                resolution=resolution,
+                note=note,
+                replacement=replacement,
             )
             if message:
                 target = "replacement" if resolution == "replaced" else "note"
@@ -259,10 +272,9 @@ def _replacement_pdf() -> tuple[bytes | None, str | None]:
 def offer(transfer_id: int) -> Any:
     """Sign the offer and send it to the receiving school."""
     transfer = _outgoing(transfer_id)
-    error = _attempt(lambda: outgoing.make_offer(db(), instance(), transfer, _actor()))
+    error = _act(transfer, "offer")
     if error:
         return show(transfer_id, error)
-    after_commit("exchange.transfers.send_message", transfer.id, "offer")
     return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
 
 
@@ -283,10 +295,12 @@ def conversation(transfer_id: int) -> Any:
         if not form.get("summary", "").strip():
             errors["summary"] = "Enter a summary of the child's needs"
         if not errors:
-            message = _attempt(
-                lambda: outgoing.record_conversation(
-                    db(), transfer, _actor(), held_on, form["participants"], form["summary"]
-                )
+            message = _act(
+                transfer,
+                "record_conversation",
+                held_on=held_on,
+                participants=form["participants"],
+                summary=form["summary"],
             )
             if message:
                 errors["summary"] = message
@@ -308,20 +322,10 @@ def authorise(transfer_id: int) -> Any:
         if request.form.get("confirm") != "yes":
             errors["confirm"] = "Confirm that you authorise this transfer"
         else:
-            message = _attempt(
-                lambda: outgoing.authorise(
-                    db(),
-                    instance(),
-                    transfer,
-                    _actor(),
-                    fresh_second_factor=has_fresh_second_factor(),
-                )
-            )
+            message = _act(transfer, "authorise", fresh_second_factor=has_fresh_second_factor())
             if message:
                 errors["confirm"] = message
             else:
-                if transfer.route == "online":
-                    after_commit("exchange.transfers.deliver", transfer.id)
                 return render_template("transfers/authorised.html", transfer=transfer)
     return render_template("transfers/authorise.html", transfer=transfer, errors=errors), (
         400 if errors else 200
@@ -337,7 +341,7 @@ def chronology(transfer_id: int) -> Any:
         if transfer.pupil_id is None:
             return _not_found()
         return redirect(url_for("home.pupil", pupil_id=transfer.pupil_id))
-    if transfer.state in (states.DRAFT,) or transfer.pupil_id is None:
+    if not reviews(db(), transfer) or transfer.pupil_id is None:
         return show(transfer_id, "Start the redaction review to preview the chronology")
     preview = make_chronology(db(), transfer, current_school(), own(Pupil, transfer.pupil_id))
     audit_view("transfer.chronology_previewed", "transfer", transfer.transfer_uid)
@@ -352,18 +356,12 @@ def answer(transfer_id: int) -> Any:
     decision = request.form.get("decision")
     if decision not in ("accept", "reject"):
         return show(transfer_id, "Choose whether to accept or reject the offer")
-    error = _attempt(
-        lambda: incoming.respond_to_offer(
-            db(),
-            instance(),
-            transfer,
-            _actor(),
-            accept=decision == "accept",
-            reason=request.form.get("reason", ""),
-            on_roll_confirmed=request.form.get("on_roll") == "yes",
-        )
+    error = _act(
+        transfer,
+        decision,
+        reason=request.form.get("reason", ""),
+        on_roll_confirmed=request.form.get("on_roll") == "yes",
     )
     if error:
         return show(transfer_id, error)
-    after_commit("exchange.transfers.send_message", transfer.id, "response")
     return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))

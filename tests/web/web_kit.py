@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +15,11 @@ from transfer_kit import child_with_records, introduce, school_with_keys
 from exchange.auth.credentials import set_demo_credentials
 from exchange.db import transaction
 from exchange.instance import Instance
+from exchange.outbox.service import Sender
 from exchange.records.models import School, User
 from exchange.records.schools import add_user
 from exchange.transfers.client import WsgiTransport
-from exchange.transfers.delivery import deliver, partner_url, send_countersignature
-from exchange.transfers.models import Transfer
-from exchange.transfers.tasks import MESSAGE_FIELDS
+from exchange.transfers.effects import inline_sender
 from exchange.web import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -69,25 +68,9 @@ def give_credentials(instance: Instance, user_id: int, password: str = PASSWORD)
         set_demo_credentials(session, user, password, TOTP_SECRET, instance.instance_key)
 
 
-def inline_task_runner(app: Flask, instance: Instance) -> Callable[[str, list[Any]], None]:
+def inline_task_runner(app: Flask, instance: Instance) -> Sender:
     """Return a runner that does a queued task's work at once, through the app itself."""
-    transport = WsgiTransport(app)
-
-    def run(task: str, args: list[Any]) -> None:
-        with transaction(instance.sessions) as session:
-            transfer = session.get(Transfer, args[0])
-            if task == "exchange.transfers.send_message":
-                path = "offers" if args[1] == "offer" else "offer-responses"
-                transport.post(
-                    partner_url(transfer, path), getattr(transfer, MESSAGE_FIELDS[args[1]])
-                )
-            elif task == "exchange.transfers.deliver":
-                deliver(session, instance, transfer, transport)
-        if task == "exchange.transfers.deliver":
-            with transaction(instance.sessions) as session:
-                send_countersignature(session, instance, session.get(Transfer, args[0]), transport)
-
-    return run
+    return inline_sender(instance, WsgiTransport(app))
 
 
 def web_settings(instance: Instance, **extra: Any) -> dict[str, Any]:

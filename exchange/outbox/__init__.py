@@ -1,0 +1,1 @@
+"""Effects of a state change, written in its transaction and sent as tasks after commit."""

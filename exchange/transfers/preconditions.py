@@ -1,0 +1,91 @@
+"""What must hold before a workflow action: each check returns its refusal in words, or None."""
+
+from __future__ import annotations
+
+from exchange.db import utcnow
+from exchange.partners.service import is_confirmed
+from exchange.transfers import states
+from exchange.transfers.bundle_step import outbox_path
+from exchange.transfers.outgoing import conversation_required
+from exchange.transfers.redaction_step import unresolved_flags
+from exchange.transfers.workflow_types import Precondition, Step
+
+
+def _fresh_second_factor(step: Step) -> str | None:
+    if step.inputs.get("fresh_second_factor") is True:
+        return None
+    return "Confirm your second factor again: it is needed within minutes of this step"
+
+
+def _flags_resolved(step: Step) -> str | None:
+    flags = unresolved_flags(step.session, step.need_transfer)
+    if not flags:
+        return None
+    return f"Resolve the {len(flags)} redaction flag(s) first: each needs your decision"
+
+
+def _partner_confirmed(step: Step) -> str | None:
+    transfer = step.need_transfer
+    if transfer.route != "online" or is_confirmed(step.session, transfer.partner):
+        return None
+    return "Confirm the other school's safety number by phone before anything is sent"
+
+
+def _conversation_when_required(step: Step) -> str | None:
+    transfer = step.need_transfer
+    if transfer.conversation_held_on or not conversation_required(step.school, transfer):
+        return None
+    return "Record the DSL conversation first: this school requires it before authorisation"
+
+
+def _something_selected(step: Step) -> str | None:
+    if any(item.included for item in step.need_transfer.items):
+        return None
+    return "Nothing is selected to transfer: include at least one record"
+
+
+def _reason_given(step: Step) -> str | None:
+    if str(step.inputs.get("reason") or "").strip():
+        return None
+    return "Give a reason: it is kept with the transfer"
+
+
+def _on_roll_confirmed(step: Step) -> str | None:
+    if step.inputs.get("on_roll_confirmed") is True:
+        return None
+    return "Confirm that the child is, or will be, on your roll"
+
+
+def _offer_still_valid(step: Step) -> str | None:
+    expires = step.need_transfer.offer_expires_at
+    if expires is None or expires >= utcnow():
+        return None
+    return "This offer has expired: ask the sending school to offer the file again"
+
+
+def _not_being_delivered(step: Step) -> str | None:
+    transfer = step.need_transfer
+    if transfer.route == "online" and transfer.state == states.AUTHORISED:
+        return "The file is being delivered: wait until the delivery ends or fails"
+    return None
+
+
+def _bundle_kept(step: Step) -> str | None:
+    instance = step.need_instance
+    if step.need_transfer.bundle_sha256 and outbox_path(instance, step.need_transfer).is_file():
+        return None
+    return "The authorised bundle is no longer here: start the transfer again"
+
+
+FRESH_SECOND_FACTOR = Precondition("a second factor confirmed minutes ago", _fresh_second_factor)
+FLAGS_RESOLVED = Precondition("every redaction flag resolved", _flags_resolved)
+PARTNER_CONFIRMED = Precondition("the partner's keys confirmed (online)", _partner_confirmed)
+CONVERSATION_WHEN_REQUIRED = Precondition(
+    "the DSL conversation recorded, where the school requires it", _conversation_when_required
+)
+SOMETHING_SELECTED = Precondition("at least one record selected", _something_selected)
+REASON_GIVEN = Precondition("a reason", _reason_given)
+ON_ROLL_CONFIRMED = Precondition("the child confirmed on roll", _on_roll_confirmed)
+OFFER_STILL_VALID = Precondition("the offer not expired", _offer_still_valid)
+NOT_BEING_DELIVERED = Precondition("no delivery in progress", _not_being_delivered)
+BUNDLE_KEPT = Precondition("the authorised bundle still kept", _bundle_kept)
