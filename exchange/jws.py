@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from joserfc.jws import JWSRegistry
 
 from exchange.errors import ExchangeError
 from exchange.packaging.keys import SigningKey, SigningPublicKey, key_id
+from exchange.safe_json import JSONTooLarge, loads_bounded
 
 ALGORITHM = "Ed25519"
 LEGACY_ALGORITHM = "EdDSA"  # RFC 8037's name for the same signature; read, never written.
@@ -96,10 +96,15 @@ def b64url_decode(text: str, what: str) -> bytes:
         raise InvalidSignature(f"the {what} is not base64url") from exc
 
 
-def strict_json_object(raw: bytes, what: str) -> dict[str, Any]:
+def strict_json_object(
+    raw: bytes, what: str, *, max_bytes: int = MAX_SIGNED_PAYLOAD
+) -> dict[str, Any]:
     """Parse a UTF-8 JSON object, refusing duplicate keys; raise InvalidSignature naming what."""
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=refuse_duplicate_keys)
+        text = raw.decode("utf-8")
+        value = loads_bounded(text, max_bytes=max_bytes, object_pairs_hook=refuse_duplicate_keys)
+    except JSONTooLarge as exc:
+        raise InvalidSignature(f"the {what} is refused: {exc.message}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidSignature(f"the {what} is not JSON") from exc
     if not isinstance(value, dict):
@@ -156,7 +161,9 @@ def parse(token: str, *, max_bytes: int | None = MAX_TOKEN_BYTES) -> CompactJws:
         raise InvalidSignature(f"the JWS is longer than {max_bytes} bytes")
     token = token.strip()
     header_part, payload_part, signature_part = token.split(".")
-    header = strict_json_object(b64url_decode(header_part, "JWS header"), "JWS header")
+    header = strict_json_object(
+        b64url_decode(header_part, "JWS header"), "JWS header", max_bytes=MAX_TOKEN_BYTES
+    )
     payload = b64url_decode(payload_part, "JWS payload") if payload_part else b""
     b64url_decode(signature_part, "JWS signature")
     return CompactJws(token, header, payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from exchange.errors import ValidationError
@@ -20,7 +21,11 @@ class JSONTooLarge(ValidationError):
 
 
 def loads_bounded(
-    data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTES
+    data: bytes | str,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    max_bytes: int = MAX_JSON_BYTES,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
 ) -> Any:
     """Return json.loads(data) after refusing documents too large or nested too deep."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
@@ -28,7 +33,7 @@ def loads_bounded(
         raise JSONTooLarge(f"JSON document of {len(raw)} bytes is larger than {max_bytes}")
     if json_depth(raw, stop_above=max_depth) > max_depth:
         raise JSONTooLarge(f"JSON document nests more than {max_depth} levels deep")
-    return json.loads(data)
+    return json.loads(data, object_pairs_hook=object_pairs_hook)
 
 
 def json_depth(raw: bytes, stop_above: int | None = None) -> int:

@@ -130,3 +130,13 @@ def test_a_long_manifest_header_is_judged_by_its_signature_not_its_length() -> N
     assert verify_compact(token, [KEY.public], "sgx-manifest+jws", "step 5")[1] == b"{}"
     with pytest.raises(InvalidBundle, match="does not verify"):
         verify_compact(_forge(header, b"{}", OTHER), [KEY.public], "sgx-manifest+jws", "step 5")
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_json_nested_thousands_deep_is_refused_not_a_recursion_error(part: str) -> None:
+    key = SigningKey.generate()
+    deep = jws.b64url(b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}")
+    good = jws.sign({"n": 1}, key, "sgx-test+jws").split(".")
+    header, payload = (deep, good[1]) if part == "header" else (good[0], deep)
+    with pytest.raises(jws.InvalidSignature, match=f"JWS {part} is refused: JSON document nests"):
+        jws.unverified_payload(f"{header}.{payload}.{good[2]}")

@@ -23,6 +23,7 @@ import pyrage
 
 from exchange.packaging import names
 from exchange.packaging._tar import UstarReader
+from exchange.packaging.age_header import read_header
 from exchange.packaging.errors import InvalidBundle
 from exchange.packaging.jws import verify_compact
 from exchange.packaging.keys import EncryptionKey, SigningPublicKey
@@ -285,7 +286,8 @@ class _CountingReader:
     def read(self, size: int = -1) -> bytes:
         """Return up to size bytes of ciphertext."""
         if self._prefix:
-            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            cut = len(self._prefix) if size < 0 else size
+            data, self._prefix = self._prefix[:cut], self._prefix[cut:]
         else:
             data = self._source.read(size)
         self._verifier.ciphertext_read += len(data)
@@ -341,6 +343,8 @@ def _decrypt_and_check(
             raise InvalidBundle("step 1: the bundle is empty (0 bytes)")
         if head != AGE_MAGIC:
             raise InvalidBundle("step 1: the bundle is not an age v1 file (bad header line)")
+        # Still step 1: count the recipient stanzas before any key work.
+        head = read_header(source, head)
         reader = _CountingReader(source, head, verifier)
         # Step 2: decrypt with our identities; age authenticates every 64 KiB chunk and the
         # final-chunk flag, so any changed byte, truncation or extension fails here.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from exchange import jws
 from exchange.packaging.errors import InvalidBundle
 from exchange.packaging.keys import SigningKey, SigningPublicKey
+from exchange.safe_json import MAX_JSON_BYTES, JSONTooLarge, loads_bounded
 
 
 def sign_compact(payload: bytes, key: SigningKey, typ: str) -> str:
@@ -47,9 +47,12 @@ def verify_compact(
     return header, parsed.payload
 
 
-def strict_json(raw: bytes, what: str) -> Any:
-    """Parse JSON, refusing duplicate keys and non-UTF-8; raise InvalidBundle naming what."""
+def strict_json(raw: bytes, what: str, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse JSON, refusing duplicate keys, non-UTF-8 and deep nesting; raise InvalidBundle."""
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=jws.refuse_duplicate_keys)
+        text = raw.decode("utf-8")
+        return loads_bounded(text, max_bytes=max_bytes, object_pairs_hook=jws.refuse_duplicate_keys)
+    except JSONTooLarge as exc:
+        raise InvalidBundle(f"{what} is refused: {exc.message}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidBundle(f"{what} is not valid JSON: {exc}") from exc

@@ -102,7 +102,7 @@ class Manifest:
 
 def parse_manifest(raw: bytes) -> Manifest:
     """Parse manifest bytes (already signature-checked) per spec steps 7 and 9."""
-    data = strict_json(raw, "step 7: manifest.json")
+    data = strict_json(raw, "step 7: manifest.json", max_bytes=MAX_MANIFEST_BYTES)
     if not isinstance(data, dict):
         raise InvalidBundle("step 7: manifest.json is not a JSON object")
     if data.get("format") != FORMAT:
@@ -155,9 +155,21 @@ def check_file_list(manifest: Manifest) -> None:
                 "only by case"
             )
         seen[folded] = entry.name
+    _refuse_file_folder_collisions(seen)
     for required in names.REQUIRED:
         if required not in seen.values():
             raise InvalidBundle(f"step 9: manifest does not list the required file {required!r}")
+
+
+def _refuse_file_folder_collisions(listed: dict[str, str]) -> None:
+    """Step 9: no listed file's name is also the folder of another (`a` and `a/b`)."""
+    for folded, name in listed.items():
+        folder, separator, _ = folded.partition("/")
+        if separator and folder in listed:
+            raise InvalidBundle(
+                f"step 9: manifest lists {listed[folder]!r} as a file and as the folder of "
+                f"{name!r}; one name cannot be both"
+            )
 
 
 def _object(data: dict[str, Any], key: str) -> dict[str, Any]:

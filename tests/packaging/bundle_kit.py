@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import os
 import tarfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,9 +101,23 @@ def tar_of(entries: list[Entry]) -> bytes:
     return out.getvalue()
 
 
-def encrypt(plaintext: bytes, recipient: EncryptionKey) -> bytes:
-    """Encrypt bytes to a recipient with age."""
-    return pyrage.encrypt(plaintext, [recipient.public.to_pyrage()])
+def encrypt(plaintext: bytes, recipient: EncryptionKey, *others: EncryptionKey) -> bytes:
+    """Encrypt bytes with age to a recipient (and to others, one stanza each)."""
+    return pyrage.encrypt(plaintext, [key.public.to_pyrage() for key in (recipient, *others)])
+
+
+def with_fake_stanzas(data: bytes, count: int) -> bytes:
+    """Return an age file with count X25519 stanzas for nobody inserted before its own."""
+    version_end = data.index(b"\n") + 1
+    share = base64.b64encode(os.urandom(32)).rstrip(b"=")
+    body = base64.b64encode(os.urandom(32)).rstrip(b"=")
+    stanza = b"-> X25519 " + share + b"\n" + body + b"\n"
+    return data[:version_end] + stanza * count + data[version_end:]
+
+
+def nested_json(depth: int) -> str:
+    """Return a JSON array nested depth levels deep."""
+    return "[" * depth + "]" * depth
 
 
 def bundle(
@@ -114,6 +130,7 @@ def bundle(
     entries: list[Entry] | None = None,
     extra: list[Entry] | None = None,
     encrypt_to: EncryptionKey | None = None,
+    also_to: tuple[EncryptionKey, ...] = (),
 ) -> bytes:
     """Return a bundle; every part can be replaced to make it hostile."""
     files = good_files() if files is None else files
@@ -124,7 +141,7 @@ def bundle(
         entries = [Entry(name, data) for name, data in files.items()]
     head = [Entry("manifest.json", manifest_bytes), Entry("manifest.jws", jws.encode())]
     plaintext = tar_of(head + entries + (extra or []))
-    return encrypt(plaintext, encrypt_to or parties.recipient)
+    return encrypt(plaintext, encrypt_to or parties.recipient, *also_to)
 
 
 def tool(*names: str) -> str:

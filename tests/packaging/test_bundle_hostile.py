@@ -6,18 +6,32 @@ import gzip
 import hashlib
 import io
 import tarfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import rfc8785
-from bundle_kit import Entry, Parties, bundle, encrypt, good_files, manifest_for, tar_of
+from bundle_kit import (
+    Entry,
+    Parties,
+    bundle,
+    encrypt,
+    good_files,
+    manifest_for,
+    nested_json,
+    tar_of,
+    with_fake_stanzas,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exchange.jws import b64url
 from exchange.packaging import InvalidBundle
-from exchange.packaging.bundle import Bundle, Limits
+from exchange.packaging.age_header import MAX_RECIPIENT_STANZAS
+from exchange.packaging.bundle import Bundle, Expectations, Limits, verify_bundle
 from exchange.packaging.jws import sign_compact
+from exchange.packaging.keys import EncryptionKey
 from exchange.packaging.manifest import JWS_TYPE
 
 
@@ -132,7 +146,6 @@ def _payload_swapped(p: Parties) -> bytes:
     jws = sign_compact(honest, p.sender, JWS_TYPE)
     header, _, signature = jws.split(".")
     forged = rfc8785.dumps(manifest_for(p, files, pupil_ref="forged"))
-    from exchange.jws import b64url
 
     token = f"{header}.{b64url(forged)}.{signature}"
     head = [Entry("manifest.json", forged), Entry("manifest.jws", token.encode())]
@@ -152,7 +165,6 @@ def _other_school_claims_our_kid(p: Parties) -> bytes:
     jws = sign_compact(raw, p.sender, JWS_TYPE)
     header, payload, _ = jws.split(".")
     forged = p.other_signer.sign(f"{header}.{payload}".encode())
-    from exchange.jws import b64url
 
     token = f"{header}.{payload}.{b64url(forged)}"
     head = [Entry("manifest.json", raw), Entry("manifest.jws", token.encode())]
@@ -258,7 +270,65 @@ def _truncated_at_chunk(p: Parties) -> bytes:
     return data[: header_end + 16 + 65536 + 16]  # Nonce plus exactly one whole chunk.
 
 
+def _stanza_flood(p: Parties) -> bytes:
+    return with_fake_stanzas(bundle(p), 50_000)
+
+
+def _stanzas(count: int, p: Parties) -> bytes:
+    """Return a real bundle whose age header holds count stanzas (rage adds one grease)."""
+    others = tuple(EncryptionKey.generate() for _ in range(count - 2))
+    data = bundle(p, also_to=others)
+    assert data[: data.index(b"\n---")].count(b"\n-> ") == count
+    return data
+
+
+def _one_stanza_too_many(p: Parties) -> bytes:
+    return _stanzas(MAX_RECIPIENT_STANZAS + 1, p)
+
+
+def _nested_jws_header(p: Parties) -> bytes:
+    files = good_files()
+    header = b64url(f'{{"alg":"Ed25519","x":{nested_json(5000)}}}'.encode())
+    manifest_bytes = rfc8785.dumps(manifest_for(p, files))
+    token = f"{header}.{b64url(manifest_bytes)}.{b64url(bytes(64))}"
+    head = [Entry("manifest.json", manifest_bytes), Entry("manifest.jws", token.encode())]
+    return encrypt(tar_of(head + _good_entries()), p.recipient)
+
+
+def _nested_manifest(p: Parties) -> bytes:
+    honest = rfc8785.dumps(manifest_for(p, good_files())).decode()
+    nested = honest.replace('"redaction":{', f'"deep":{nested_json(5000)},"redaction":{{', 1)
+    return bundle(p, manifest_bytes=nested.encode())
+
+
+def _file_and_folder(p: Parties) -> bytes:
+    return bundle(p, files=_files_with("vault", b"a file named like the vault folder"))
+
+
+def _file_and_folder_by_case(p: Parties) -> bytes:
+    return bundle(p, files=_files_with("VAULT", b"x"))
+
+
 CORPUS: dict[str, tuple[Callable[[Parties], bytes], str]] = {
+    "50,000 recipient stanzas": (_stanza_flood, "step 1: the age header has more than 16 rec"),
+    "17 recipient stanzas": (_one_stanza_too_many, "step 1: the age header has more than 16"),
+    "JWS header nested 5,000 deep": (
+        _nested_jws_header,
+        "step 5: manifest.jws is not a valid compact JWS: the JWS header is refused: JSON "
+        "document nests more than 64 levels deep",
+    ),
+    "manifest nested 5,000 deep": (
+        _nested_manifest,
+        "step 7: manifest.json is refused: JSON document nests more than 64 levels deep",
+    ),
+    "file and folder of the same name": (
+        _file_and_folder,
+        "step 9: manifest lists 'vault' as a file and as the folder of 'vault/0001.pdf'",
+    ),
+    "file and folder differing by case": (
+        _file_and_folder_by_case,
+        "step 9: manifest lists 'VAULT' as a file and as the folder of 'vault/0001.pdf'",
+    ),
     "path traversal listed": (_traversal_listed, "step 9: manifest: entry '../evil.pdf' climbs"),
     "path traversal": (
         _traversal_unlisted,
@@ -313,6 +383,19 @@ def test_hostile_bundle_is_rejected(case: str, parties: Parties, scratch_tmp: Pa
         _open(data, parties)
     assert message in str(caught.value)
     assert list(scratch_tmp.iterdir()) == []
+
+
+def test_sixteen_stanzas_still_open(parties: Parties) -> None:
+    _open(_stanzas(MAX_RECIPIENT_STANZAS, parties), parties)
+
+
+def test_a_stanza_flood_is_refused_before_any_key_work(parties: Parties) -> None:
+    data = with_fake_stanzas(bundle(parties), 50_000)
+    expect = Expectations((parties.recipient,), (parties.sender.public,))
+    started = time.perf_counter()
+    with pytest.raises(InvalidBundle, match="step 1: the age header has more than 16"):
+        verify_bundle(io.BytesIO(data), expect)
+    assert time.perf_counter() - started < 0.5
 
 
 def test_too_many_entries(parties: Parties, scratch_tmp: Path) -> None:
