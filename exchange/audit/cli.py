@@ -36,7 +36,8 @@ from exchange.audit.checkpoint import PublicKeys, key_id
 from exchange.audit.errors import ProofError
 from exchange.audit.proofs import ConsistencyProof, InclusionProof
 from exchange.db import transaction
-from exchange.errors import ExchangeError
+from exchange.errors import ExchangeError, ValidationError
+from exchange.safe_json import loads_bounded
 
 SESSION_FACTORY = "session_factory"
 SCHOOL_ID = "school_id"
@@ -194,8 +195,8 @@ def _load_public_keys(paths: tuple[Path, ...]) -> list[Ed25519PublicKey]:
 def check_command(proof_file: Any, key_paths: tuple[Path, ...]) -> None:
     """Check a proof document offline: the checkpoint signature, then the Merkle path."""
     try:
-        document = json.load(proof_file)
-    except ValueError as exc:
+        document = loads_bounded(proof_file.read())
+    except (ValueError, ValidationError) as exc:
         raise ProofError(f"the proof file is not JSON: {exc}") from exc
     keys: PublicKeys = (
         _load_public_keys(key_paths) if key_paths else context_from_click().public_keys

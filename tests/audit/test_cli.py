@@ -149,3 +149,13 @@ def test_packaging_key_objects_are_accepted(factory: sessionmaker[Session], scho
         session.commit()
     obj = {"session_factory": factory, "school_id": school_id, "public_keys": [signing.public]}
     assert run(obj, "verify").exit_code == 0
+
+
+def test_check_refuses_a_proof_file_nested_thousands_deep(
+    obj: dict[str, Any], tmp_path: Path
+) -> None:
+    proof_file = tmp_path / "deep.json"
+    proof_file.write_text('{"type":' + "[" * 5000 + "]" * 5000 + "}")
+    result = run(obj, "check", str(proof_file))
+    assert result.exit_code == 1
+    assert "the proof file is not JSON: JSON document nests more than" in result.stderr
