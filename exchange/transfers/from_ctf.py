@@ -12,9 +12,9 @@ from exchange.errors import NotFound, ValidationError
 from exchange.partners.models import Partner
 from exchange.records.ctf import MAX_CTF_BYTES, parse_ctf
 from exchange.records.models import Pupil, School
+from exchange.transfers import workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
-from exchange.transfers.outgoing import create_transfer
 
 
 def transfers_from_ctf(
@@ -47,6 +47,15 @@ def transfers_from_ctf(
                 "the date of birth differs from the school's record", where=entry.where
             )
         created.append(
-            create_transfer(session, school, actor, pupil, partner, leaving_date=leaving_date)
+            workflow.start(
+                session,
+                None,
+                school,
+                "create",
+                actor,
+                pupil=pupil,
+                partner=partner,
+                leaving_date=leaving_date,
+            )
         )
     return created

@@ -21,7 +21,7 @@ OFFLINE = "offline"
 class ActionRefused(TransitionRefused):
     """An action the workflow refused: the reason in words, and nothing changed."""
 
-    code = "refused"
+    CODES = {400: "precondition_failed", 403: "forbidden", 409: "transition_refused"}
 
     def __init__(
         self,
@@ -32,6 +32,7 @@ class ActionRefused(TransitionRefused):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.code = self.CODES.get(status_code, "transition_refused")
         self.audit = audit
 
 

@@ -48,7 +48,7 @@ def test_both_schools_logs_record_every_step_and_verify(
         assert event in sent, event
     received = _events(instance, pair.receiver_id)
     for event in (
-        "transfer.offer_received",
+        "transfer.offered",
         "transfer.accepted",
         "transfer.imported",
         "transfer.receipted",

@@ -1,4 +1,5 @@
-"""Authorisation waits for the flags, the conversation, the right person and a fresh factor."""
+"""Authorisation waits for the flags, the conversation, the right person and a fresh factor;
+a change to what travels after authorisation needs authorising again."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import io
 
 import pytest
 from sqlalchemy import select
-from transfer_kit import Pair, actor, offer_transfer
+from transfer_kit import Pair, accept_offer, actor, offer_transfer
 
 from exchange.db import transaction
 from exchange.demo.pdfs import scan_pdf
@@ -14,10 +15,15 @@ from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.records.models import Pupil, School, User, VaultDocument
 from exchange.records.schools import add_user
-from exchange.transfers import outgoing, states
-from exchange.transfers.actors import Actor
+from exchange.audit.models import AuditEntry
+from exchange.transfers import states, workflow
+from exchange.transfers.actors import SYSTEM_ACTOR, Actor
+from exchange.transfers.client import WsgiTransport
+from exchange.transfers.delivery import partner_url
+from exchange.transfers.incoming import find_transfer
 from exchange.transfers.models import Transfer
-from exchange.transfers.redaction_step import resolve_flag, unresolved_flags
+from exchange.transfers.redaction_step import reviews, unresolved_flags
+from exchange.transfers.workflow_types import ActionRefused
 from exchange.transfers.settings import update_settings
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
@@ -43,41 +49,74 @@ def _add_scan(instance: Instance, pair: Pair) -> None:
         )
 
 
-def _accepted(instance: Instance, pair: Pair) -> int:
-    transfer_id, _, _ = offer_transfer(instance, pair)
-    with transaction(instance.sessions) as session:
-        session.get(Transfer, transfer_id).state = states.ACCEPTED  # As if the answer came.
+def _accepted(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:
+    """Offer the file and have the receiving DSL accept it, over the school-to-school API."""
+    transfer_id, uid, offer = offer_transfer(instance, pair)
+    with instance.sessions() as session:
+        assert (
+            transport.post(partner_url(session.get(Transfer, transfer_id), "offers"), offer).status
+            == 202
+        )
+    answer = accept_offer(instance, pair, uid)
+    with instance.sessions() as session:
+        received = find_transfer(session, pair.receiver_id, uid, "incoming")
+        assert transport.post(partner_url(received, "offer-responses"), answer).status == 200
     return transfer_id
 
 
+def _converse(session, instance: Instance, transfer: Transfer, who: Actor) -> None:  # type: ignore[no-untyped-def]
+    workflow.apply(
+        session,
+        instance,
+        transfer,
+        "record_conversation",
+        who,
+        held_on=transfer.created_at.date(),
+        participants="A, B",
+        summary="Needs.",
+    )
+
+
+def _resolve(session, instance, transfer, review_id, resolution, note, who, data=None):  # type: ignore[no-untyped-def]
+    return workflow.apply(
+        session,
+        instance,
+        transfer,
+        "resolve_flag",
+        who,
+        review_id=review_id,
+        resolution=resolution,
+        note=note,
+        replacement=data,
+    )
+
+
 def test_a_flagged_scan_blocks_authorisation_until_the_dsl_resolves_it(
-    instance: Instance, pair: Pair
+    instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
     _add_scan(instance, pair)
-    transfer_id = _accepted(instance, pair)
+    transfer_id = _accepted(instance, pair, transport)
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         dsl = actor(session, pair.sender_dsl_id)
-        outgoing.record_conversation(
-            session, transfer, dsl, transfer.created_at.date(), "A, B", "Needs."
-        )
+        _converse(session, instance, transfer, dsl)
         [flag] = unresolved_flags(session, transfer)
         assert flag.kind == "document"
-        with pytest.raises(ValidationError, match="redaction flag"):
-            outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
+        with pytest.raises(ActionRefused, match="redaction flag"):
+            workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
         with pytest.raises(ValidationError, match="say what was checked"):
-            resolve_flag(session, instance, transfer, flag.id, "confirmed", " ", dsl)
-        resolve_flag(
+            _resolve(session, instance, transfer, flag.id, "confirmed", " ", dsl)
+        _resolve(
             session, instance, transfer, flag.id, "confirmed", "Read the scan: no child named.", dsl
         )
-        outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
         assert transfer.state == states.AUTHORISED
 
 
 def test_only_the_right_person_with_a_fresh_factor_after_the_conversation_can_authorise(
-    instance: Instance, pair: Pair
+    instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
-    transfer_id = _accepted(instance, pair)
+    transfer_id = _accepted(instance, pair, transport)
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         school = session.get(School, pair.sender_id)
@@ -86,19 +125,19 @@ def test_only_the_right_person_with_a_fresh_factor_after_the_conversation_can_au
             add_user(session, school, "deputy_dsl", "Deputy One", "deputy1@example.org")
         )
         dpo = Actor.of(session.scalar(select(User).filter_by(school_id=school.id, role="dpo")))
-        with pytest.raises(states.TransitionRefused, match="cannot be authorised yet"):
-            outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
-        outgoing.record_conversation(
-            session, transfer, deputy, transfer.created_at.date(), "A, B", "Needs."
-        )
-        with pytest.raises(states.TransitionRefused, match="second factor"):
-            outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=False)
-        with pytest.raises(states.TransitionRefused, match="only the DSL"):
-            outgoing.authorise(session, instance, transfer, deputy, fresh_second_factor=True)
-        with pytest.raises(states.TransitionRefused):
-            outgoing.authorise(session, instance, transfer, dpo, fresh_second_factor=True)
+        with pytest.raises(ActionRefused, match="Record the DSL conversation first"):
+            workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        _converse(session, instance, transfer, deputy)
+        with pytest.raises(ActionRefused, match="second factor"):
+            workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=False)
+        with pytest.raises(ActionRefused, match="Only the DSL can authorise a transfer at this"):
+            workflow.apply(
+                session, instance, transfer, "authorise", deputy, fresh_second_factor=True
+            )
+        with pytest.raises(ActionRefused, match="the DPO cannot"):
+            workflow.apply(session, instance, transfer, "authorise", dpo, fresh_second_factor=True)
         update_settings(school, deputy_may_authorise=True)
-        outgoing.authorise(session, instance, transfer, deputy, fresh_second_factor=True)
+        workflow.apply(session, instance, transfer, "authorise", deputy, fresh_second_factor=True)
         assert transfer.state == states.AUTHORISED
 
 
@@ -109,7 +148,81 @@ def test_a_dpo_cannot_start_a_transfer(instance: Instance, pair: Pair) -> None:
         school = session.get(School, pair.sender_id)
         dpo = Actor.of(session.scalar(select(User).filter_by(school_id=school.id, role="dpo")))
         partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
-        with pytest.raises(states.TransitionRefused):
-            outgoing.create_transfer(
-                session, school, dpo, session.get(Pupil, pair.pupil_id), partner
+        with pytest.raises(ActionRefused, match="Only a deputy DSL or the DSL can start"):
+            workflow.start(
+                session,
+                instance,
+                school,
+                "create",
+                dpo,
+                pupil=session.get(Pupil, pair.pupil_id),
+                partner=partner,
             )
+
+
+def test_a_user_of_another_school_cannot_act_on_this_schools_transfer(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    transfer_id = _accepted(instance, pair, transport)
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        stranger = actor(session, pair.receiver_dsl_id)
+        with pytest.raises(ActionRefused, match="your own school"):
+            workflow.apply(session, instance, transfer, "withdraw", stranger, reason="Not mine")
+        assert transfer.state == states.ACCEPTED
+
+
+def test_resolving_a_flag_after_authorisation_sends_the_transfer_back_for_authorising(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    _add_scan(instance, pair)
+    transfer_id = _accepted(instance, pair, transport)
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        dsl = actor(session, pair.sender_dsl_id)
+        _converse(session, instance, transfer, dsl)
+        [flag] = unresolved_flags(session, transfer)
+        _resolve(session, instance, transfer, flag.id, "confirmed", "Read: no child named.", dsl)
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        # While the delivery is in flight, nothing that travels can change.
+        with pytest.raises(ActionRefused, match="being delivered"):
+            _resolve(session, instance, transfer, flag.id, "excluded", "Take it out.", dsl)
+        workflow.apply(session, instance, transfer, "delivery_failed", SYSTEM_ACTOR, note="down")
+        built = transfer.bundle_sha256
+        assert built is not None
+        # After the failure the DSL excludes the scan: the bundle that was authorised is gone,
+        # and the transfer waits for a new authorisation before anything is sent.
+        _resolve(session, instance, transfer, flag.id, "excluded", "Take it out.", dsl)
+        assert transfer.state == states.CONVERSATION_RECORDED
+        assert transfer.bundle_sha256 is None and transfer.authorised_at is None
+        with pytest.raises(ActionRefused, match="not possible while the transfer"):
+            workflow.apply(session, instance, transfer, "retry", dsl, fresh_second_factor=True)
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        assert transfer.bundle_sha256 not in (None, built)
+
+
+def test_a_refused_authorisation_is_audited_and_changes_nothing(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    transfer_id = _accepted(instance, pair, transport)
+    with instance.sessions() as session:
+        deputy_id = add_user(
+            session, session.get(School, pair.sender_id), "deputy_dsl", "Dep Two", "d2@example.org"
+        ).id
+        session.commit()
+    with pytest.raises(ActionRefused) as refused:
+        with transaction(instance.sessions) as session:
+            transfer = session.get(Transfer, transfer_id)
+            deputy = actor(session, deputy_id)
+            workflow.apply(
+                session, instance, transfer, "authorise", deputy, fresh_second_factor=True
+            )
+    with transaction(instance.sessions) as session:
+        assert workflow.record_refusal(session, refused.value)
+    with instance.sessions() as session:
+        assert session.get(Transfer, transfer_id).state == states.ACCEPTED
+        events = session.scalars(
+            select(AuditEntry.event).where(AuditEntry.event == "transfer.authorise_refused")
+        ).all()
+        assert events == ["transfer.authorise_refused"]
+        assert reviews(session, session.get(Transfer, transfer_id))

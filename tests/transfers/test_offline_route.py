@@ -19,9 +19,9 @@ from exchange.jws import verify
 from exchange.packaging.keys import KIND_SIGNING, all_public_keys, public_key_of
 from exchange.partners.service import enrol_partner, own_card
 from exchange.records.models import User
-from exchange.transfers import outgoing, states
+from exchange.transfers import states, workflow
 from exchange.transfers.models import Transfer
-from exchange.transfers.offline_route import OFFLINE_RECEIPT, confirm_receipt_code, export_package
+from exchange.transfers.offline_route import OFFLINE_RECEIPT
 
 SEVEN_ZIP = shutil.which("7zz") or shutil.which("7z")
 
@@ -40,14 +40,23 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
         dsl = actor(
             session, session.scalar(select(User.id).filter_by(school_id=sender.id, role="dsl"))
         )
-        transfer = outgoing.create_transfer(session, sender, dsl, subject, partner)
-        assert transfer.route == "offline"
-        outgoing.start_review(session, instance, transfer, dsl)
-        outgoing.record_conversation(
-            session, transfer, dsl, date(2026, 11, 19), "Dsl 1, Dsl 2", "Needs support."
+        transfer = workflow.start(
+            session, instance, sender, "create", dsl, pupil=subject, partner=partner
         )
-        outgoing.authorise(session, instance, transfer, dsl, fresh_second_factor=True)
-        package = export_package(session, instance, transfer, dsl)
+        assert transfer.route == "offline"
+        workflow.apply(session, instance, transfer, "start_review", dsl)
+        workflow.apply(
+            session,
+            instance,
+            transfer,
+            "record_conversation",
+            dsl,
+            held_on=date(2026, 11, 19),
+            participants="Dsl 1, Dsl 2",
+            summary="Needs support.",
+        )
+        workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        package = workflow.apply(session, instance, transfer, "export", dsl)
         transfer_id, sender_id = transfer.id, sender.id
     assert package.passphrase not in repr(package)
     assert len(package.passphrase.split("-")) >= 8  # 8 words of a 1,537-word list: 84 bits
@@ -72,14 +81,26 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         with pytest.raises(ValidationError, match="does not match"):
-            confirm_receipt_code(
-                session, instance, transfer, "0000-0000-0000-0000", "Dsl 2, Flow School 2"
+            workflow.apply(
+                session,
+                instance,
+                transfer,
+                "confirm_receipt_code",
+                dsl,
+                code="0000-0000-0000-0000",
+                confirmed_by="Dsl 2, Flow School 2",
             )
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         assert transfer.state == states.EXPORTED
-        record = confirm_receipt_code(
-            session, instance, transfer, code.lower(), "Dsl 2, Flow School 2"
+        record = workflow.apply(
+            session,
+            instance,
+            transfer,
+            "confirm_receipt_code",
+            dsl,
+            code=code.lower(),
+            confirmed_by="Dsl 2, Flow School 2",
         )
         assert transfer.state == states.CLOSED
         assert not package.path.exists()  # The sender keeps the zip's hash, not the zip.

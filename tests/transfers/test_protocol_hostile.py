@@ -11,11 +11,10 @@ from sqlalchemy import func, select
 from transfer_kit import Pair, accept_offer, actor, authorise_transfer, offer_transfer
 
 from exchange.db import transaction
-from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.packaging.keys import SigningKey, load_signing_key
 from exchange.records.models import Incident, School
-from exchange.transfers import incoming, states
+from exchange.transfers import incoming, states, workflow
 from exchange.transfers.bundle_step import outbox_path
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url
@@ -27,6 +26,8 @@ from exchange.transfers.messages import (
     verify_message,
 )
 from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.partner_messages import expire_offers
+from exchange.transfers.workflow_types import ActionRefused
 from exchange.web import create_app
 
 
@@ -40,10 +41,10 @@ def _offered(instance: Instance, pair: Pair, transport: WsgiTransport) -> tuple[
 
 def _ready_to_deliver(instance: Instance, pair: Pair, transport: WsgiTransport) -> tuple[int, str]:
     transfer_id, uid, _, _ = _offered(instance, pair, transport)
-    accept_offer(instance, pair, uid)
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        transfer.state = states.ACCEPTED  # The response's own delivery is tested elsewhere.
+    answer = accept_offer(instance, pair, uid)
+    with instance.sessions() as session:
+        received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
+        assert transport.post(partner_url(received, "offer-responses"), answer).status == 200
     authorise_transfer(instance, pair, transfer_id)
     return transfer_id, uid
 
@@ -134,17 +135,11 @@ def test_a_rejection_reaches_the_sender_with_its_reason(
     transfer_id, uid, _, _ = _offered(instance, pair, transport)
     with transaction(instance.sessions) as session:
         received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
-        with pytest.raises(ValidationError, match="reason"):
-            incoming.respond_to_offer(
-                session, instance, received, actor(session, pair.receiver_dsl_id), accept=False
-            )
-        token = incoming.respond_to_offer(
-            session,
-            instance,
-            received,
-            actor(session, pair.receiver_dsl_id),
-            accept=False,
-            reason="The child is not joining us.",
+        dsl = actor(session, pair.receiver_dsl_id)
+        with pytest.raises(ActionRefused, match="reason"):
+            workflow.apply(session, instance, received, "reject", dsl)
+        token = workflow.apply(
+            session, instance, received, "reject", dsl, reason="The child is not joining us."
         )
         back = partner_url(received, "offer-responses")
     assert transport.post(back, token).status == 200
@@ -163,7 +158,7 @@ def test_an_expired_offer_cannot_be_accepted(
         received.offer_expires_at = received.offer_expires_at.replace(year=2020)
     with transaction(instance.sessions) as session:
         received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
-        assert incoming.expire_offers(session, pair.receiver_id) == 1
+        assert expire_offers(session, instance, pair.receiver_id) == 1
         assert received.state == states.EXPIRED
 
 

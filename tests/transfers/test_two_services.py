@@ -21,10 +21,11 @@ from transfer_kit import OTHER_CHILD, child_with_records, school_with_keys
 
 from exchange.db import transaction
 from exchange.instance import Instance, open_instance
+from exchange.outbox.service import celery_sender, dispatch, written_in
 from exchange.partners.service import find_partner
 from exchange.records.models import Incident, Pupil, School, User
 from exchange.tasks.celery_app import make_celery
-from exchange.transfers import incoming, outgoing, states
+from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
 
@@ -84,10 +85,20 @@ class Service:
             self.process.wait()
         self.process = None
 
-    def send(self, task: str, *args: Any) -> None:
+    def send(self, ids: list[int]) -> None:
+        """Queue committed outbox rows on this service's broker, as the CLI and web do."""
         app = make_celery(self.config)
-        app.send_task(task, args=list(args))
+        dispatch(self.instance.sessions, celery_sender(app), ids)
         app.close()
+
+    def act(self, transfer_id: int, action: str, **inputs: Any) -> None:
+        """Take one workflow action as this school's DSL, then queue its effects."""
+        with transaction(self.instance.sessions) as session:
+            dsl = Actor.of(session.get(User, self.dsl_id))
+            transfer = session.get(Transfer, transfer_id)
+            workflow.apply(session, self.instance, transfer, action, dsl, **inputs)
+            pending = written_in(session)
+        self.send(pending)
 
     def transfer(self, uid: str) -> Transfer | None:
         with self.instance.sessions() as session:
@@ -172,48 +183,34 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         dsl = Actor.of(session.get(User, a.dsl_id))
         pupil = session.scalar(select(Pupil).filter_by(school_id=school.id, forename="Maisie"))
         partner = find_partner(session, school.id, "990102")
-        transfer = outgoing.create_transfer(session, school, dsl, pupil, partner)
-        outgoing.start_review(session, a.instance, transfer, dsl)
-        outgoing.make_offer(session, a.instance, transfer, dsl)
+        transfer = workflow.start(
+            session, a.instance, school, "create", dsl, pupil=pupil, partner=partner
+        )
+        workflow.apply(session, a.instance, transfer, "start_review", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
-    a.send("exchange.transfers.send_message", transfer_id, "offer")
+    a.act(transfer_id, "offer")
     offered = _wait(lambda: b.transfer(uid), 60, f"the offer did not arrive: {a.tail()}")
     assert offered.state == states.OFFERED
 
-    with transaction(b.instance.sessions) as session:
-        received = session.get(Transfer, offered.id)
-        incoming.respond_to_offer(
-            session,
-            b.instance,
-            received,
-            Actor.of(session.get(User, b.dsl_id)),
-            accept=True,
-            on_roll_confirmed=True,
-        )
-    b.send("exchange.transfers.send_message", offered.id, "response")
+    b.act(offered.id, "accept", on_roll_confirmed=True)
     _wait(lambda: a.transfer(uid).state == states.ACCEPTED, 60, f"no acceptance: {b.tail()}")
 
     b.stop()  # The receiving service goes down before delivery.
-    with transaction(a.instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        dsl = Actor.of(session.get(User, a.dsl_id))
-        outgoing.record_conversation(
-            session,
-            transfer,
-            dsl,
-            transfer.created_at.date(),
-            "Dsl 1, Dsl 2",
-            f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
-        )
-        outgoing.authorise(session, a.instance, transfer, dsl, fresh_second_factor=True)
+    a.act(
+        transfer_id,
+        "record_conversation",
+        held_on=a.transfer(uid).created_at.date(),
+        participants="Dsl 1, Dsl 2",
+        summary=f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
+    )
     from exchange.transfers.bundle_step import outbox_path
 
+    a.act(transfer_id, "authorise", fresh_second_factor=True)  # Delivery is queued now.
     with a.instance.sessions() as session:  # Keep the bytes sent: A drops them once closed.
         sent_copy = tmp_path / "sent.age"
         sent_copy.write_bytes(
             outbox_path(a.instance, session.get(Transfer, transfer_id)).read_bytes()
         )
-    a.send("exchange.transfers.deliver", transfer_id)
     _wait(lambda: a.transfer(uid).delivery_attempts >= 1, 60, f"no delivery attempt: {a.tail()}")
     assert a.transfer(uid).state == states.AUTHORISED
     b.start()

@@ -46,7 +46,7 @@ def test_the_dsl_exports_the_zip_sees_the_passphrase_once_and_closes_with_the_co
         assert passphrase not in client.get(path).get_data(as_text=True)
     again = post(client, f"/transfers/{transfer_id}/export", status=400)
     assert passphrase not in again
-    assert "cannot be exported" in again
+    assert "not possible while the transfer is exported" in again
 
     before = _events(instance, "transfer.offline_zip_downloaded")
     with client.get(download) as zipped:

@@ -12,10 +12,12 @@ from web_kit import World, sign_in
 
 from exchange.db import transaction
 from exchange.instance import Instance
+from exchange.audit.models import AuditEntry
 from exchange.transfers import states
 from exchange.transfers.actors import SYSTEM_ACTOR
+from exchange.tasks import names
 from exchange.transfers.models import Transfer, TransferStep
-from exchange.transfers.steps import move
+from exchange.transfers import workflow
 
 
 def _state(instance: Instance, transfer_id: int) -> str:
@@ -48,7 +50,7 @@ def test_withdrawing_needs_a_reason_and_records_it(
         ).first()
         assert step.note == "The family did not move."
     again = post(client, f"/transfers/{transfer_id}/withdraw", {"reason": "Twice"}, status=400)
-    assert "cannot go from withdrawn" in again
+    assert "not possible while the transfer is withdrawn" in again
     assert "Withdraw this transfer" not in client.get(f"/transfers/{transfer_id}").get_data(
         as_text=True
     )
@@ -73,11 +75,12 @@ def test_a_failed_delivery_is_sent_again_by_the_dsl(
     # The first delivery is held back and then fails, as if the receiver were down.
     run = app.extensions["task_runner"]
     held: list[tuple[str, list[Any]]] = []
-    app.extensions["task_runner"] = lambda task, args: held.append((task, args))
+    app.extensions["task_runner"] = lambda task, args, _row: held.append((task, args))
     post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
-    assert held == [("exchange.transfers.deliver", [transfer_id])]
+    assert held == [(names.DELIVER, [transfer_id])]
     with transaction(instance.sessions) as session:
-        move(session, session.get(Transfer, transfer_id), states.FAILED, SYSTEM_ACTOR)
+        transfer = session.get(Transfer, transfer_id)
+        workflow.apply(session, None, transfer, "delivery_failed", SYSTEM_ACTOR, note="down")
     app.extensions["task_runner"] = run
 
     page = sender.get(f"/transfers/{transfer_id}").get_data(as_text=True)
@@ -93,4 +96,52 @@ def test_a_failed_delivery_is_sent_again_by_the_dsl(
     post(sender, f"/transfers/{transfer_id}/retry", {"confirm": "yes"}, status=200)
     assert _state(instance, transfer_id) == states.CLOSED
     refused = post(sender, f"/transfers/{transfer_id}/retry", {"confirm": "yes"}, status=400)
-    assert "cannot go from closed" in refused
+    assert "not possible while the transfer is closed" in refused
+
+
+def _failed_delivery(app: Flask, instance: Instance, world: World) -> int:
+    """Take a transfer to a failed delivery, as if the receiving service were down."""
+    sender, receiver = app.test_client(), app.test_client()
+    sign_in(sender, instance, world.user("sender", "dsl"))
+    sign_in(receiver, instance, world.user("receiver", "dsl"))
+    transfer_id = start_and_offer(
+        sender, instance, world.sender_id, world.receiver_id, world.pupil_id
+    )
+    received = incoming_id(instance, world.receiver_id, transfer_id)
+    post(receiver, f"/transfers/{received}/answer", {"decision": "accept", "on_roll": "yes"})
+    post(
+        sender,
+        f"/transfers/{transfer_id}/conversation",
+        {"held_on": date.today().isoformat(), "participants": "Dsl 1, Dsl 2", "summary": "Ok."},
+    )
+    run = app.extensions["task_runner"]
+    app.extensions["task_runner"] = lambda task, args, _row: None
+    post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        workflow.apply(session, None, transfer, "delivery_failed", SYSTEM_ACTOR, note="down")
+    app.extensions["task_runner"] = run
+    return transfer_id
+
+
+def test_a_deputy_cannot_send_again_where_deputies_may_not_authorise(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    transfer_id = _failed_delivery(app, instance, world)
+    queued: list[str] = []
+    app.extensions["task_runner"] = lambda task, _args, _row: queued.append(task)
+    deputy = app.test_client()
+    sign_in(deputy, instance, world.user("sender", "deputy_dsl"))
+    assert f"/transfers/{transfer_id}/retry" not in deputy.get(
+        f"/transfers/{transfer_id}"
+    ).get_data(as_text=True)
+    refused = post(deputy, f"/transfers/{transfer_id}/retry", {"confirm": "yes"}, status=400)
+    assert "Only the DSL can authorise a transfer at this school" in refused
+    assert "deputies are not allowed to" in refused
+    assert _state(instance, transfer_id) == states.FAILED
+    assert queued == []
+    with instance.sessions() as session:
+        events = session.scalars(
+            select(AuditEntry.event).where(AuditEntry.event == "transfer.retry_refused")
+        ).all()
+    assert len(events) == 1
