@@ -89,8 +89,20 @@ class ExchangeGroup(LazyGroup):
         try:
             return super().invoke(ctx)
         except ExchangeError as exc:
+            _audit_refusal(ctx, exc)
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+
+
+def _audit_refusal(ctx: click.Context, error: ExchangeError) -> None:
+    """Keep a refusal that matters in the audit log; the refused step itself changed nothing."""
+    if not getattr(error, "audit", None) or not isinstance(ctx.obj, CliState):
+        return
+    from exchange.audit.refusals import record_refusal
+    from exchange.db import transaction
+
+    with transaction(ctx.obj["session_factory"]) as session:
+        record_refusal(session, error)
 
 
 @click.group(cls=ExchangeGroup, lazy_commands=COMMANDS)

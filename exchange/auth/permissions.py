@@ -90,6 +90,11 @@ class Forbidden(ExchangeError):
     status_code = 403
 
 
+def in_order(roles: frozenset[str]) -> list[str]:
+    """Return roles in the table's order: DSL, deputy, DPO, admin, the service itself."""
+    return [role for role in (*ROLES, SYSTEM) if role in roles]
+
+
 def roles_for(permission: str, settings: Mapping[str, Any] | None = None) -> frozenset[str]:
     """Return the roles that hold a permission at a school with these settings."""
     roles, _ = TABLE.get(permission, (frozenset(), ""))
@@ -113,13 +118,13 @@ def refusal(
     roles, doing = TABLE.get(permission, (frozenset(), "do this"))
     gate = SETTING_GATES.get(permission)
     if gate is not None and role == gate[1] and role in roles:
-        allowed = " or ".join(ROLE_NAMES[r] for r in sorted(roles_for(permission, settings)))
+        allowed = " or ".join(ROLE_NAMES[r] for r in in_order(roles_for(permission, settings)))
         return (
             f"Only {allowed} can {doing} at this school; deputies are not allowed to "
             f"(the school setting {gate[0]} is off)"
         )
     who = ROLE_NAMES.get(role or "", "someone who is not signed in")
-    allowed = " or ".join(ROLE_NAMES[r] for r in sorted(roles)) or "nobody"
+    allowed = " or ".join(ROLE_NAMES[r] for r in in_order(roles)) or "nobody"
     return f"Only {allowed} can {doing}; {who} cannot"
 
 

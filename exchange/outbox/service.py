@@ -48,12 +48,18 @@ def forget_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def dispatch(factory: sessionmaker[Session], send: Sender, ids: Iterable[int] | None = None) -> int:
+def dispatch(
+    factory: sessionmaker[Session],
+    send: Sender,
+    ids: Iterable[int] | None = None,
+    *,
+    orphaned_after: timedelta = ORPHAN_AFTER,
+) -> int:
     """Send unsent rows (these ids, or every orphan), then mark them sent; return how many."""
     with factory() as session:
         query = select(OutboxMessage).where(OutboxMessage.dispatched_at.is_(None))
         if ids is None:
-            query = query.where(OutboxMessage.created_at < utcnow() - ORPHAN_AFTER)
+            query = query.where(OutboxMessage.created_at < utcnow() - orphaned_after)
         else:
             wanted = list(ids)
             if not wanted:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.service import record_event
+from exchange.auth.permissions import roles_for
 from exchange.db import utcnow
 from exchange.errors import NotFound, ValidationError
 from exchange.packaging.keys import (
@@ -20,7 +21,7 @@ from exchange.partners.card import SchoolCard, normalise_safety_number, safety_n
 from exchange.partners.models import Partner, PartnerKey
 from exchange.records.models import School, User
 
-CONFIRMING_ROLES = ("dsl", "deputy_dsl")
+CONFIRMING_ROLES = roles_for("confirm_partners")  # From the one permission table.
 
 
 def own_card(session: Session, school: School, service_url: str | None) -> SchoolCard:

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from exchange.auth.permissions import SYSTEM, roles_for
 from exchange.errors import NotFound
 from exchange.records.models import User
 from exchange.retention.errors import RetentionForbidden
 
-SYSTEM_ROLE = "system"
-HOLD_PLACERS = ("dsl", "deputy_dsl", "dpo")
-HOLD_RELEASERS = ("dpo",)
-RULE_SETTERS = ("dpo", "dsl")
+SYSTEM_ROLE = SYSTEM
+# Read from the one permission table: a DSL may place a hold; only a DPO releases it.
+HOLD_PLACERS = tuple(sorted(roles_for("place_holds")))
+HOLD_RELEASERS = tuple(sorted(roles_for("release_holds")))
+RULE_SETTERS = tuple(sorted(roles_for("set_retention_rules")))
 
 
 @dataclass(frozen=True)

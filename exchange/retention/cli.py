@@ -19,12 +19,11 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange.auth.permissions import ROLES
 from exchange.db import transaction
 from exchange.errors import NotFound
 from exchange.instance import Instance
 from exchange.retention.actors import (
-    HOLD_PLACERS,
-    HOLD_RELEASERS,
     RULE_SETTERS,
     SYSTEM,
     Actor,
@@ -278,7 +277,7 @@ def holds_add(
     scope, target = targets[0]
     factory, school_id, _ = _ctx(obj)
     with transaction(factory) as session:
-        actor = _actor(session, school_id, user_id, HOLD_PLACERS)
+        actor = _actor(session, school_id, user_id, ROLES)
         hold = place_hold(session, school_id, scope, target, reason, actor)
     click.echo(f"hold {hold.id} placed on {scope} {target}")
 
@@ -294,7 +293,7 @@ def holds_release(obj: dict[str, Any], hold_id: int, reason: str, user_id: int |
 
     factory, school_id, _ = _ctx(obj)
     with transaction(factory) as session:
-        actor = _actor(session, school_id, user_id, HOLD_RELEASERS)
+        actor = _actor(session, school_id, user_id, ROLES)
         release_hold(session, school_id, hold_id, reason, actor)
     click.echo(f"hold {hold_id} released")
 

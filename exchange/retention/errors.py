@@ -11,6 +11,10 @@ class RetentionForbidden(ExchangeError):
     code = "forbidden"
     status_code = 403
 
+    def __init__(self, message: str, *, audit: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.audit = audit
+
 
 class PurgeBusy(ExchangeError):
     """Another purge of the same school holds the lease: runs never overlap."""

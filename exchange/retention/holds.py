@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.audit.refusals import refusal_event
 from exchange.audit.service import record_event
+from exchange.auth.permissions import refusal
 from exchange.db import utcnow
 from exchange.errors import NotFound, ValidationError
 from exchange.records.models import Category, Incident, Pupil
-from exchange.retention.actors import HOLD_PLACERS, HOLD_RELEASERS, Actor
+from exchange.retention.actors import Actor
 from exchange.retention.errors import RetentionForbidden
 from exchange.retention.models import HOLD_SCOPES, LegalHold
 from exchange.retention.rules import path_covers
@@ -87,8 +89,7 @@ def place_hold(
     session: Session, school_id: int, scope: str, target: str | int, reason: str, actor: Actor
 ) -> LegalHold:
     """Place a hold on a pupil id, an incident id or a category path; audit it."""
-    if actor.role not in HOLD_PLACERS:
-        raise RetentionForbidden(f"a {actor.role} may not place a legal hold")
+    _require(school_id, actor, "place_holds", "retention.hold_place_refused", str(target))
     fields = _check_target(session, school_id, scope, str(target).strip())
     hold = LegalHold(
         school_id=school_id,
@@ -124,8 +125,7 @@ def release_hold(
     session: Session, school_id: int, hold_id: int, reason: str, actor: Actor
 ) -> LegalHold:
     """Release a hold: only a DPO may, with a reason; audit it."""
-    if actor.role not in HOLD_RELEASERS:
-        raise RetentionForbidden("only a DPO may release a legal hold")
+    _require(school_id, actor, "release_holds", "retention.hold_release_refused", str(hold_id))
     hold = session.get(LegalHold, hold_id)
     if hold is None or hold.school_id != school_id:
         raise NotFound(f"no hold {hold_id} at this school")
@@ -156,3 +156,16 @@ def list_holds(
     if not include_released:
         query = query.where(LegalHold.released_at.is_(None))
     return list(session.scalars(query.order_by(LegalHold.placed_at.desc(), LegalHold.id.desc())))
+
+
+def _require(school_id: int, actor: Actor, permission: str, event: str, target: str) -> None:
+    """Raise RetentionForbidden, carrying its audit event, unless the table allows the role."""
+    reason = refusal(actor.role, permission)
+    if reason is None:
+        return
+    raise RetentionForbidden(
+        reason,
+        audit=refusal_event(
+            school_id, actor.user_id, actor.role, event, "legal_hold", target, None, reason
+        ),
+    )

@@ -11,11 +11,10 @@ from sqlalchemy import select
 
 from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
-from exchange.errors import ExchangeError
 from exchange.partners.service import find_partner
 from exchange.records.models import Pupil, School
 from exchange.records.upn import validate_upn
-from exchange.transfers import states, workflow
+from exchange.transfers import progress, workflow
 from exchange.transfers.models import Transfer
 from exchange.transfers.redaction_step import reviews
 
@@ -44,13 +43,7 @@ def list_transfers(obj: dict[str, Any]) -> None:
                 else (transfer.partner.urn, school.urn)
             )
             deadline = transfer.deadline.isoformat() if transfer.deadline else "-"
-            overdue = (
-                " OVERDUE"
-                if transfer.deadline
-                and transfer.deadline < date.today()
-                and transfer.state in states.OPEN_STATES
-                else ""
-            )
+            overdue = " OVERDUE" if progress.is_overdue(transfer, date.today()) else ""
             click.echo(
                 f"{transfer.transfer_uid}  {transfer.state:<22} {sender} -> {receiver}  "
                 f"due {deadline}{overdue}"
@@ -182,16 +175,11 @@ def _act(
     from exchange.outbox.service import written_in
 
     instance = obj["instance"]
-    try:
-        with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-            result = workflow.apply(session, instance, transfer, action, actor, **inputs)
-            if then is not None:
-                result = then(session, transfer)
-            pending = written_in(session)
-    except ExchangeError as error:
-        with transaction(obj["session_factory"]) as session:
-            workflow.record_refusal(session, error)
-        raise
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+        result = workflow.apply(session, instance, transfer, action, actor, **inputs)
+        if then is not None:
+            result = then(session, transfer)
+        pending = written_in(session)
     _send(instance, pending)
     return result
 

@@ -9,11 +9,13 @@ action's effects to the outbox in the same transaction.
 
 from __future__ import annotations
 
+__all__ = ["ACTIONS", "allowed", "apply", "check", "record_refusal", "start"]
+
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from exchange.audit.service import record_event
+from exchange.audit.refusals import record_refusal, refusal_event
 from exchange.auth.permissions import refusal
 from exchange.instance import Instance
 from exchange.outbox.service import enqueue
@@ -444,31 +446,13 @@ def allowed(
 
 
 def _refusal_event(step: Step, action: Action, message: str) -> dict[str, Any]:
-    return {
-        "school_id": step.school.id,
-        "user_id": step.actor.user_id,
-        "role": step.actor.role,
-        "event": f"transfer.{action.name}_refused",
-        "transfer_uid": step.transfer.transfer_uid if step.transfer else "",
-        "request_id": step.actor.request_id,
-        "details": {"reason": message[:300]},
-    }
-
-
-def record_refusal(session: Session, error: Exception) -> bool:
-    """Audit a refusal that matters, after the caller rolled its transaction back."""
-    event = getattr(error, "audit", None)
-    if not event:
-        return False
-    record_event(
-        session,
-        event["school_id"],
-        event["user_id"],
-        event["role"],
-        event["event"],
+    return refusal_event(
+        step.school.id,
+        step.actor.user_id,
+        step.actor.role,
+        f"transfer.{action.name}_refused",
         "transfer",
-        event["transfer_uid"],
-        event["request_id"],
-        event["details"],
+        step.transfer.transfer_uid if step.transfer else "",
+        step.actor.request_id,
+        message,
     )
-    return True

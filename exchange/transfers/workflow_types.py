@@ -16,12 +16,11 @@ from exchange.transfers.states import TransitionRefused
 
 ONLINE = "online"
 OFFLINE = "offline"
+REFUSAL_CODES = {400: "precondition_failed", 403: "forbidden", 409: "transition_refused"}
 
 
 class ActionRefused(TransitionRefused):
     """An action the workflow refused: the reason in words, and nothing changed."""
-
-    CODES = {400: "precondition_failed", 403: "forbidden", 409: "transition_refused"}
 
     def __init__(
         self,
@@ -32,7 +31,7 @@ class ActionRefused(TransitionRefused):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.code = self.CODES.get(status_code, "transition_refused")
+        self.code = REFUSAL_CODES.get(status_code, "transition_refused")
         self.audit = audit
 
 

@@ -126,7 +126,7 @@ def retention() -> Any:
 
 
 @dpo_pages.route("/retention/holds", methods=["POST"])
-@requires("manage_holds")
+@requires("place_holds")
 @requires_fresh_second_factor
 def place_hold() -> Any:
     """Place a legal hold on a pupil, an incident or a category, with a reason."""
@@ -145,14 +145,14 @@ def place_hold() -> Any:
             Actor.of(user, g.get("request_id")),
         )
     except ExchangeError as exc:
-        db().rollback()
+        _rolled_back(exc)
         g.form_errors = {"target": exc.message}
         return retention()
     return redirect(url_for("dpo_pages.retention"))
 
 
 @dpo_pages.route("/retention/holds/<int:hold_id>/release", methods=["POST"])
-@requires("manage_holds")
+@requires("release_holds")
 @requires_fresh_second_factor
 def release_hold(hold_id: int) -> Any:
     """Release a legal hold with a reason."""
@@ -169,12 +169,21 @@ def release_hold(hold_id: int) -> Any:
             Actor.of(user, g.get("request_id")),
         )
     except ExchangeError as exc:
-        db().rollback()
+        _rolled_back(exc)
         if exc.status_code == 404:
             raise
         g.form_errors = {f"reason-{hold_id}": exc.message}
         return retention()
     return redirect(url_for("dpo_pages.retention"))
+
+
+def _rolled_back(error: ExchangeError) -> None:
+    """Undo the refused step and keep its audit event where the refusal carries one."""
+    from exchange.audit.refusals import record_refusal
+
+    db().rollback()
+    if record_refusal(db(), error):
+        db().commit()
 
 
 @dpo_pages.route("/audit")

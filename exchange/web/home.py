@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
-from exchange.transfers import states
+from exchange.transfers import progress
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.models import OUTGOING, Transfer
 from exchange.web.access import audit_view, current_school, current_user, db, own, requires
@@ -49,7 +49,7 @@ def leavers() -> Any:
         deadline = (
             transfer.deadline if transfer else deadline_for(school, pupil.leaving_date, today)
         )
-        is_open = transfer is None or transfer.state in states.OPEN_STATES
+        is_open = transfer is None or progress.is_open(transfer)
         rows.append(
             {
                 "pupil": pupil,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
-from exchange.transfers import states, workflow
+from exchange.transfers import progress, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
@@ -82,7 +82,7 @@ def index() -> Any:
         outgoing=[t for t in rows if t.direction == OUTGOING],
         incoming=[t for t in rows if t.direction == INCOMING],
         today=date.today(),
-        open_states=states.OPEN_STATES,
+        is_overdue=progress.is_overdue,
     )
 
 
@@ -126,15 +126,20 @@ def show(transfer_id: int, error: str | None = None) -> Any:
         )
         .all()
     )
-    school = current_school()
+    can_do = _possible_actions(transfer)
+    flags = len(unresolved_flags(db(), transfer)) if transfer.direction == OUTGOING else 0
+    required = conversation_required(current_school(), transfer)
     context: dict[str, Any] = {
         "transfer": transfer,
         "steps": steps,
         "error": error,
         "today": date.today(),
-        "flags": len(unresolved_flags(db(), transfer)) if transfer.direction == OUTGOING else 0,
-        "conversation_required": conversation_required(school, transfer),
-        "can_do": _possible_actions(transfer),
+        "flags": flags,
+        "conversation_required": required,
+        "can_do": can_do,
+        "tasks": progress.outgoing_tasks(transfer, can_do, flags, required),
+        "overdue": progress.is_overdue(transfer, date.today()),
+        "imported": progress.is_imported(transfer),
     }
     if transfer.direction == INCOMING:
         return render_template("transfers/incoming.html", **context), 400 if error else 200

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from transfer_kit import Pair, accept_offer, actor, offer_transfer
 
+from exchange.audit.models import AuditEntry
 from exchange.db import transaction
 from exchange.demo.pdfs import scan_pdf
 from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.records.models import Pupil, School, User, VaultDocument
 from exchange.records.schools import add_user
-from exchange.audit.models import AuditEntry
 from exchange.transfers import states, workflow
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.client import WsgiTransport
@@ -23,8 +23,8 @@ from exchange.transfers.delivery import partner_url
 from exchange.transfers.incoming import find_transfer
 from exchange.transfers.models import Transfer
 from exchange.transfers.redaction_step import reviews, unresolved_flags
-from exchange.transfers.workflow_types import ActionRefused
 from exchange.transfers.settings import update_settings
+from exchange.transfers.workflow_types import ActionRefused
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 
@@ -148,7 +148,7 @@ def test_a_dpo_cannot_start_a_transfer(instance: Instance, pair: Pair) -> None:
         school = session.get(School, pair.sender_id)
         dpo = Actor.of(session.scalar(select(User).filter_by(school_id=school.id, role="dpo")))
         partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
-        with pytest.raises(ActionRefused, match="Only a deputy DSL or the DSL can start"):
+        with pytest.raises(ActionRefused, match="Only the DSL or a deputy DSL can start a transfer; the DPO cannot"):
             workflow.start(
                 session,
                 instance,
@@ -194,7 +194,8 @@ def test_resolving_a_flag_after_authorisation_sends_the_transfer_back_for_author
         # and the transfer waits for a new authorisation before anything is sent.
         _resolve(session, instance, transfer, flag.id, "excluded", "Take it out.", dsl)
         assert transfer.state == states.CONVERSATION_RECORDED
-        assert transfer.bundle_sha256 is None and transfer.authorised_at is None
+        assert transfer.bundle_sha256 is None
+        assert transfer.authorised_at is None
         with pytest.raises(ActionRefused, match="not possible while the transfer"):
             workflow.apply(session, instance, transfer, "retry", dsl, fresh_second_factor=True)
         workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
@@ -210,13 +211,14 @@ def test_a_refused_authorisation_is_audited_and_changes_nothing(
             session, session.get(School, pair.sender_id), "deputy_dsl", "Dep Two", "d2@example.org"
         ).id
         session.commit()
-    with pytest.raises(ActionRefused) as refused:
-        with transaction(instance.sessions) as session:
-            transfer = session.get(Transfer, transfer_id)
-            deputy = actor(session, deputy_id)
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        deputy = actor(session, deputy_id)
+        with pytest.raises(ActionRefused) as refused:
             workflow.apply(
                 session, instance, transfer, "authorise", deputy, fresh_second_factor=True
             )
+        session.rollback()
     with transaction(instance.sessions) as session:
         assert workflow.record_refusal(session, refused.value)
     with instance.sessions() as session:

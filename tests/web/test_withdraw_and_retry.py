@@ -10,14 +10,13 @@ from flow import incoming_id, post, start_and_offer
 from sqlalchemy import select
 from web_kit import World, sign_in
 
+from exchange.audit.models import AuditEntry
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.audit.models import AuditEntry
-from exchange.transfers import states
-from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.tasks import names
+from exchange.transfers import states, workflow
+from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.models import Transfer, TransferStep
-from exchange.transfers import workflow
 
 
 def _state(instance: Instance, transfer_id: int) -> str:
@@ -115,7 +114,7 @@ def _failed_delivery(app: Flask, instance: Instance, world: World) -> int:
         {"held_on": date.today().isoformat(), "participants": "Dsl 1, Dsl 2", "summary": "Ok."},
     )
     run = app.extensions["task_runner"]
-    app.extensions["task_runner"] = lambda task, args, _row: None
+    app.extensions["task_runner"] = lambda _task, _args, _row: None
     post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)

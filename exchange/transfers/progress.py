@@ -1,0 +1,182 @@
+"""How far a transfer has gone, in the words of the DSL's task list (display only).
+
+What may be done next is never decided here: the page asks the workflow (`can_do`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from exchange.transfers import states
+from exchange.transfers.models import Transfer
+
+ORDER = (
+    states.DRAFT,
+    states.REDACTION_REVIEW,
+    states.OFFERED,
+    states.ACCEPTED,
+    states.CONVERSATION_RECORDED,
+    states.AUTHORISED,
+    states.DELIVERED,
+    states.RECEIPTED,
+    states.CLOSED,
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One line of the task list: its name, link (endpoint or None), status, tag colour, id."""
+
+    name: str
+    endpoint: str | None
+    status: str
+    colour: str
+    id: str
+
+
+def stage(transfer: Transfer) -> int:
+    """Return how far along the main path the transfer is (-1 off it)."""
+    if transfer.state == states.EXPORTED:
+        return ORDER.index(states.DELIVERED)
+    return ORDER.index(transfer.state) if transfer.state in ORDER else -1
+
+
+def is_open(transfer: Transfer) -> bool:
+    """Return whether the transfer still needs someone (not closed, withdrawn or refused)."""
+    return transfer.state in states.OPEN_STATES
+
+
+def is_imported(transfer: Transfer) -> bool:
+    """Return whether a received file was imported (its receipt signed as complete)."""
+    return transfer.state in (states.RECEIPTED, states.CLOSED)
+
+
+def is_overdue(transfer: Transfer, today: date) -> bool:
+    """Return whether a transfer whose file has not reached the other school is past its date."""
+    waiting = is_open(transfer) and transfer.state not in (states.DELIVERED, states.EXPORTED)
+    return bool(waiting and transfer.deadline and transfer.deadline < today)
+
+
+def _link(can: bool, endpoint: str) -> str | None:
+    return endpoint if can else None
+
+
+def _ready(can: bool, done: bool, waiting: str = "Cannot start yet") -> tuple[str, str]:
+    if done:
+        return "Completed", ""
+    return ("Ready", "blue") if can else (waiting, "grey")
+
+
+def outgoing_tasks(
+    transfer: Transfer, can_do: set[str], flags: int, conversation_required: bool
+) -> list[Task]:
+    """Return the departing DSL's task list for this transfer."""
+    at, state, offline = stage(transfer), transfer.state, transfer.route == "offline"
+    tasks = [
+        Task(
+            "Choose what goes",
+            _link("select_item" in can_do, "transfer_pages.items"),
+            "In progress" if at == 0 else ("Completed" if at > 0 else "Stopped"),
+            "blue" if at == 0 else "",
+            "task-items",
+        ),
+        Task(
+            "Review redactions",
+            _link(at >= 1, "transfer_pages.redactions"),
+            "Cannot start yet" if at < 1 else (f"{flags} to resolve" if flags else "Completed"),
+            "grey" if at < 1 else ("red" if flags else ""),
+            "task-redactions",
+        ),
+        Task(
+            "Preview the chronology",
+            _link(at >= 1, "transfer_pages.chronology"),
+            "Cannot start yet" if at < 1 else "Available",
+            "grey" if at < 1 else "",
+            "task-preview",
+        ),
+    ]
+    if not offline:
+        offer_status = {
+            states.REJECTED: "Rejected",
+            states.EXPIRED: "Expired",
+            states.OFFERED: "Waiting for an answer",
+        }
+        tasks.append(
+            Task(
+                "Send the offer",
+                None,
+                offer_status.get(state, "Not sent" if at < 2 else "Accepted"),
+                "blue" if state == states.OFFERED else ("grey" if at < 2 else ""),
+                "task-offer",
+            )
+        )
+    talked = bool(transfer.conversation_held_on)
+    status, colour = _ready("record_conversation" in can_do, talked and at >= 4)
+    if not talked and "record_conversation" not in can_do:
+        status = "Required" if conversation_required else "Optional"
+    tasks.append(
+        Task(
+            "Record the DSL conversation",
+            _link("record_conversation" in can_do, "transfer_pages.conversation"),
+            status,
+            colour,
+            "task-conversation",
+        )
+    )
+    status, colour = _ready("authorise" in can_do, at >= 5)
+    tasks.append(
+        Task(
+            "Authorise",
+            _link("authorise" in can_do, "transfer_pages.authorise"),
+            status,
+            colour,
+            "task-authorise",
+        )
+    )
+    tasks.extend(_offline_tasks(transfer, can_do) if offline else [_delivery_task(transfer)])
+    return tasks
+
+
+def _offline_tasks(transfer: Transfer, can_do: set[str]) -> list[Task]:
+    exported, received = (
+        transfer.state == states.EXPORTED,
+        stage(transfer) >= ORDER.index(states.RECEIPTED),
+    )
+    export_status, export_colour = _ready("export" in can_do, received)
+    if exported:
+        export_status, export_colour = "Exported", ""
+    code_status, code_colour = _ready("confirm_receipt_code" in can_do, received)
+    if "confirm_receipt_code" in can_do:
+        code_status = "Waiting for the code"
+    elif received:
+        code_status = "Receipt recorded"
+    return [
+        Task(
+            "Export the zip",
+            _link("export" in can_do or exported, "transfer_actions.export"),
+            export_status,
+            export_colour,
+            "task-export",
+        ),
+        Task(
+            "Enter the receipt code",
+            _link("confirm_receipt_code" in can_do, "transfer_actions.receipt_code"),
+            code_status,
+            code_colour,
+            "task-receipt-code",
+        ),
+    ]
+
+
+def _delivery_task(transfer: Transfer) -> Task:
+    at = stage(transfer)
+    words = {
+        states.AUTHORISED: ("Sending", "grey"),
+        states.DELIVERED: ("Delivered", "grey"),
+        states.RECEIPTED: ("Receipt verified", ""),
+        states.CLOSED: ("Receipt verified", ""),
+        states.FAILED: ("Failed", "red"),
+    }
+    status, colour = words.get(transfer.state, ("Not sent" if at < 5 else "Stopped", "grey"))
+    return Task("Delivery and receipt", None, status, colour, "task-delivery")
