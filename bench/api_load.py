@@ -50,7 +50,7 @@ from exchange.partners.service import find_partner  # noqa: E402
 from exchange.policy.service import find_category  # noqa: E402
 from exchange.records.models import Incident, Pupil, School, User, VaultDocument  # noqa: E402
 from exchange.records.upn import make_upn  # noqa: E402
-from exchange.transfers import incoming, outgoing, states  # noqa: E402
+from exchange.transfers import incoming, states, workflow  # noqa: E402
 from exchange.transfers.actors import Actor  # noqa: E402
 from exchange.transfers.client import HttpTransport, Reply  # noqa: E402
 from exchange.transfers.delivery import API_PREFIX, deliver  # noqa: E402
@@ -262,11 +262,17 @@ def prepare_offers(world: World) -> list[tuple[int, str, str]]:
             sender = session.get(School, world.sender_id)
             dsl = Actor.of(session.get(User, world.sender_dsl))
             partner = find_partner(session, sender.id, RECEIVER_URN)
-            transfer = outgoing.create_transfer(
-                session, sender, dsl, session.get(Pupil, child_id), partner
+            transfer = workflow.start(
+                session,
+                world.instance,
+                sender,
+                "create",
+                dsl,
+                pupil=session.get(Pupil, child_id),
+                partner=partner,
             )
-            outgoing.start_review(session, world.instance, transfer, dsl)
-            token = outgoing.make_offer(session, world.instance, transfer, dsl)
+            workflow.apply(session, world.instance, transfer, "start_review", dsl)
+            token = workflow.apply(session, world.instance, transfer, "offer", dsl)
             offers.append((transfer.id, transfer.transfer_uid, token))
     return offers
 
@@ -287,14 +293,10 @@ def accept_all(world: World, uids: list[str]) -> list[str]:
     for uid in uids:
         with transaction(world.instance.sessions) as session:
             received = incoming.find_transfer(session, world.receiver_id, uid, "incoming")
+            dsl = Actor.of(session.get(User, world.receiver_dsl))
             responses.append(
-                incoming.respond_to_offer(
-                    session,
-                    world.instance,
-                    received,
-                    Actor.of(session.get(User, world.receiver_dsl)),
-                    accept=True,
-                    on_roll_confirmed=True,
+                workflow.apply(
+                    session, world.instance, received, "accept", dsl, on_roll_confirmed=True
                 )
             )
     return responses
@@ -306,10 +308,19 @@ def authorise_all(world: World, transfer_ids: list[int]) -> None:
         with transaction(world.instance.sessions) as session:
             transfer = session.get(Transfer, transfer_id)
             dsl = Actor.of(session.get(User, world.sender_dsl))
-            outgoing.record_conversation(
-                session, transfer, dsl, transfer.created_at.date(), "Dsl 1, Dsl 2", "Handover."
+            workflow.apply(
+                session,
+                world.instance,
+                transfer,
+                "record_conversation",
+                dsl,
+                held_on=transfer.created_at.date(),
+                participants="Dsl 1, Dsl 2",
+                summary="Handover.",
             )
-            outgoing.authorise(session, world.instance, transfer, dsl, fresh_second_factor=True)
+            workflow.apply(
+                session, world.instance, transfer, "authorise", dsl, fresh_second_factor=True
+            )
 
 
 class TimedTransport(HttpTransport):

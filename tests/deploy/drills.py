@@ -39,14 +39,15 @@ from exchange.records.models import (
     User,
     VaultDocument,
 )
-from exchange.transfers import incoming, outgoing
+from exchange.tasks import names
+from exchange.transfers import incoming, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.client import HttpTransport, WsgiTransport
 from exchange.transfers.delivery import partner_url
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.web import create_app
 
-DELIVER_TASK = "exchange.transfers.deliver"
+DELIVER_TASK = names.DELIVER
 TODAY = date(2026, 11, 20)  # The leaving child's last day (transfer_kit).
 
 
@@ -273,11 +274,18 @@ def authorised_transfer(a: DrillNode, b: DrillNode, pair: Pair) -> tuple[int, st
         school = session.get(School, a.school_id)
         dsl = Actor.of(session.get(User, a.dsl_id))
         partner = session.scalar(select(Partner).filter_by(school_id=school.id))  # B
-        transfer = outgoing.create_transfer(
-            session, school, dsl, session.get(Pupil, pair.pupil_id), partner, today=TODAY
+        transfer = workflow.start(
+            session,
+            a.instance,
+            school,
+            "create",
+            dsl,
+            pupil=session.get(Pupil, pair.pupil_id),
+            partner=partner,
+            today=TODAY,
         )
-        outgoing.start_review(session, a.instance, transfer, dsl)
-        offer = outgoing.make_offer(session, a.instance, transfer, dsl)
+        workflow.apply(session, a.instance, transfer, "start_review", dsl)
+        offer = workflow.apply(session, a.instance, transfer, "offer", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
     with a.instance.sessions() as session:
         url = partner_url(session.get(Transfer, transfer_id), "offers")

@@ -27,9 +27,8 @@ from exchange.db import transaction
 from exchange.partners.service import find_partner
 from exchange.records.models import Incident, Pupil, School, User
 from exchange.records.upn import make_upn
-from exchange.transfers import incoming, outgoing, states
+from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
-from exchange.transfers.models import Transfer
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
 
@@ -140,41 +139,28 @@ def _run_transfer(a: Node, b: Node) -> str:
         dsl = Actor.of(session.get(User, a.dsl_id))
         pupil = session.scalar(select(Pupil).filter_by(school_id=school.id, forename=SUBJECT[0]))
         partner = find_partner(session, school.id, "990102")
-        transfer = outgoing.create_transfer(session, school, dsl, pupil, partner)
-        outgoing.start_review(session, a.instance, transfer, dsl)
-        outgoing.make_offer(session, a.instance, transfer, dsl)
-        transfer_id, uid = transfer.id, transfer.transfer_uid
-    a.send("exchange.transfers.send_message", transfer_id, "offer")
-    offered = wait_for(lambda: b.transfer(uid), 60, lambda: f"no offer: {a.tail('worker')}")
-    with transaction(b.instance.sessions) as session:
-        incoming.respond_to_offer(
-            session,
-            b.instance,
-            session.get(Transfer, offered.id),
-            Actor.of(session.get(User, b.dsl_id)),
-            accept=True,
-            on_roll_confirmed=True,
+        transfer = workflow.start(
+            session, a.instance, school, "create", dsl, pupil=pupil, partner=partner
         )
-    b.send("exchange.transfers.send_message", offered.id, "response")
+        workflow.apply(session, a.instance, transfer, "start_review", dsl)
+        transfer_id, uid = transfer.id, transfer.transfer_uid
+    a.act(transfer_id, "offer")
+    offered = wait_for(lambda: b.transfer(uid), 60, lambda: f"no offer: {a.tail('worker')}")
+    b.act(offered.id, "accept", on_roll_confirmed=True)
     wait_for(
         lambda: a.transfer(uid).state == states.ACCEPTED,
         60,
         lambda: f"no acceptance: {b.tail('worker')}",
     )
     b.stop("web")
-    with transaction(a.instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        dsl = Actor.of(session.get(User, a.dsl_id))
-        outgoing.record_conversation(
-            session,
-            transfer,
-            dsl,
-            transfer.created_at.date(),
-            "Dsl 1, Dsl 2",
-            f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
-        )
-        outgoing.authorise(session, a.instance, transfer, dsl, fresh_second_factor=True)
-    a.send("exchange.transfers.deliver", transfer_id)
+    a.act(
+        transfer_id,
+        "record_conversation",
+        held_on=a.transfer(uid).created_at.date(),
+        participants="Dsl 1, Dsl 2",
+        summary=f"Needs a trusted adult; keep apart from {OTHER_CHILD[0]}.",
+    )
+    a.act(transfer_id, "authorise", fresh_second_factor=True)
     wait_for(
         lambda: a.transfer(uid).delivery_attempts >= 1,
         60,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.db import transaction
 from exchange.instance import Instance, open_instance
 from exchange.partners.service import (
     confirm_partner,
@@ -28,6 +29,7 @@ from exchange.partners.service import (
 )
 from exchange.records.models import School, User
 from exchange.tasks.celery_app import make_celery
+from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
 
 HERE = Path(__file__).resolve().parent
@@ -180,9 +182,24 @@ class Node:
             self.stop(role)
 
     def send(self, task: str, *args: Any) -> None:
-        """Queue a task for this node's worker, as the web app does after commit."""
+        """Queue a task by name for this node's worker, as an operator can."""
         app = make_celery(self.config)
         app.send_task(task, args=list(args))
+        app.close()
+
+    def act(self, transfer_id: int, action: str, **inputs: Any) -> None:
+        """Take a workflow action as the school's DSL; queue its effects as the web does."""
+        from exchange.outbox.service import celery_sender, dispatch, written_in
+        from exchange.transfers import workflow
+
+        with transaction(self.instance.sessions) as session:
+            dsl = Actor.of(session.get(User, self.dsl_id))
+            workflow.apply(
+                session, self.instance, session.get(Transfer, transfer_id), action, dsl, **inputs
+            )
+            pending = written_in(session)
+        app = make_celery(self.config)
+        dispatch(self.instance.sessions, celery_sender(app), pending)
         app.close()
 
     def transfer(self, uid: str) -> Transfer | None:

@@ -148,7 +148,8 @@ def test_a_dpo_cannot_start_a_transfer(instance: Instance, pair: Pair) -> None:
         school = session.get(School, pair.sender_id)
         dpo = Actor.of(session.scalar(select(User).filter_by(school_id=school.id, role="dpo")))
         partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
-        with pytest.raises(ActionRefused, match="Only the DSL or a deputy DSL can start a transfer; the DPO cannot"):
+        refused = "Only the DSL or a deputy DSL can start a transfer; the DPO cannot"
+        with pytest.raises(ActionRefused, match=refused):
             workflow.start(
                 session,
                 instance,
