@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import select
 
+from exchange.auth.permissions import can
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.transfers import progress
@@ -24,9 +25,9 @@ def start() -> Any:
     user = current_user()
     if user is None:
         return redirect(url_for("signin.login"))
-    if user.role in ("dsl", "deputy_dsl"):
+    if can(user.role, "view_children"):
         return redirect(url_for("home.leavers"))
-    if user.role == "dpo":
+    if can(user.role, "view_receipts"):
         return redirect(url_for("dpo_pages.receipts"))
     return redirect(url_for("admin_pages.users"))
 

@@ -96,3 +96,54 @@ def test_an_offline_transfer_through_the_commands(
         *as_dsl,
     )
     assert re.search(rf"{reference}\s+closed\s+990101 -> 990102", run("transfers", "list"))
+
+
+def test_a_deputy_is_refused_on_the_command_line_in_the_words_of_the_web(
+    instance: Instance, cli_env: dict[str, str]
+) -> None:
+    from sqlalchemy import select
+
+    from exchange.audit.models import AuditEntry
+    from exchange.records.models import School
+    from exchange.records.schools import add_user
+    from exchange.transfers.models import Transfer
+
+    with transaction(instance.sessions) as session:
+        sender = school_with_keys(session, instance, 1, "bretherton")
+        receiver = school_with_keys(session, instance, 2, "holy_trinity")
+        enrol_partner(session, sender.id, own_card(session, receiver, None))
+        subject, _ = child_with_records(session, instance, sender)
+        add_user(session, session.get(School, sender.id), "deputy_dsl", "Dep", "dep@example.org")
+        upn = subject.upn
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(main, ["--school", "990101", *args], env=cli_env)
+        return result.exit_code, result.output
+
+    as_dsl, as_deputy = ["--as", "dsl1@example.org"], ["--as", "dep@example.org"]
+    code, created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl)
+    reference = re.search(r"draft ([0-9a-f-]{36})", created).group(1)[:8]
+    assert run("transfers", "review", reference, *as_dsl)[0] == 0
+    code, early = run("transfers", "authorise", reference, "--confirm", *as_dsl)
+    assert code == 1
+    assert (
+        "This step (authorise) is not possible while the transfer is in redaction review" in early
+    )
+    summary = ["--participants", "Dsl 1, Dsl 2", "--summary", "Needs a trusted adult."]
+    assert (
+        run("transfers", "conversation", reference, "--held-on", "2026-11-19", *summary, *as_dsl)[0]
+        == 0
+    )
+    code, refused = run("transfers", "authorise", reference, "--confirm", *as_deputy)
+    assert code == 1
+    assert (
+        "error: Only the DSL can authorise a transfer at this school; deputies are not allowed to"
+        in refused
+    )
+    with instance.sessions() as session:
+        assert session.scalar(select(Transfer.state)) == "conversation_recorded"
+        refusals = session.scalars(
+            select(AuditEntry.event).where(AuditEntry.event.like("%_refused"))
+        ).all()
+    assert refusals == ["transfer.authorise_refused", "transfer.authorise_refused"]
