@@ -1,4 +1,4 @@
-"""Tables of sign-in state: lock-out counters, recovery codes, invitations and API tokens."""
+"""Tables of sign-in state: lock-outs, recovery codes, invitations, tokens, sessions, approvals."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class Invitation(SchoolScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(SchoolScoped, Base):
@@ -68,3 +69,36 @@ class ApiToken(SchoolScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(SchoolScoped, Base):
+    """A signed-in browser: the cookie holds only its random id, kept here as a hash."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class AccountApproval(SchoolScoped, Base):
+    """An admin's request for a powerful account or role, waiting for a second person."""
+
+    __tablename__ = "account_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    requested_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(20))
