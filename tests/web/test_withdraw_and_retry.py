@@ -55,9 +55,11 @@ def test_withdrawing_needs_a_reason_and_records_it(
     )
 
 
-def test_a_failed_delivery_is_sent_again_by_the_dsl(
-    app: Flask, instance: Instance, world: World
-) -> None:
+def _failed_delivery(
+    app: Flask, instance: Instance, world: World, held: list[tuple[str, list[Any]]] | None = None
+) -> int:
+    """Take a transfer to a failed delivery, as if the receiving service were down."""
+    held = [] if held is None else held
     sender, receiver = app.test_client(), app.test_client()
     sign_in(sender, instance, world.user("sender", "dsl"))
     sign_in(receiver, instance, world.user("receiver", "dsl"))
@@ -71,16 +73,24 @@ def test_a_failed_delivery_is_sent_again_by_the_dsl(
         f"/transfers/{transfer_id}/conversation",
         {"held_on": date.today().isoformat(), "participants": "Dsl 1, Dsl 2", "summary": "Ok."},
     )
-    # The first delivery is held back and then fails, as if the receiver were down.
     run = app.extensions["task_runner"]
-    held: list[tuple[str, list[Any]]] = []
     app.extensions["task_runner"] = lambda task, args, _row: held.append((task, args))
     post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
-    assert held == [(names.DELIVER, [transfer_id])]
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         workflow.apply(session, None, transfer, "delivery_failed", SYSTEM_ACTOR, note="down")
     app.extensions["task_runner"] = run
+    return transfer_id
+
+
+def test_a_failed_delivery_is_sent_again_by_the_dsl(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    held: list[tuple[str, list[Any]]] = []
+    transfer_id = _failed_delivery(app, instance, world, held)
+    assert held == [(names.DELIVER, [transfer_id])]
+    sender = app.test_client()
+    sign_in(sender, instance, world.user("sender", "dsl"))
 
     page = sender.get(f"/transfers/{transfer_id}").get_data(as_text=True)
     assert f"/transfers/{transfer_id}/retry" in page
@@ -96,31 +106,6 @@ def test_a_failed_delivery_is_sent_again_by_the_dsl(
     assert _state(instance, transfer_id) == states.CLOSED
     refused = post(sender, f"/transfers/{transfer_id}/retry", {"confirm": "yes"}, status=400)
     assert "not possible while the transfer is closed" in refused
-
-
-def _failed_delivery(app: Flask, instance: Instance, world: World) -> int:
-    """Take a transfer to a failed delivery, as if the receiving service were down."""
-    sender, receiver = app.test_client(), app.test_client()
-    sign_in(sender, instance, world.user("sender", "dsl"))
-    sign_in(receiver, instance, world.user("receiver", "dsl"))
-    transfer_id = start_and_offer(
-        sender, instance, world.sender_id, world.receiver_id, world.pupil_id
-    )
-    received = incoming_id(instance, world.receiver_id, transfer_id)
-    post(receiver, f"/transfers/{received}/answer", {"decision": "accept", "on_roll": "yes"})
-    post(
-        sender,
-        f"/transfers/{transfer_id}/conversation",
-        {"held_on": date.today().isoformat(), "participants": "Dsl 1, Dsl 2", "summary": "Ok."},
-    )
-    run = app.extensions["task_runner"]
-    app.extensions["task_runner"] = lambda _task, _args, _row: None
-    post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
-    with transaction(instance.sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        workflow.apply(session, None, transfer, "delivery_failed", SYSTEM_ACTOR, note="down")
-    app.extensions["task_runner"] = run
-    return transfer_id
 
 
 def test_a_deputy_cannot_send_again_where_deputies_may_not_authorise(
