@@ -58,7 +58,11 @@ SETTINGS: dict[str, Setting] = {
     "PURGE_TIME": Setting(Kind.STR, "02:30"),
     # Tests only: fire the purge every N seconds instead of daily.
     "PURGE_SCHEDULE_SECONDS": Setting(Kind.DURATION, minimum=1),
+    # A session ends after this long without a request (and always after SESSION_HOURS).
+    "SESSION_IDLE_SECONDS": Setting(Kind.DURATION, 1800, minimum=60),
     "SESSION_HOURS": Setting(Kind.INT, 8, minimum=1),
+    # How long an emailed invitation link works.
+    "INVITATION_HOURS": Setting(Kind.INT, 24, minimum=1),
     "FRESH_SECOND_FACTOR_SECONDS": Setting(Kind.DURATION, 300, minimum=1),
     # Tests only: session cookies without the Secure flag, for plain-HTTP test servers.
     "INSECURE_HTTP_COOKIES_FOR_TESTS": Setting(Kind.BOOL, False),

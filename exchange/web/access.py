@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -13,7 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.service import record_event
+from exchange.auth.models import WebSession
 from exchange.auth.permissions import can
+from exchange.auth.sessions import (
+    ABSOLUTE_HOURS,
+    IDLE_SECONDS,
+    SIGNED_OUT,
+    end_session,
+    find_session,
+    touch,
+    why_over,
+)
+from exchange.db import utcnow
 from exchange.errors import ExchangeError
 from exchange.instance import Instance
 from exchange.records.models import School, SchoolScoped, User
@@ -33,25 +44,47 @@ def db() -> Session:
     """Return the request's session, scoped to the signed-in user's school."""
     if "db" not in g:
         g.db = instance().sessions()
-        school_id = session.get("school_id")
-        if school_id is not None:
-            scope_session(g.db, int(school_id))
+        g.web_session = _load_web_session(g.db)
+        if g.web_session is not None:
+            scope_session(g.db, g.web_session.school_id)
     return g.db
+
+
+def _load_web_session(database: Session) -> WebSession | None:
+    """Return the live server-side session the cookie names; end it if it has lapsed."""
+    token = session.get("sid")
+    if not isinstance(token, str):
+        return None
+    row = find_session(database, token)
+    user = database.get(User, row.user_id) if row is not None else None
+    reason = SIGNED_OUT if row is None else why_over(row, user, *_session_limits())
+    if reason is not None:
+        if row is not None:
+            end_session(row, reason)
+        session.clear()
+        session["ended"] = reason
+        return None
+    touch(row)
+    return row
+
+
+def _session_limits() -> tuple[int, int]:
+    config = current_app.config
+    idle = int(config.get("SESSION_IDLE_SECONDS", IDLE_SECONDS))
+    return idle, int(config.get("SESSION_HOURS", ABSOLUTE_HOURS)) * 3600
+
+
+def web_session() -> WebSession | None:
+    """Return the signed-in browser's server-side session, or None."""
+    db()
+    return g.web_session
 
 
 def current_user() -> User | None:
     """Return the signed-in, active user, or None."""
     if "user" not in g:
-        g.user = None
-        user_id, school_id = session.get("user_id"), session.get("school_id")
-        if user_id is not None and school_id is not None:
-            user = db().scalar(
-                select(User).where(User.id == int(user_id), User.school_id == int(school_id))
-            )
-            if user is not None and user.is_active:
-                g.user = user
-            else:
-                session.clear()
+        row = web_session()
+        g.user = None if row is None else db().get(User, row.user_id)
     return g.user
 
 
@@ -85,9 +118,11 @@ def requires(permission: str) -> Callable[[View], View]:
 
 def has_fresh_second_factor() -> bool:
     """Return whether the user confirmed their second factor within the last few minutes."""
-    confirmed = session.get("second_factor_at")
+    row = web_session()
     window = int(current_app.config.get("FRESH_SECOND_FACTOR_SECONDS", FRESH_SECONDS_DEFAULT))
-    return confirmed is not None and time.time() - float(confirmed) <= window
+    if row is None or row.second_factor_at is None:
+        return False
+    return utcnow() - row.second_factor_at <= timedelta(seconds=window)
 
 
 def requires_fresh_second_factor(view: View) -> View:

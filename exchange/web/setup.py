@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
     app.config["SESSION_COOKIE_SECURE"] = not config.get("INSECURE_HTTP_COOKIES_FOR_TESTS")
     app.config["PERMANENT_SESSION_LIFETIME"] = int(config.get("SESSION_HOURS", 8)) * 3600
+    app.config["SESSION_HOURS"] = int(config.get("SESSION_HOURS", 8))
+    app.config["SESSION_IDLE_SECONDS"] = int(config.get("SESSION_IDLE_SECONDS", 1800))
     app.config["RATELIMIT_ENABLED"] = bool(config.get("RATELIMIT_ENABLED", True))
     app.config["FRESH_SECOND_FACTOR_SECONDS"] = int(config.get("FRESH_SECOND_FACTOR_SECONDS", 300))
     csrf.init_app(app)

@@ -12,10 +12,18 @@ from exchange.audit.service import record_event
 from exchange.auth import totp
 from exchange.auth.invitations import accept_invitation, open_invitation
 from exchange.auth.permissions import needs_second_factor
+from exchange.auth.sessions import (
+    ENDED_BECAUSE,
+    LOCKED_OUT,
+    SIGNED_OUT,
+    confirm_second_factor,
+    end_user_sessions,
+    start_session,
+)
 from exchange.auth.signin import check_password_sign_in, is_locked, record_second_factor_failure
 from exchange.errors import ValidationError
 from exchange.records.models import User
-from exchange.web.access import current_user, db, instance, safe_next
+from exchange.web.access import current_user, db, instance, safe_next, web_session
 from exchange.web.setup import limiter
 
 signin = Blueprint("signin", __name__)
@@ -42,9 +50,8 @@ def _finish_sign_in(user: User, *, second_factor: bool) -> Any:
     target = safe_next(session.get("pending_next"))
     session.clear()
     session.permanent = True
-    session["user_id"], session["school_id"] = user.id, user.school_id
-    if second_factor:
-        session["second_factor_at"] = time.time()
+    # The cookie carries only the session's random id; everything else is in the row.
+    session["sid"] = start_session(db(), user, second_factor=second_factor)
     _audit(user, "auth.signed_in")
     return redirect(target)
 
@@ -55,6 +62,7 @@ def login() -> Any:
     """Ask for an email address and password."""
     errors: dict[str, str] = {}
     email = request.form.get("email", "")
+    ended = ENDED_BECAUSE.get(session.pop("ended", ""), None)
     if request.method == "POST":
         password = request.form.get("password", "")
         if not email.strip():
@@ -78,7 +86,7 @@ def login() -> Any:
                     return redirect(url_for("signin.enrol"))
                 return redirect(url_for("signin.second_factor"))
     status = 400 if errors else 200
-    return render_template("signin/login.html", errors=errors, email=email), status
+    return render_template("signin/login.html", errors=errors, email=email, ended=ended), status
 
 
 @signin.route("/login/code", methods=["GET", "POST"])
@@ -134,12 +142,20 @@ def enrol() -> Any:
 
 @signin.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """Sign out."""
+    """Sign out: end every session of this user, in this browser and any other."""
     user = current_user()
     if user is not None:
+        end_user_sessions(db(), user.id, SIGNED_OUT)
         _audit(user, "auth.signed_out")
     session.clear()
-    return redirect(url_for("signin.login"))
+    return redirect(url_for("signin.signed_out"))
+
+
+@signin.route("/signed-out")
+def signed_out() -> Any:
+    """Say that the user has signed out."""
+    session.pop("ended", None)
+    return render_template("signin/signed_out.html")
 
 
 @signin.route("/confirm", methods=["GET", "POST"])
@@ -155,14 +171,20 @@ def confirm() -> Any:
         if not totp.is_enrolled(db(), user):
             errors["code"] = "Set up a second factor first: sign out and sign in again"
         elif totp.check_code(db(), user, instance().instance_key, request.form.get("code", "")):
-            session["second_factor_at"] = time.time()
+            row = web_session()
+            assert row is not None
+            confirm_second_factor(row)
             _audit(user, "auth.second_factor_confirmed")
             return redirect(target)
         else:
             locked = record_second_factor_failure(db(), user)
             db().commit()
             if locked:
+                end_user_sessions(db(), user.id, LOCKED_OUT)
+                _audit(user, "auth.signed_out")
+                db().commit()
                 session.clear()
+                session["ended"] = LOCKED_OUT
                 return redirect(url_for("signin.login"))
             errors["code"] = "Enter the 6-digit code from your authenticator app"
     return render_template("signin/confirm.html", errors=errors, target=target), (

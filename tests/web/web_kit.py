@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from transfer_kit import child_with_records, introduce, school_with_keys
 
 from exchange.auth.credentials import set_demo_credentials
+from exchange.auth.sessions import start_session
 from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.outbox.service import Sender
@@ -91,16 +91,14 @@ def make_app(instance: Instance) -> Iterator[Flask]:
     made.extensions["exchange"].close()
 
 
-def sign_in(client: FlaskClient, instance: Instance, user_id: int, *, fresh: bool = True) -> None:
-    """Mark the client signed in as this user, as after password and second factor."""
-    with instance.sessions() as session:
-        user = session.get(User, user_id)
-        school_id = user.school_id
+def sign_in(client: FlaskClient, instance: Instance, user_id: int, *, fresh: bool = True) -> str:
+    """Sign the client in as this user, as after password and second factor; return its id."""
+    with transaction(instance.sessions) as session:
+        token = start_session(session, session.get(User, user_id), second_factor=fresh)
     with client.session_transaction() as state:
         state.clear()
-        state["user_id"], state["school_id"] = user_id, school_id
-        if fresh:
-            state["second_factor_at"] = time.time()
+        state["sid"] = token
+    return token
 
 
 def school_of(instance: Instance, school_id: int) -> School:
