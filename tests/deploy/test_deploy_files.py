@@ -15,6 +15,7 @@ from exchange.config import DEFAULTS
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ENTRYPOINT = DEPLOY / "exchange-env"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+NGINX = DEPLOY / "nginx" / "exchange.conf"
 
 
 def run_entrypoint(environment: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
@@ -62,6 +63,45 @@ def test_the_entrypoint_refuses_both_forms_and_unreadable_files(tmp_path: Path) 
     assert "cannot be read" in missing.stderr
 
 
+def _nginx_blocks(text: str, opening: str) -> list[str]:
+    """Return the body of every block whose opening line matches (braces balanced)."""
+    bodies = []
+    for match in re.finditer(opening, text, re.MULTILINE):
+        depth, start = 1, match.end()
+        for index in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            if depth == 0:
+                bodies.append(text[start:index])
+                break
+    return bodies
+
+
+def _without_comments(text: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def test_nginx_never_serves_metrics() -> None:
+    text = _without_comments(NGINX.read_text())
+    (metrics,) = _nginx_blocks(text, r"location\s*=\s*/metrics\s*\{")
+    assert re.fullmatch(r"\s*return 404;\s*", metrics), metrics
+    assert "metrics" not in text.replace("location = /metrics", "")
+
+
+def test_nginx_sends_hsts_and_permissions_policy_on_every_tls_answer() -> None:
+    text = _without_comments(NGINX.read_text())
+    tls = next(body for body in _nginx_blocks(text, r"^server\s*\{") if "listen 443" in body)
+    hsts = re.search(r'add_header Strict-Transport-Security "max-age=(\d+)[^"]*" always;', tls)
+    assert hsts
+    assert int(hsts.group(1)) >= 31_536_000
+    policy = re.search(r'add_header Permissions-Policy "([^"]+)" always;', tls)
+    assert policy
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in policy.group(1)
+    # A location with add_header of its own would silently drop the server's headers.
+    for location in _nginx_blocks(tls, r"location[^{]*\{"):
+        assert "add_header" not in location, location
+
+
 def test_the_image_runs_as_a_user_without_secrets() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     assert text.count("FROM python:3.11-slim") == 2
@@ -88,7 +128,13 @@ def test_the_compose_file_parses(tmp_path: Path) -> None:
     shutil.copytree(DEPLOY, copy)
     shutil.copy(copy / "example.env", copy / "exchange.env")
     (copy / "secrets").mkdir()
-    for name in ("database_url", "instance_key", "secret_key", "postgres_password"):
+    for name in (
+        "database_url",
+        "instance_key",
+        "secret_key",
+        "metrics_token",
+        "postgres_password",
+    ):
         (copy / "secrets" / name).write_text("placeholder\n")
     done = subprocess.run(
         [*client, "-f", str(copy / "docker-compose.yml"), "config"],

@@ -83,6 +83,7 @@ def _settings(tmp: Path, name: str, database_url: str) -> dict[str, object]:
         "TASK_QUEUE": f"topology-{name}-{secrets.token_hex(4)}",
         "INSTANCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "SECRET_KEY": secrets.token_urlsafe(32),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
         "PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
         "HEARTBEAT_SECONDS": 3,
         "CHECKPOINT_SECONDS": 3,

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 DEPLOY = HERE.parents[1] / "deploy"
 GUNICORN_WORKERS = 3
 # Passed as files through deploy/exchange-env, as docker secrets and systemd credentials are.
-SECRET_SETTINGS = ("INSTANCE_KEY", "SECRET_KEY", "DATABASE_URL")
+SECRET_SETTINGS = ("INSTANCE_KEY", "SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN")
 
 
 def free_port() -> int:
@@ -57,10 +57,11 @@ def wait_for(condition: Callable[[], Any], seconds: float, message: Callable[[],
     raise AssertionError(message())
 
 
-def get(url: str, timeout: float = 5) -> tuple[int, str]:
+def get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """Return the status and body of a GET, or (0, '') if nothing answers."""
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310  (loopback)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  (loopback)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  (loopback)
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -210,8 +211,9 @@ class Node:
             )
 
     def metrics(self) -> dict[str, float]:
-        """Scrape /metrics and return its samples."""
-        status, body = get(f"{self.url}/metrics")
+        """Scrape /metrics with the bearer token, as Prometheus does, and return its samples."""
+        token = self.config["METRICS_TOKEN"]
+        status, body = get(f"{self.url}/metrics", headers={"Authorization": f"Bearer {token}"})
         assert status == 200, body
         samples = {}
         for line in body.splitlines():

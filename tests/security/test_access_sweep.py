@@ -19,8 +19,9 @@ from web_kit import ROLES, World, sign_in
 
 from exchange.instance import Instance
 
-# Routes anyone may open: sign-in, health, the API description, static files and metrics
-# (which needs its own token). Anything else answers anonymous with sign-in, 401 or 404.
+# Routes anyone may open: sign-in, health, the API description and static files. Anything
+# else, /metrics included (a bearer token, or 404 with none set), answers anonymous with
+# sign-in, 401 or 404.
 PUBLIC = {
     "home.start",
     "signin.login",
@@ -31,7 +32,6 @@ PUBLIC = {
     "signin.logout",
     "health.healthz",
     "health.readyz",
-    "metrics.scrape",
     "static",
     "api.openapi",
 }
