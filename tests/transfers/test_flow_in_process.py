@@ -97,8 +97,12 @@ def test_the_evidence_pack_verifies_offline_and_with_openssl(
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["file_count"] += 1
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    (pack / "receipt.jws").write_text(f"{header}.{forged}.{signature}")
-    with pytest.raises(InvalidEvidence, match="signature"):
+    (pack / "receipt.jws").write_text(f"{header}.{forged}.{signature}\n")
+    with pytest.raises(InvalidEvidence, match="differs from SHA256SUMS"):
+        verify_pack(pack)
+    (pack / "SHA256SUMS").unlink()  # Read as a format 1 pack: the signature still fails.
+    (pack / "receipt.signing-input").write_bytes(f"{header}.{forged}".encode())
+    with pytest.raises(InvalidEvidence, match="signature does not verify"):
         verify_pack(pack)
 
 
