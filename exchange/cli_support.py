@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,22 +10,16 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.cli_second_factor import with_second_factor
 from exchange.db import transaction
+from exchange.errors import NotFound
 from exchange.records.models import User
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
 
-ACT_AS = click.option(
-    "--as",
-    "act_as",
-    required=True,
-    envvar="EXCHANGE_USER",
-    help="Email of the user of this school taking the step (recorded in the audit log).",
-)
 
-
-def actor_for(session: Session, school_id: int, email: str) -> Actor:
-    """Return the actor for a user of this school, or stop with a clear message."""
+def user_by_email(session: Session, school_id: int, email: str) -> User:
+    """Return the active user of this school with this email, or stop with a clear message."""
     user = session.scalar(
         select(User).where(
             User.school_id == school_id,
@@ -35,7 +29,46 @@ def actor_for(session: Session, school_id: int, email: str) -> Actor:
     )
     if user is None:
         raise click.UsageError(f"no active user {email!r} at this school")
-    return Actor.of(user, request_id="cli")
+    return user
+
+
+def user_by_id(session: Session, school_id: int, user_id: int) -> User:
+    """Return the active user of this school with this id, or refuse."""
+    user = session.get(User, user_id)
+    if user is None or user.school_id != school_id or not user.is_active:
+        raise NotFound(f"no active user {user_id} at this school")
+    return user
+
+
+def act_as(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --as EMAIL and --code CODE: the step runs only after that person's code checks."""
+    checked = with_second_factor("act_as", user_by_email)(command)
+    return click.option(
+        "--as",
+        "act_as",
+        required=True,
+        envvar="EXCHANGE_USER",
+        help="Email of the user of this school taking the step (recorded in the audit log); "
+        "their current authenticator code is needed.",
+    )(checked)
+
+
+def acting_user_id(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add --user-id ID and --code CODE: a named user's code is checked before the step."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        checked = with_second_factor("user_id", user_by_id)(command)
+        return click.option("--user-id", type=int, help=help_text)(checked)
+
+    return decorate
+
+
+ACT_AS = act_as
+
+
+def actor_for(session: Session, school_id: int, email: str) -> Actor:
+    """Return the actor for a user of this school, or stop with a clear message."""
+    return Actor.of(user_by_email(session, school_id, email), request_id="cli")
 
 
 def transfer_for(session: Session, school_id: int, reference: str) -> Transfer:

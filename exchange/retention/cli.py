@@ -7,6 +7,8 @@ Acting user: commands that change something a person decides (holds, rules) need
 ``--user-id`` naming an active user of the school whose role may do it (a hold is released
 only by a DPO). ``purge`` acts as the system actor (as the scheduled task does) unless
 ``--user-id`` names a DPO or DSL; ``forecast`` and dry runs change nothing and name no one.
+``holds add`` and ``holds release`` also need that user's current authenticator code
+(``--code``, or asked for): see exchange.cli_second_factor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.auth.permissions import ROLES
+from exchange.cli_support import acting_user_id
 from exchange.db import transaction
 from exchange.errors import NotFound
 from exchange.instance import Instance
@@ -250,7 +253,7 @@ def holds() -> None:
 @click.option("--incident", "incident_id", type=int, help="Hold this incident id.")
 @click.option("--category", "category_path", help="Hold this category path and its subcategories.")
 @click.option("--reason", required=True, help="Why (no names: e.g. 'IICSA moratorium').")
-@click.option("--user-id", type=int, help="The acting DSL, deputy DSL or DPO.")
+@acting_user_id("The acting DSL, deputy DSL or DPO (their current code is asked for).")
 @click.pass_obj
 def holds_add(
     obj: dict[str, Any],
@@ -285,7 +288,7 @@ def holds_add(
 @holds.command("release")
 @click.argument("hold_id", type=int)
 @click.option("--reason", required=True, help="Why the hold ends.")
-@click.option("--user-id", type=int, help="The acting DPO.")
+@acting_user_id("The acting DPO (their current code is asked for).")
 @click.pass_obj
 def holds_release(obj: dict[str, Any], hold_id: int, reason: str, user_id: int | None) -> None:
     """Release a hold (DPO only)."""

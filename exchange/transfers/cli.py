@@ -9,6 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from exchange.cli_second_factor import second_factor_confirmed
 from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
 from exchange.partners.service import find_partner
@@ -150,8 +151,9 @@ def conversation(
 @ACT_AS
 @click.pass_obj
 def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
-    """Authorise the transfer and queue its delivery (the web asks for the second factor)."""
-    route = _act(obj, reference, act_as, "authorise", fresh_second_factor=confirm, then=_route)
+    """Authorise the transfer and queue its delivery (the code just checked counts as fresh)."""
+    fresh = confirm and second_factor_confirmed()
+    route = _act(obj, reference, act_as, "authorise", fresh_second_factor=fresh, then=_route)
     if route == "online":
         click.echo("authorised; delivery queued")
     else:
@@ -212,15 +214,22 @@ def export(obj: dict[str, Any], reference: str, act_as: str) -> None:
 
 @transfers.command("confirm-receipt")
 @click.argument("reference")
-@click.option("--code", required=True, help="The receipt code the receiving DSL read back.")
+@click.option("--receipt-code", required=True, help="The receipt code the receiving DSL read back.")
 @click.option("--confirmed-by", required=True, help="Who confirmed: name and school.")
 @ACT_AS
 @click.pass_obj
 def confirm_receipt(
-    obj: dict[str, Any], reference: str, code: str, confirmed_by: str, act_as: str
+    obj: dict[str, Any], reference: str, receipt_code: str, confirmed_by: str, act_as: str
 ) -> None:
     """Record the receiving school's receipt code for an offline transfer, and sign it."""
-    _act(obj, reference, act_as, "confirm_receipt_code", code=code, confirmed_by=confirmed_by)
+    _act(
+        obj,
+        reference,
+        act_as,
+        "confirm_receipt_code",
+        code=receipt_code,
+        confirmed_by=confirmed_by,
+    )
     click.echo("receipt recorded and signed; the transfer is closed")
 
 
@@ -357,7 +366,8 @@ def withdraw(obj: dict[str, Any], reference: str, reason: str, act_as: str) -> N
 @click.pass_obj
 def retry(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Send a failed delivery again (authorised as the first time: same roles, same checks)."""
-    _act(obj, reference, act_as, "retry", fresh_second_factor=confirm)
+    fresh = confirm and second_factor_confirmed()
+    _act(obj, reference, act_as, "retry", fresh_second_factor=fresh)
     click.echo("delivery queued again")
 
 

@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from totp_kit import enrol_user, fresh_code
 
+from exchange.cli_second_factor import SecondFactorRefused
 from exchange.instance import Instance
 from exchange.records.models import Incident
 from exchange.retention.cli import holds, purge_command, retention
@@ -40,7 +42,7 @@ def _incidents(session: Session) -> int:
 
 
 def test_forecast_dry_run_hold_and_purge_from_the_command_line(
-    obj: dict[str, Any], world: World, session: Session, tmp_path: Path
+    obj: dict[str, Any], world: World, session: Session, tmp_path: Path, rinstance: Instance
 ) -> None:
     child = add_pupil(session, world, date(1990, 1, 1))
     add_incident(session, world, child, ("Child Protection/Neglect",))
@@ -58,19 +60,26 @@ def test_forecast_dry_run_hold_and_purge_from_the_command_line(
 
     refused = CliRunner().invoke(holds, ["add", "--pupil", str(child.id), "--reason", "x"], obj=obj)
     assert refused.exit_code != 0
-    added = _run(
-        holds,
-        ["add", "--pupil", str(child.id), "--reason", "Claim", "--user-id", str(world.dsl.user_id)],
-        obj,
-    )
+    enrol_user(rinstance, world.dsl.user_id)
+    enrol_user(rinstance, world.dpo.user_id)
+    as_dsl = [
+        "--user-id",
+        str(world.dsl.user_id),
+        "--code",
+        fresh_code(rinstance, world.dsl.user_id),
+    ]
+    added = _run(holds, ["add", "--pupil", str(child.id), "--reason", "Claim", *as_dsl], obj)
     assert "placed on pupil" in added.output
     assert "Claim" in _run(holds, ["list"], obj).output
     _run(purge_command, [], obj)
     assert _incidents(session) == 1
 
     hold_id = session.scalars(select(LegalHold.id)).one()
-    release = ["release", str(hold_id), "--reason", "Settled", "--user-id"]
-    assert _run(holds, [*release, str(world.dpo.user_id)], obj).exit_code == 0
+    release = ["release", str(hold_id), "--reason", "Settled", "--user-id", str(world.dpo.user_id)]
+    assert (
+        _run(holds, [*release, "--code", fresh_code(rinstance, world.dpo.user_id)], obj).exit_code
+        == 0
+    )
     purged = _run(purge_command, ["--json"], obj)
     outcome = json.loads(purged.output)
     assert outcome["as_of"] == london_today().isoformat()
@@ -97,3 +106,29 @@ def test_rules_from_the_command_line(obj: dict[str, Any], world: World) -> None:
         retention, ["rules", "set", "SEN", "forever", "--user-id", user], obj=obj
     )
     assert bad.exit_code != 0
+
+
+def test_a_hold_needs_the_acting_users_current_code(
+    obj: dict[str, Any], world: World, session: Session, rinstance: Instance
+) -> None:
+    child = add_pupil(session, world, date(1990, 1, 1))
+    session.commit()
+    enrol_user(rinstance, world.dsl.user_id)
+    add = ["add", "--pupil", str(child.id), "--reason", "Claim"]
+    as_dsl = ["--user-id", str(world.dsl.user_id)]
+    for extra, words in (
+        ([], "no code given"),
+        (["--code", "000000"], "that code is wrong, expired or already used"),
+    ):
+        refused = CliRunner().invoke(holds, [*add, *as_dsl, *extra], obj=obj)
+        assert isinstance(refused.exception, SecondFactorRefused)
+        assert words in str(refused.exception)
+    alone = CliRunner().invoke(holds, [*add, "--code", "123456"], obj=obj)
+    assert alone.exit_code == 2
+    assert "name them too" in alone.output
+    assert session.scalar(select(func.count()).select_from(LegalHold)) == 0
+    piped = CliRunner().invoke(
+        holds, [*add, *as_dsl], obj=obj, input=fresh_code(rinstance, world.dsl.user_id) + "\n"
+    )
+    assert piped.exit_code == 0, piped.output
+    assert session.scalar(select(func.count()).select_from(LegalHold)) == 1

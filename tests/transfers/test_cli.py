@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from totp_kit import acting, enrol
 from transfer_kit import child_with_records, school_with_keys
 
 from exchange.cli import main
@@ -31,7 +32,11 @@ def test_an_offline_transfer_through_the_commands(
         enrol_partner(session, sender.id, own_card(session, receiver, None))
         subject, _ = child_with_records(session, instance, sender)
         upn = subject.upn
+    enrol(instance, "dsl1@example.org")
     runner = CliRunner()
+
+    def as_dsl() -> list[str]:
+        return acting(instance, "dsl1@example.org")
 
     def run(*args: str) -> str:
         result = runner.invoke(
@@ -40,10 +45,9 @@ def test_an_offline_transfer_through_the_commands(
         assert result.exit_code == 0, result.output
         return result.output
 
-    as_dsl = ["--as", "dsl1@example.org"]
-    created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl)
+    created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl())
     reference = re.search(r"draft ([0-9a-f-]{36})", created).group(1)
-    assert "FLAGGED" not in run("transfers", "review", reference[:8], *as_dsl)
+    assert "FLAGGED" not in run("transfers", "review", reference[:8], *as_dsl())
     run(
         "transfers",
         "conversation",
@@ -54,10 +58,10 @@ def test_an_offline_transfer_through_the_commands(
         "Dsl 1, Dsl 2",
         "--summary",
         "Needs a trusted adult.",
-        *as_dsl,
+        *as_dsl(),
     )
-    run("transfers", "authorise", reference[:8], "--confirm", *as_dsl)
-    exported = run("transfers", "export", reference[:8], *as_dsl)
+    run("transfers", "authorise", reference[:8], "--confirm", *as_dsl())
+    exported = run("transfers", "export", reference[:8], *as_dsl())
     zip_path = re.search(r"zip written to (\S+)", exported).group(1)
     passphrase = exported.strip().splitlines()[-1].strip()
     subprocess.run(
@@ -75,11 +79,11 @@ def test_an_offline_transfer_through_the_commands(
             "transfers",
             "confirm-receipt",
             reference[:8],
-            "--code",
+            "--receipt-code",
             "0000-0000-0000-0000",
             "--confirmed-by",
             "Dsl 2",
-            *as_dsl,
+            *as_dsl(),
         ],
         env=cli_env,
     )
@@ -89,11 +93,11 @@ def test_an_offline_transfer_through_the_commands(
         "transfers",
         "confirm-receipt",
         reference[:8],
-        "--code",
+        "--receipt-code",
         code,
         "--confirmed-by",
         "Dsl 2",
-        *as_dsl,
+        *as_dsl(),
     )
     assert re.search(rf"{reference}\s+closed\s+990101 -> 990102", run("transfers", "list"))
 
@@ -115,26 +119,29 @@ def test_a_deputy_is_refused_on_the_command_line_in_the_words_of_the_web(
         subject, _ = child_with_records(session, instance, sender)
         add_user(session, session.get(School, sender.id), "deputy_dsl", "Dep", "dep@example.org")
         upn = subject.upn
+    enrol(instance, "dsl1@example.org")
+    enrol(instance, "dep@example.org")
     runner = CliRunner()
 
     def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(main, ["--school", "990101", *args], env=cli_env)
         return result.exit_code, result.output
 
-    as_dsl, as_deputy = ["--as", "dsl1@example.org"], ["--as", "dep@example.org"]
-    code, created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl)
+    def as_dsl() -> list[str]:
+        return acting(instance, "dsl1@example.org")
+
+    code, created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl())
     reference = re.search(r"draft ([0-9a-f-]{36})", created).group(1)[:8]
-    assert run("transfers", "review", reference, *as_dsl)[0] == 0
-    code, early = run("transfers", "authorise", reference, "--confirm", *as_dsl)
+    assert run("transfers", "review", reference, *as_dsl())[0] == 0
+    code, early = run("transfers", "authorise", reference, "--confirm", *as_dsl())
     assert code == 1
     assert (
         "This step (authorise) is not possible while the transfer is in redaction review" in early
     )
     summary = ["--participants", "Dsl 1, Dsl 2", "--summary", "Needs a trusted adult."]
-    assert (
-        run("transfers", "conversation", reference, "--held-on", "2026-11-19", *summary, *as_dsl)[0]
-        == 0
-    )
+    held = ["--held-on", "2026-11-19"]
+    assert run("transfers", "conversation", reference, *held, *summary, *as_dsl())[0] == 0
+    as_deputy = acting(instance, "dep@example.org")
     code, refused = run("transfers", "authorise", reference, "--confirm", *as_deputy)
     assert code == 1
     assert (
