@@ -58,6 +58,10 @@ SETTINGS: dict[str, Setting] = {
     "PURGE_TIME": Setting(Kind.STR, "02:30"),
     # Tests only: fire the purge every N seconds instead of daily.
     "PURGE_SCHEDULE_SECONDS": Setting(Kind.DURATION, minimum=1),
+    # Days between a DPO shortening retention and the change taking effect.
+    "RETENTION_NOTICE_DAYS": Setting(Kind.INT, 30, minimum=0, maximum=3650),
+    # A scheduled purge that would destroy more than this share of a school's records stops.
+    "PURGE_VOLUME_GUARD_PERCENT": Setting(Kind.INT, 10, minimum=1, maximum=100),
     # A session ends after this long without a request (and always after SESSION_HOURS).
     "SESSION_IDLE_SECONDS": Setting(Kind.DURATION, 1800, minimum=60),
     "SESSION_HOURS": Setting(Kind.INT, 8, minimum=1),

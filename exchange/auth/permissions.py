@@ -57,7 +57,13 @@ TABLE: dict[str, tuple[frozenset[str], str]] = {
     # Retention.
     "place_holds": (DSLS_AND_DPO, "place a legal hold"),
     "release_holds": (frozenset({DPO}), "release a legal hold"),
-    "set_retention_rules": (frozenset({DSL, DPO}), "change the retention rules"),
+    "set_retention_rules": (frozenset({DSL, DPO}), "lengthen the retention rules"),
+    # Shortening makes records due earlier: the DPO alone, with a fresh second factor.
+    "shorten_retention": (frozenset({DPO}), "shorten retention or cancel a waiting change"),
+    "approve_disposal": (frozenset({DPO}), "approve the destruction of due records"),
+    "set_disposal_mode": (frozenset({DPO}), "change the school's retention settings"),
+    "run_purge": (frozenset({DSL, DPO}), "start the purge by hand"),
+    "hear_retention_changes": (DSLS_AND_DPO, "be told of retention changes by email"),
     # Administration.
     "manage_users": (frozenset({ADMIN}), "manage users"),
     "manage_keys": (frozenset({ADMIN}), "manage the school's keys"),

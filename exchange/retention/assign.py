@@ -131,7 +131,8 @@ def document_dates(
         if incident_id is not None and incident_id in attached:
             dated = attached[incident_id]
         else:
-            dated = (rule_date(born, rules.default), rules.default)
+            default = rules.rule_for_paths(())
+            dated = (rule_date(born, default), default)
         dates[document_id] = _with_sender_copy(
             dated, sender.get(document_id), rules.sender_copy_days
         )

@@ -15,16 +15,17 @@ from datetime import datetime
 from typing import Any
 
 import rfc8785
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.service import record_event
 from exchange.packaging.errors import InvalidBundle
 from exchange.packaging.jws import sign_compact, strict_json, verify_compact
 from exchange.packaging.keys import SigningKey, SigningPublicKey
-from exchange.records.models import School
+from exchange.records.models import School, User
 from exchange.retention.actors import Actor
 from exchange.retention.errors import InvalidCertificate
-from exchange.retention.models import DisposalCertificate, PurgeRun
+from exchange.retention.models import DisposalCertificate, DisposalReview, PurgeRun
 
 CERTIFICATE_TYPE = "sgx-disposal-certificate"
 CERTIFICATE_TYP = "sgx-disposal-certificate+jws"
@@ -68,6 +69,34 @@ def certificate_payload(
     }
 
 
+def disposition(session: Session, run: PurgeRun) -> dict[str, Any]:
+    """Return how the run's records were approved: automatically, or by which DPO reviews."""
+    counts = run.counts or {}
+    mode = str(counts.get("disposition", "review"))
+    ids = [int(review_id) for review_id in counts.get("reviews") or []]
+    reviews = []
+    if ids:
+        rows = session.scalars(
+            select(DisposalReview).where(DisposalReview.id.in_(ids)).order_by(DisposalReview.id)
+        )
+        for row in rows:
+            approver = session.get(User, row.decided_by_user_id)
+            reviews.append(
+                {
+                    "review": row.id,
+                    "pupil_ref": row.pupil_ref,
+                    "approved_at": _time(row.decided_at),
+                    "approved_by": {
+                        "user_id": row.decided_by_user_id,
+                        "name": approver.name if approver else None,
+                        "role": approver.role if approver else None,
+                    },
+                    "window_until": row.window_until.isoformat(),
+                }
+            )
+    return {"mode": mode, "reviews": reviews}
+
+
 def sign_certificate(payload: dict[str, Any], key: SigningKey) -> str:
     """Return the compact JWS of the canonical payload."""
     return sign_compact(rfc8785.dumps(payload), key, CERTIFICATE_TYP)
@@ -97,6 +126,7 @@ def issue_certificate(
     """Sign and store the certificate of a finished run and enter it in the audit log."""
     school = session.get(School, run.school_id)
     payload = certificate_payload(run, school, key.key_id, issued_at)
+    payload["disposition"] = disposition(session, run)
     token = sign_certificate(payload, key)
     row = DisposalCertificate(
         school_id=run.school_id,

@@ -28,3 +28,14 @@ class InvalidCertificate(ExchangeError):
 
     code = "invalid_certificate"
     status_code = 422
+
+
+class BelowFloor(ExchangeError):
+    """A rule would keep records for less than the statutory floor of their class."""
+
+    code = "below_statutory_floor"
+    status_code = 422
+
+    def __init__(self, message: str, *, audit: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.audit = audit

@@ -61,6 +61,7 @@ class Forecast:
     rule_set_version: int
     pupils: list[PupilNotice]
     unknown_dob: list[dict[str, Any]]
+    records: list[DueRecord] = field(default_factory=list, repr=False)
 
     @property
     def until(self) -> date:
@@ -197,7 +198,8 @@ def forecast(
             session, school_id, notice.pupil_id
         )
     ordered = sorted(notices.values(), key=lambda n: (n.first_due, n.pupil_ref))
-    return Forecast(as_of, days, rules.version, ordered, _unknown_dob(session, school_id, secret))
+    unknown = _unknown_dob(session, school_id, secret)
+    return Forecast(as_of, days, rules.version, ordered, unknown, records)
 
 
 def hold_from_forecast(

@@ -101,3 +101,50 @@ class DisposalCertificate(SchoolScoped, Base):
     key_id: Mapped[str] = mapped_column(String(64))
     jws: Mapped[str] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
+
+
+CHANGE_PENDING = "pending"
+CHANGE_APPLIED = "applied"
+CHANGE_CANCELLED = "cancelled"
+REVIEW_DECISIONS = ("destroy", "hold")
+
+
+class RetentionRuleChange(SchoolScoped, Base):
+    """A rule change that makes records due earlier: it waits out the notice period first."""
+
+    __tablename__ = "retention_rule_changes"
+    __table_args__ = (
+        CheckConstraint("state in ('pending', 'applied', 'cancelled')", name="known_state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default=CHANGE_PENDING, index=True)
+    effective_on: Mapped[date] = mapped_column(Date)
+    notice: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    proposed_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class DisposalReview(SchoolScoped, Base):
+    """A DPO's decision on one pupil's due records: destroy these ids, or hold them instead.
+
+    The pupil is a plain id (no foreign key): the review outlives the pupil it approved.
+    """
+
+    __tablename__ = "disposal_reviews"
+    __table_args__ = (CheckConstraint("decision in ('destroy', 'hold')", name="known_decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(Integer, index=True)
+    pupil_ref: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(10))
+    window_until: Mapped[date] = mapped_column(Date)
+    record_ids: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    hold_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

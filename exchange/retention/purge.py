@@ -3,6 +3,10 @@
 Crash-safety: each batch deletes rows and files and adds its counts to the run row in one
 transaction. A run killed part-way stays 'running'; the next purge resumes it, finds only what
 is still due, and certifies from the committed counts, so nothing is counted twice.
+
+Safety: rule changes whose notice period is over are applied first; unless the school chose
+automatic disposal, only records a DPO approved in a review are destroyed; and a new run that
+would destroy more than the volume guard's share of the school's records does not start.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from exchange.retention.assign import (
     recompute_incidents,
 )
 from exchange.retention.certificate import issue_certificate
+from exchange.retention.changes import apply_due_changes
 from exchange.retention.destroy import (
     Tally,
     destroy_documents,
@@ -42,12 +47,18 @@ from exchange.retention.forecast import Forecast, forecast
 from exchange.retention.holds import active_holds
 from exchange.retention.models import RUN_FINISHED, RUN_RUNNING, PurgeRun
 from exchange.retention.refs import school_secret
+from exchange.retention.review import Approvals, approvals
 from exchange.retention.rules import london_date
 from exchange.retention.ruleset import current_rule_set
+from exchange.retention.settings import automatic_disposal
+from exchange.retention.volume import guard_counts
 from exchange.vault.store import BlobStore
 
 log = get_logger(__name__)
 BATCH_SIZE = 500
+DEFAULT_VOLUME_GUARD_PERCENT = 10
+AUTOMATIC = "automatic"
+REVIEWED = "review"
 
 AfterBatch = Callable[[int], None]
 
@@ -61,6 +72,7 @@ class PurgeResult:
     run_ids: list[int] = field(default_factory=list)
     certificate_ids: list[int] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, int] | None = None
 
 
 def preview(session: Session, school_id: int, instance_key: bytes, as_of: date) -> Forecast:
@@ -68,7 +80,14 @@ def preview(session: Session, school_id: int, instance_key: bytes, as_of: date) 
     return forecast(session, school_id, instance_key, as_of, days=0)
 
 
-def _open_run(factory: sessionmaker[Session], school_id: int, as_of: date, actor: Actor) -> int:
+def _open_run(
+    factory: sessionmaker[Session],
+    school_id: int,
+    as_of: date,
+    actor: Actor,
+    guard_percent: int | None,
+) -> int | dict[str, int]:
+    """Resume or start a run and return its id; or return the guard's counts if it stops."""
     with transaction(factory) as session:
         unfinished = session.scalars(
             select(PurgeRun)
@@ -82,12 +101,28 @@ def _open_run(factory: sessionmaker[Session], school_id: int, as_of: date, actor
         rules = current_rule_set(session, school_id)
         assign_missing(session, school_id, rules)
         apply_sender_copy(session, school_id, rules)
+        mode = AUTOMATIC if automatic_disposal(session, school_id) else REVIEWED
+        if guard_percent is not None:
+            volume = guard_counts(session, school_id, as_of, mode, guard_percent)
+            if volume["would_destroy"] * 100 > guard_percent * volume["records"]:
+                record_event(
+                    session,
+                    school_id,
+                    actor.user_id,
+                    actor.role,
+                    "retention.purge_stopped",
+                    "school",
+                    str(school_id),
+                    details={"as_of": as_of.isoformat(), **volume},
+                )
+                log.warning("purge stopped by the volume guard", extra={"school_id": school_id})
+                return volume
         run = PurgeRun(
             school_id=school_id,
             as_of=as_of,
             state=RUN_RUNNING,
             rule_set_version=rules.version,
-            counts={},
+            counts={"disposition": mode, "reviews": []},
             batches=0,
             actor_user_id=actor.user_id,
             started_at=utcnow(),
@@ -105,8 +140,9 @@ def _batch(
     kind: str,
     after_id: int,
     batch_size: int,
-) -> tuple[int, Tally] | None:
-    """Destroy one batch of one kind; return the last id looked at and the tally, or None."""
+    approved: Approvals | None,
+) -> tuple[int, Tally, set[int]] | None:
+    """Destroy one batch of one kind; return the last id looked at, the tally, reviews used."""
     ids = due_ids(session, run.school_id, kind, run.as_of, after_id, batch_size)
     if not ids:
         return None
@@ -117,6 +153,11 @@ def _batch(
         session, run.school_id, rules, active_holds(session, run.school_id), kind, ids, run.as_of
     )
     doomed = [record for record in records if not record.held]
+    reviews: set[int] = set()
+    if approved is not None:
+        found = [(record, approved.review_for(record)) for record in doomed]
+        doomed = [record for record, review in found if review is not None]
+        reviews = {review for _, review in found if review is not None}
     tally = Tally()
     if doomed:
         touched = {record.pupil_id for record in doomed}
@@ -125,7 +166,7 @@ def _batch(
         destroy(session, blobs, doomed, tally, refs)
         for pupil_id in sorted(touched):
             finish_pupil(session, blobs, run.school_id, pupil_id, tally, refs[pupil_id])
-    return ids[-1], tally
+    return ids[-1], tally, reviews
 
 
 def _work(
@@ -137,6 +178,10 @@ def _work(
     batch_size: int,
     after_batch: AfterBatch | None,
 ) -> None:
+    with factory() as session:
+        run = session.get(PurgeRun, run_id)
+        reviewed = (run.counts or {}).get("disposition", REVIEWED) != AUTOMATIC
+        approved = approvals(session, run.school_id) if reviewed else None
     for kind in (INCIDENT, DOCUMENT):
         after_id = 0
         while True:
@@ -144,11 +189,13 @@ def _work(
                 run = session.get(PurgeRun, run_id)
                 if not lease.renew(session, lease.lease_name(run.school_id), owner):
                     raise PurgeBusy("the purge lease was lost to another purger; stopping")
-                outcome = _batch(session, blobs, run, secret, kind, after_id, batch_size)
+                outcome = _batch(session, blobs, run, secret, kind, after_id, batch_size, approved)
                 if outcome is None:
                     break
-                after_id, tally = outcome
-                run.counts = tally.merge_into(run.counts or {})
+                after_id, tally, reviews = outcome
+                counts = dict(run.counts or {})
+                used = sorted(set(counts.get("reviews") or []) | reviews)
+                run.counts = {**counts, **tally.merge_into(counts), "reviews": used}
                 run.batches += 1
                 batch_number = run.batches
                 log.info(
@@ -209,8 +256,14 @@ def purge_school(
     now: datetime | None = None,
     batch_size: int = BATCH_SIZE,
     after_batch: AfterBatch | None = None,
+    volume_guard_percent: int | None = None,
+    config: dict[str, Any] | None = None,
 ) -> PurgeResult:
-    """Destroy what is due today (Europe/London) and not held; resume an unfinished run first."""
+    """Destroy what is due today (Europe/London), not held and approved; resume a run first.
+
+    The scheduled task and the CLI pass the volume guard's percent from the settings; None
+    (the default for callers in code) turns it off, as for a DPO who confirmed the volume.
+    """
     as_of = london_date(now or utcnow())
     name, owner = lease.lease_name(school_id), lease.new_owner()
     if not lease.acquire(factory, name, owner):
@@ -220,8 +273,14 @@ def purge_school(
     try:
         with factory() as session:
             load_signing_key(session, school_id, instance_key)  # No proof, no disposal.
+        with transaction(factory) as session:
+            apply_due_changes(session, school_id, as_of)
         while True:
-            run_id = _open_run(factory, school_id, as_of, actor)
+            run_id = _open_run(factory, school_id, as_of, actor, volume_guard_percent)
+            if isinstance(run_id, dict):
+                result.stopped = run_id
+                _alert(factory, config, school_id, as_of, run_id)
+                return result
             _work(factory, blobs, run_id, secret, owner, batch_size, after_batch)
             certificate_id, totals = _finish(factory, run_id, instance_key, actor)
             result.run_ids.append(run_id)
@@ -235,6 +294,20 @@ def purge_school(
                 return result
     finally:
         lease.release(factory, name, owner)
+
+
+def _alert(
+    factory: sessionmaker[Session],
+    config: dict[str, Any] | None,
+    school_id: int,
+    as_of: date,
+    counts: dict[str, int],
+) -> None:
+    """Tell the DPO the guard stopped the purge (by email when a mail server is set up)."""
+    from exchange.retention.notify import guard_alert
+
+    with factory() as session:
+        guard_alert(session, config or {}, school_id, as_of, counts)
 
 
 def purge_all_schools(

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from exchange.errors import ValidationError
+from exchange.retention.floor import Floors, floor_rule
 
 DEFAULT_RULE = "dob+25y"
 UNKNOWN_DOB_RULE = "unknown-dob"
@@ -89,6 +90,7 @@ class RuleSet:
     default: str = DEFAULT_RULE
     categories: Mapping[str, str] = field(default_factory=dict)
     sender_copy_days: int | None = None
+    floors: Floors = field(default_factory=Floors, compare=False)
 
     def rule_for_path(self, path: str) -> str:
         """Return the rule of the most specific category rule covering path, else the default."""
@@ -99,9 +101,19 @@ class RuleSet:
         return self.default if best is None else best[1]
 
     def rule_for_paths(self, paths: Iterable[str]) -> str:
-        """Return the longest-keeping rule among a record's categories (default if none)."""
+        """Return the longest-keeping rule among a record's categories (default if none).
+
+        Never below the statutory floor of the record's class, whatever a stored rule says.
+        """
+        paths = list(paths)
         rules = {self.rule_for_path(path) for path in paths} or {self.default}
-        return max(sorted(rules), key=parse_rule)
+        best = max(sorted(rules), key=parse_rule)
+        least = self.floors.years_for(paths)
+        return best if parse_rule(best) >= least else floor_rule(least)
+
+    def years_for(self, paths: Iterable[str]) -> int:
+        """Return the years a record in these categories is kept, floor included."""
+        return parse_rule(self.rule_for_paths(paths))
 
     def to_json(self) -> dict[str, Any]:
         """Return the stored JSON form (format 1)."""

@@ -1,6 +1,12 @@
-"""Store and change a school's versioned rule set; every change recomputes and is audited."""
+"""Store and change a school's versioned rule set; every change recomputes and is audited.
+
+A change that keeps any record for less needs the DPO and waits out the notice period
+(exchange.retention.changes); one that keeps records as long or longer is saved at once.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +17,7 @@ from exchange.records.models import Category
 from exchange.retention.actors import Actor
 from exchange.retention.models import RetentionRuleSet
 from exchange.retention.rules import DEFAULT_KEY, RuleSet, parse_rule, parse_sender_copy
+from exchange.retention.settings import school_floors
 
 INHERIT = "inherit"
 
@@ -23,15 +30,22 @@ def current_rule_set(session: Session, school_id: int) -> RuleSet:
         .order_by(RetentionRuleSet.version.desc())
         .limit(1)
     ).first()
-    return RuleSet() if row is None else RuleSet.from_json(row.version, row.rules)
+    rules = RuleSet() if row is None else RuleSet.from_json(row.version, row.rules)
+    return replace(rules, floors=school_floors(session, school_id))
 
 
-def save_rule_set(session: Session, school_id: int, rules: RuleSet, actor: Actor) -> RuleSet:
+def save_rule_set(
+    session: Session,
+    school_id: int,
+    rules: RuleSet,
+    actor: Actor,
+    details: dict[str, object] | None = None,
+) -> RuleSet:
     """Store rules as the next version, recompute every record's date and audit the change."""
     from exchange.retention.assign import recompute_school
 
     previous = current_rule_set(session, school_id)
-    saved = RuleSet(previous.version + 1, rules.default, rules.categories, rules.sender_copy_days)
+    saved = replace(rules, version=previous.version + 1, floors=previous.floors)
     session.add(
         RetentionRuleSet(
             school_id=school_id,
@@ -50,25 +64,20 @@ def save_rule_set(session: Session, school_id: int, rules: RuleSet, actor: Actor
         "retention.rules_changed",
         "retention_rule_set",
         str(saved.version),
-        details={"version": saved.version, "records_redated": changed},
+        details={"version": saved.version, "records_redated": changed, **(details or {})},
     )
     return saved
 
 
-def set_category_rule(
-    session: Session, school_id: int, path: str, rule: str, actor: Actor
-) -> RuleSet:
-    """Set the rule of a category subtree ('default' for the default; 'inherit' to remove)."""
+def proposed_rules(session: Session, school_id: int, change: dict[str, object]) -> RuleSet:
+    """Return the current rules with one change applied: a category's rule or the sender copy."""
     current = current_rule_set(session, school_id)
-    path = path.strip()
+    if change.get("kind") == "sender_copy":
+        return replace(current, sender_copy_days=parse_sender_copy(change.get("value")))
+    path, rule = str(change.get("path", "")).strip(), str(change.get("rule", "")).strip()
     if path == DEFAULT_KEY:
         parse_rule(rule)
-        return save_rule_set(
-            session,
-            school_id,
-            RuleSet(current.version, rule, current.categories, current.sender_copy_days),
-            actor,
-        )
+        return replace(current, default=rule)
     exists = session.scalar(
         select(Category.id).where(Category.school_id == school_id, Category.path == path)
     )
@@ -81,21 +90,15 @@ def set_category_rule(
     else:
         parse_rule(rule)
         categories[path] = rule
-    return save_rule_set(
-        session,
-        school_id,
-        RuleSet(current.version, current.default, categories, current.sender_copy_days),
-        actor,
-    )
+    return replace(current, categories=categories)
 
 
-def set_sender_copy(session: Session, school_id: int, value: object, actor: Actor) -> RuleSet:
-    """Set what the sender keeps after a verified receipt: 'keep', or destroy after N days."""
-    current = current_rule_set(session, school_id)
+def category_change(path: str, rule: str) -> dict[str, object]:
+    """Return the change that sets a category's rule ('default'; 'inherit' to drop it)."""
+    return {"kind": "category", "path": path.strip(), "rule": rule.strip()}
+
+
+def sender_copy_change(value: object) -> dict[str, object]:
+    """Return the change that sets what the sender keeps after a verified receipt."""
     days = parse_sender_copy(value)
-    return save_rule_set(
-        session,
-        school_id,
-        RuleSet(current.version, current.default, current.categories, days),
-        actor,
-    )
+    return {"kind": "sender_copy", "value": "keep" if days is None else days}

@@ -45,21 +45,29 @@ def purge_beat_entry(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @shared_task(name=PURGE_TASK, acks_late=True, ignore_result=False)
 def purge(school_id: int | None = None) -> dict[str, Any]:
     """Purge what is due today for one school id (or all); return counts only."""
+    from exchange.retention.notify import send_change_notices
     from exchange.retention.purge import purge_all_schools, purge_school
     from exchange.tasks.worker import worker_instance
 
     instance = worker_instance()
     deps = (instance.sessions, instance.blobs, instance.instance_key)
+    options = {
+        "volume_guard_percent": instance.config["PURGE_VOLUME_GUARD_PERCENT"],
+        "config": instance.config,
+    }
+    # A notice not emailed when the change was made (no mail server then) is retried daily.
+    send_change_notices(instance.sessions, instance.config)
     if school_id is None:
-        results = purge_all_schools(*deps)
+        results = purge_all_schools(*deps, **options)
     else:
-        results = [purge_school(*deps, int(school_id))]
+        results = [purge_school(*deps, int(school_id), **options)]
     return {
         str(result.school_id): {
             "as_of": result.as_of.isoformat(),
             "runs": result.run_ids,
             "certificates": result.certificate_ids,
             "totals": result.totals,
+            "stopped": result.stopped,
         }
         for result in results
     }

@@ -45,8 +45,10 @@ class World:
     dpo: Actor
 
 
-def build_world(session: Session, instance: Instance, number: int = 1) -> World:
-    """Create a school with keys, a category tree, a DSL and a DPO."""
+def build_world(
+    session: Session, instance: Instance, number: int = 1, *, automatic: bool = True
+) -> World:
+    """Create a school with keys, a category tree, a DSL and a DPO (automatic disposal)."""
     row = school(session, number)
     categories: dict[str, Category] = {}
     for path in CATEGORY_PATHS:
@@ -65,6 +67,8 @@ def build_world(session: Session, instance: Instance, number: int = 1) -> World:
         for role in ("dsl", "dpo")
     ]
     session.flush()
+    if automatic:
+        set_automatic(session, row)
     return World(row, categories, Actor(users[0].id, "dsl"), Actor(users[1].id, "dpo"))
 
 
@@ -139,3 +143,29 @@ def date_all(session: Session, world: World, *pupils: Pupil) -> None:
     """Give every record of the pupils its retention date."""
     for about in pupils:
         recompute_pupil(session, world.school.id, about.id)
+
+
+def set_category_rule(
+    session: Session, school_id: int, path: str, rule: str, actor: Actor
+) -> object:
+    """Save a category rule at once, as a change does once its notice period is over."""
+    from exchange.retention.ruleset import category_change, proposed_rules, save_rule_set
+
+    rules = proposed_rules(session, school_id, category_change(path, rule))
+    return save_rule_set(session, school_id, rules, actor)
+
+
+def set_sender_copy(session: Session, school_id: int, value: object, actor: Actor) -> object:
+    """Save the sender-copy setting at once, as after the notice period."""
+    from exchange.retention.ruleset import proposed_rules, save_rule_set, sender_copy_change
+
+    rules = proposed_rules(session, school_id, sender_copy_change(value))
+    return save_rule_set(session, school_id, rules, actor)
+
+
+def set_automatic(session: Session, school: School, on: bool = True) -> None:
+    """Choose automatic disposal (no review) for a school, as its DPO may."""
+    from exchange.retention.settings import store
+
+    store(school, "automatic_disposal", on)
+    session.flush()

@@ -37,7 +37,7 @@ def _b64(data: bytes) -> str:
 def certificate(rinstance: Instance, world: World, session: Session) -> DisposalCertificate:
     """Purge two pupils' files and return the certificate."""
     for _ in range(2):
-        child = add_pupil(session, world, date(2000, 1, 1))
+        child = add_pupil(session, world, date(1994, 1, 1))  # SEN: kept to the 31st birthday.
         incident = add_incident(session, world, child, ("SEN/EHCP review", "Bullying"))
         add_document(session, rinstance, child, b"%PDF plan", incident=incident)
         date_all(session, world, child)
@@ -59,7 +59,7 @@ def test_the_certificate_verifies_and_says_what_went(
     assert payload["type"] == "sgx-disposal-certificate"
     assert payload["as_of"] == "2026-01-02"
     assert payload["rule_set_version"] == 0
-    assert payload["rules"] == {"dob+25y": 2}
+    assert payload["rules"] == {"dob+31y": 2}
     assert payload["incidents_by_category"] == {"Bullying": 2, "SEN/EHCP review": 2}
     assert payload["documents_by_type"] == {"application/pdf": 2}
     assert payload["totals"]["pupils_removed"] == 2

@@ -15,8 +15,16 @@ from exchange.retention.forecast import forecast
 from exchange.retention.models import RetentionRuleSet
 from exchange.retention.purge import preview, purge_school
 from exchange.retention.rules import UNKNOWN_DOB_RULE
-from exchange.retention.ruleset import current_rule_set, set_category_rule, set_sender_copy
-from tests.retention.support import World, add_document, add_incident, add_pupil, date_all
+from exchange.retention.ruleset import current_rule_set
+from tests.retention.support import (
+    World,
+    add_document,
+    add_incident,
+    add_pupil,
+    date_all,
+    set_category_rule,
+    set_sender_copy,
+)
 
 
 def test_an_unknown_dob_keeps_everything_and_is_flagged_to_the_dpo(
@@ -73,7 +81,7 @@ def test_a_rule_change_is_a_new_audited_version_that_redates_records(
     plan = add_document(session, rinstance, child, b"%PDF plan", incident=sen)
     loose = add_document(session, rinstance, child, b"%PDF letter")
     date_all(session, world, child)
-    assert sen.retain_until == date(2033, 5, 17)
+    assert sen.retain_until == date(2039, 5, 17)  # The SEN floor: the 31st birthday.
     set_category_rule(session, world.school.id, "SEN", "dob+31y", world.dpo)
     set_category_rule(session, world.school.id, "default", "dob+26y", world.dsl)
     session.commit()
@@ -91,7 +99,7 @@ def test_a_rule_change_is_a_new_audited_version_that_redates_records(
     assert events == ["1", "2"]
     set_category_rule(session, world.school.id, "SEN", "inherit", world.dpo)
     session.refresh(sen)
-    assert sen.retain_until == date(2034, 5, 17)
+    assert (sen.retain_until, sen.retention_rule) == (date(2039, 5, 17), "dob+31y")  # Floor.
 
 
 def test_the_forecast_and_dry_run_either_side_of_each_cutoff(

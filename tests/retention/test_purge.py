@@ -20,8 +20,14 @@ from exchange.records.models import (
 from exchange.retention.certificate import verify_certificate
 from exchange.retention.models import DisposalCertificate, PurgeRun
 from exchange.retention.purge import preview, purge_school
-from exchange.retention.ruleset import set_category_rule
-from tests.retention.support import World, add_document, add_incident, add_pupil, date_all
+from tests.retention.support import (
+    World,
+    add_document,
+    add_incident,
+    add_pupil,
+    date_all,
+    set_category_rule,
+)
 
 
 def _noon(day: date) -> datetime:

@@ -12,9 +12,8 @@ from exchange.instance import Instance
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil
 from exchange.retention.purge import purge_school
-from exchange.retention.ruleset import set_sender_copy
 from exchange.transfers.models import RedactedText, Transfer, TransferItem
-from tests.retention.support import World, add_incident, add_pupil, date_all
+from tests.retention.support import World, add_incident, add_pupil, date_all, set_sender_copy
 
 VERIFIED = datetime(2030, 1, 10, 15, 0, tzinfo=UTC)
 
@@ -73,7 +72,7 @@ def _purge_on(instance: Instance, world: World, day: date) -> dict[str, int]:
 def _setup(session: Session, world: World) -> tuple[Pupil, Incident, Incident, Transfer]:
     child = add_pupil(session, world, date(2016, 5, 17))
     sent = add_incident(session, world, child, ("Bullying",))
-    kept = add_incident(session, world, child, ("SEN",))
+    kept = add_incident(session, world, child, ("Child Protection",))
     transfer = _transfer(session, world, child, [sent])
     date_all(session, world, child)
     set_sender_copy(session, world.school.id, 30, world.dpo)
