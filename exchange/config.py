@@ -50,7 +50,7 @@ SETTINGS: dict[str, Setting] = {
     "CHASE_HOUR": Setting(Kind.INT, 8, maximum=23),
     # How often each school's audit log is checkpointed.
     "CHECKPOINT_SECONDS": Setting(Kind.DURATION, 3600, minimum=1),
-    # If set, /metrics needs "Authorization: Bearer <token>".
+    # /metrics answers only "Authorization: Bearer <token>" (32+ characters); unset: 404.
     "METRICS_TOKEN": Setting(Kind.STR, **SECRET),
     "HEARTBEAT_SECONDS": Setting(Kind.DURATION, 30, minimum=1),
     "WORKER_STALE_SECONDS": Setting(Kind.DURATION, 120, minimum=1),
