@@ -160,6 +160,10 @@ class UstarReader:
             raise InvalidBundle(
                 f"step 3: entry {index + 1} ({name!r}) is {kind}; only regular files are allowed"
             )
+        if any(block[157:257]):
+            raise InvalidBundle(
+                f"step 3: entry {index + 1} ({name!r}) has a link name; a regular file has none"
+            )
         self.entries += 1
         self._handler.start(index, name, size)
         self._remaining = size
@@ -167,6 +171,19 @@ class UstarReader:
         self._in_entry = True
         if size == 0:
             self._finish_data()
+
+
+# Numeric ustar fields (offset, length, name); every one must be octal (step 3).
+_NUMERIC = (
+    (100, 8, "mode"),
+    (108, 8, "uid"),
+    (116, 8, "gid"),
+    (124, 12, "size"),
+    (136, 12, "mtime"),
+    (329, 8, "devmajor"),
+    (337, 8, "devminor"),
+)
+_MAY_BE_EMPTY = frozenset({"devmajor", "devminor"})
 
 
 def _parse_header(block: bytes, index: int) -> tuple[str, int, bytes]:
@@ -177,21 +194,32 @@ def _parse_header(block: bytes, index: int) -> tuple[str, int, bytes]:
         raise InvalidBundle(f"step 3: {where} has a bad header checksum (not a ustar archive?)")
     if block[257:265] != b"ustar\x0000":
         raise InvalidBundle(f"step 3: {where} is not a POSIX ustar header")
+    numbers = {
+        what: _octal(block[start : start + length], where, what, empty_ok=what in _MAY_BE_EMPTY)
+        for start, length, what in _NUMERIC
+    }
+    raw_name, _, tail = block[0:100].partition(b"\x00")
+    if any(tail):
+        raise InvalidBundle(f"step 3: {where} has bytes after the NUL that ends its name")
+    if any(block[345:500]):
+        raise InvalidBundle(
+            f"step 3: {where} uses the ustar prefix field; names fit the 100-byte name field"
+        )
     try:
-        name = block[0:100].split(b"\x00", 1)[0].decode("utf-8")
-        prefix = block[345:500].split(b"\x00", 1)[0].decode("utf-8")
+        name = raw_name.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidBundle(f"step 3: {where} has a name that is not UTF-8") from exc
-    if prefix:
-        name = f"{prefix}/{name}"
-    size = _octal(block[124:136], where, "size")
-    return name, size, block[156:157]
+    return name, numbers["size"], block[156:157]
 
 
-def _octal(field: bytes, where: str, what: str) -> int:
+def _octal(field: bytes, where: str, what: str, *, empty_ok: bool = False) -> int:
+    """Read a numeric field: octal digits (leading spaces allowed), then only NULs or spaces."""
     if field[:1] and field[0] & 0x80:
         raise InvalidBundle(f"step 3: {where} uses a base-256 {what}; ustar fields are octal")
-    digits = field.replace(b"\x00", b" ").strip()
-    if not digits or any(c not in b"01234567" for c in digits):
-        raise InvalidBundle(f"step 3: {where} has a malformed {what} field")
-    return int(digits, 8)
+    digits = field.lstrip(b" ")
+    end = len(digits) - len(digits.lstrip(b"01234567"))
+    if end == 0 and empty_ok and not digits.strip(b" \x00"):
+        return 0
+    if end == 0 or digits[end:].strip(b" \x00"):
+        raise InvalidBundle(f"step 3: {where} has a malformed {what} field (octal digits only)")
+    return int(digits[:end], 8)

@@ -24,17 +24,19 @@ import pyrage
 from exchange.packaging import names
 from exchange.packaging._tar import UstarReader
 from exchange.packaging.age_header import read_header
-from exchange.packaging.errors import InvalidBundle
+from exchange.packaging.errors import BundleReadError, InvalidBundle
 from exchange.packaging.jws import verify_compact
 from exchange.packaging.keys import EncryptionKey, SigningPublicKey
 from exchange.packaging.manifest import (
     JWS_TYPE,
     MAX_MANIFEST_BYTES,
+    MAX_SIGNATURE_BYTES,
     FileEntry,
     Manifest,
     check_file_list,
     parse_manifest,
 )
+from exchange.vault.workdirs import claim_work_dir, release_work_dir
 
 AGE_MAGIC = b"age-encryption.org/v1\n"
 _COPY_CHUNK = 1024 * 1024
@@ -71,14 +73,18 @@ class _Verifier:
         self.manifest: Manifest | None = None
         self._manifest_raw = b""
         self.manifest_jws = ""
-        self._buffer: bytearray | None = None
+        self._head_index: int | None = None  # 0 or 1 while manifest.json or .jws streams
+        self._buffer = bytearray()
         self._current: FileEntry | None = None
+        self._next = 0  # Index in manifest.files of the file the archive must hold next.
+        self._folded: dict[str, str] | None = None
         self._digest = hashlib.sha256()
         self._size = 0
         self._sink: BinaryIO | None = None
         self._seen: dict[str, str] = {}
         self.extracted = 0
         self.ciphertext_read = 0
+        self.step = 2
         self.failure: BaseException | None = None
 
     # The file-like side, called by pyrage.decrypt_io.
@@ -103,18 +109,25 @@ class _Verifier:
     # The entry side, called by UstarReader.
     def start(self, index: int, name: str, size: int) -> None:
         """Check an entry header before any of its bytes are used (steps 3, 4, 10)."""
+        self.step = 3
         if index + 1 > self._limits.max_entries:
             raise InvalidBundle(
                 f"step 3: the archive has more than {self._limits.max_entries} entries"
             )
         if index < 2:
+            self.step = 4
             expected = (names.MANIFEST_NAME, names.SIGNATURE_NAME)[index]
             if name != expected:
                 raise InvalidBundle(f"step 4: entry {index + 1} must be {expected}, not {name!r}")
-            if size > MAX_MANIFEST_BYTES:
-                raise InvalidBundle(f"step 4: {name} declares {size} bytes, over the cap")
+            cap = (MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES)[index]
+            if size > cap:
+                raise InvalidBundle(f"step 4: {name} declares {size} bytes, over its cap of {cap}")
+            if size == 0:
+                raise InvalidBundle(f"step 4: {name} is empty")
+            self._head_index = index
             self._buffer = bytearray()
             return
+        self.step = 10
         self._current = self._listed(name, size)
         self._digest = hashlib.sha256()
         self._size = 0
@@ -123,7 +136,7 @@ class _Verifier:
 
     def data(self, chunk: memoryview) -> None:
         """Hash, count and keep entry bytes, enforcing caps on real counts (step 10)."""
-        if self._buffer is not None:
+        if self._head_index is not None:
             self._buffer += chunk
             return
         assert self._current is not None
@@ -147,9 +160,10 @@ class _Verifier:
 
     def end(self) -> None:
         """Finish an entry: run steps 5 to 9 after the signature, or check a file's hash."""
-        if self._buffer is not None:
-            raw, self._buffer = bytes(self._buffer), None
-            if self.manifest is None and not self._manifest_raw:
+        if self._head_index is not None:
+            raw, self._buffer = bytes(self._buffer), bytearray()
+            index, self._head_index = self._head_index, None
+            if index == 0:
                 self._manifest_raw = raw
             else:
                 self.manifest = self._check_signed_manifest(raw)
@@ -181,10 +195,11 @@ class _Verifier:
 
     def finish(self) -> Manifest:
         """Check the archive ended and every listed file arrived (step 11)."""
+        self.step = 11
         self._reader.close()
         if self.manifest is None:
             raise InvalidBundle("step 4: the archive holds no signed manifest")
-        missing = [e.name for e in self.manifest.files if e.name not in self._seen.values()]
+        missing = [entry.name for entry in self.manifest.files[self._next :]]
         if missing:
             raise InvalidBundle(
                 f"step 11: the manifest lists {missing[0]!r} but the archive does not hold it"
@@ -196,59 +211,31 @@ class _Verifier:
 
     def _check_signed_manifest(self, token_bytes: bytes) -> Manifest:
         expect = self._expect
+        self.step = 5
         try:
             token = token_bytes.decode("ascii")
         except UnicodeDecodeError as exc:
             raise InvalidBundle("step 5: manifest.jws is not ASCII") from exc
         header, payload = verify_compact(token, expect.sender_keys, JWS_TYPE, "step 5")
         self.manifest_jws = token
+        self.step = 6
         if payload != self._manifest_raw:
             raise InvalidBundle(
                 "step 6: manifest.json differs from the payload signed in manifest.jws"
             )
+        self.step = 7
         manifest = parse_manifest(payload)
-        our_keys = {identity.key_id for identity in expect.identities}
-        if manifest.recipient_key_id not in our_keys:
-            raise InvalidBundle(
-                f"step 8: the bundle is for encryption key {manifest.recipient_key_id[:16]}…, "
-                "which is not one of ours"
-            )
-        if expect.recipient_urn is not None and manifest.recipient_urn != expect.recipient_urn:
-            raise InvalidBundle(
-                f"step 8: the bundle is for school {manifest.recipient_urn}, "
-                f"not for us ({expect.recipient_urn})"
-            )
-        if manifest.sender_key_id != header["kid"]:
-            raise InvalidBundle("step 8: the manifest's sender key id differs from the JWS kid")
-        if expect.sender_urn is not None and manifest.sender_urn != expect.sender_urn:
-            raise InvalidBundle(
-                f"step 8: the manifest names sender {manifest.sender_urn}, "
-                f"expected {expect.sender_urn}"
-            )
+        self.step = 8
+        _check_parties(manifest, header["kid"], expect)
+        self.step = 9
         check_file_list(manifest)
-        limits = self._limits
-        if manifest.file_count + 2 > limits.max_entries:
-            raise InvalidBundle(
-                f"step 9: the manifest lists {manifest.file_count} files; the cap is "
-                f"{limits.max_entries - 2}"
-            )
-        for entry in manifest.files:
-            if entry.size > limits.max_file_bytes:
-                raise InvalidBundle(
-                    f"step 9: {entry.name} is {entry.size} bytes, over the per-file cap of "
-                    f"{limits.max_file_bytes}"
-                )
-        if manifest.total_size > limits.max_total_bytes:
-            raise InvalidBundle(
-                f"step 9: the files total {manifest.total_size} bytes, over the cap of "
-                f"{limits.max_total_bytes}"
-            )
+        _check_caps(manifest, self._limits)
         return manifest
 
     def _listed(self, name: str, size: int) -> FileEntry:
         manifest = self.manifest
         if manifest is None:
-            raise InvalidBundle("step 4: entries precede the signed manifest")
+            raise InvalidBundle("step 4: the archive holds no signed manifest before its files")
         names.check_name(name, "step 10: archive")
         folded = names.fold(name)
         if folded in self._seen:
@@ -260,19 +247,69 @@ class _Verifier:
             )
         entry = manifest.entry(name)
         if entry is None:
-            twin = next((e.name for e in manifest.files if names.fold(e.name) == folded), None)
+            if self._folded is None:
+                self._folded = {names.fold(e.name): e.name for e in manifest.files}
+            twin = self._folded.get(folded)
             if twin is not None:
                 raise InvalidBundle(
                     f"step 10: archive entry {name!r} differs only by case from the listed {twin!r}"
                 )
             raise InvalidBundle(f"step 10: archive entry {name!r} is not listed in the manifest")
+        expected = manifest.files[self._next]
+        if entry is not expected:
+            raise InvalidBundle(
+                f"step 10: archive entry {name!r} comes where the manifest lists "
+                f"{expected.name!r}; files must be in manifest order"
+            )
         if size != entry.size:
             raise InvalidBundle(
                 f"step 10: {name} declares {size} bytes in the archive; the manifest says "
                 f"{entry.size}"
             )
         self._seen[folded] = name
+        self._next += 1
         return entry
+
+
+def _check_parties(manifest: Manifest, kid: str, expect: Expectations) -> None:
+    """Step 8: the bundle is for us, and from whom the signature says."""
+    our_keys = {identity.key_id for identity in expect.identities}
+    if manifest.recipient_key_id not in our_keys:
+        raise InvalidBundle(
+            f"step 8: the bundle is for encryption key {manifest.recipient_key_id[:16]}…, "
+            "which is not one of ours"
+        )
+    if expect.recipient_urn is not None and manifest.recipient_urn != expect.recipient_urn:
+        raise InvalidBundle(
+            f"step 8: the bundle is for school {manifest.recipient_urn}, "
+            f"not for us ({expect.recipient_urn})"
+        )
+    if manifest.sender_key_id != kid:
+        raise InvalidBundle("step 8: the manifest's sender key id differs from the JWS kid")
+    if expect.sender_urn is not None and manifest.sender_urn != expect.sender_urn:
+        raise InvalidBundle(
+            f"step 8: the manifest names sender {manifest.sender_urn}, expected {expect.sender_urn}"
+        )
+
+
+def _check_caps(manifest: Manifest, limits: Limits) -> None:
+    """Step 9: the listed files are within the reader's caps."""
+    if manifest.file_count + 2 > limits.max_entries:
+        raise InvalidBundle(
+            f"step 9: the manifest lists {manifest.file_count} files; the cap is "
+            f"{limits.max_entries - 2}"
+        )
+    for entry in manifest.files:
+        if entry.size > limits.max_file_bytes:
+            raise InvalidBundle(
+                f"step 9: {entry.name} is {entry.size} bytes, over the per-file cap of "
+                f"{limits.max_file_bytes}"
+            )
+    if manifest.total_size > limits.max_total_bytes:
+        raise InvalidBundle(
+            f"step 9: the files total {manifest.total_size} bytes, over the cap of "
+            f"{limits.max_total_bytes}"
+        )
 
 
 class _CountingReader:
@@ -289,13 +326,24 @@ class _CountingReader:
             cut = len(self._prefix) if size < 0 else size
             data, self._prefix = self._prefix[:cut], self._prefix[cut:]
         else:
-            data = self._source.read(size)
+            try:
+                data = self._source.read(size)
+            except BaseException as exc:  # A read error or a signal is not a bad bundle.
+                self._verifier.failure = exc
+                raise
         self._verifier.ciphertext_read += len(data)
         return data
 
     def readable(self) -> bool:
         """Say the stream can be read."""
         return True
+
+
+def _remove(folder: Path, registered: bool) -> None:
+    if registered:
+        release_work_dir(folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _create_private(folder: Path, name: str) -> BinaryIO:
@@ -325,9 +373,31 @@ def _run(
     verifier = _Verifier(expect, limits, folder)
     try:
         _decrypt_and_check(path_or_file, verifier, expect.identities)
+    except InvalidBundle:
+        raise
+    except Exception as exc:
+        raise _crash(verifier.step, exc) from exc
     finally:
         verifier.abort()
     return verifier
+
+
+def _crash(step: int, exc: Exception) -> BundleReadError:
+    """Word a failure of our own (not the bundle's), naming the step it happened in."""
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return BundleReadError(
+        f"step {step}: the reader failed ({type(exc).__name__}{': ' if detail else ''}{detail}); "
+        "the bundle was neither accepted nor refused"
+    )
+
+
+def _finish(verifier: _Verifier) -> Manifest:
+    try:
+        return verifier.finish()
+    except InvalidBundle:
+        raise
+    except Exception as exc:
+        raise _crash(verifier.step, exc) from exc
 
 
 def _decrypt_and_check(
@@ -360,14 +430,23 @@ def _decrypt_and_check(
             raise verifier.failure
 
 
+# What pyrage (the Rust age crate) says, in our words; its own text can mislead.
+_AGE_REASONS = (
+    ("no matching keys", "it is not encrypted to any of our encryption keys (a bundle for "
+     "another recipient, or a damaged recipient stanza)"),
+    ("header mac", "the age header's MAC does not verify (the header was changed)"),
+    ("header is invalid", "the age header is malformed"),
+    ("incomplete header", "the age header is malformed"),
+    ("unknown age format", "the age header is malformed"),
+)  # fmt: skip
+
+
 def _age_reason(exc: Exception) -> str:
-    message = str(exc) or type(exc).__name__
-    if "No matching keys" in message or "no matching" in message.lower():
-        return (
-            "it is not encrypted to any of our encryption keys (a bundle for another "
-            "recipient, or a damaged header)"
-        )
-    return f"{message}: the ciphertext is corrupted, truncated or tampered with"
+    message = str(exc).lower()
+    for needle, reason in _AGE_REASONS:
+        if needle in message:
+            return reason
+    return "the ciphertext is corrupted, truncated or tampered with"
 
 
 def verify_bundle(
@@ -376,17 +455,25 @@ def verify_bundle(
     limits: Limits | None = None,
 ) -> Manifest:
     """Run every verification step without writing anything to disk; return the manifest."""
-    return _run(path_or_file, expect, limits or Limits(), None).finish()
+    return _finish(_run(path_or_file, expect, limits or Limits(), None))
 
 
 class Bundle:
     """A verified bundle whose files sit in a private temporary folder until closed."""
 
-    def __init__(self, manifest: Manifest, manifest_bytes: bytes, jws: str, folder: Path) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        manifest_bytes: bytes,
+        jws: str,
+        folder: Path,
+        registered: bool = False,
+    ) -> None:
         self.manifest = manifest
         self.manifest_bytes = manifest_bytes
         self.manifest_jws = jws
         self._folder = folder
+        self._registered = registered
 
     @classmethod
     def open(
@@ -399,19 +486,27 @@ class Bundle:
         *,
         expected_sender: str | None = None,
         work_dir: str | os.PathLike[str] | None = None,
+        register: bool = False,
     ) -> Bundle:
-        """Verify a bundle and extract its files into a private temporary folder."""
+        """Verify a bundle and extract its files into a private temporary folder.
+
+        With register, the folder is recorded (exchange.vault.workdirs) so that a later run
+        removes it if this process is killed; the service's own work_dir is swept by pid.
+        """
         expect = Expectations(
             tuple(identities), tuple(sender_public_keys), expected_recipient, expected_sender
         )
-        folder = Path(tempfile.mkdtemp(prefix="sgx-bundle-", dir=work_dir))
+        if register:
+            folder = claim_work_dir(Path(work_dir or tempfile.gettempdir()))
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="sgx-bundle-", dir=work_dir))
         try:
             verifier = _run(path_or_file, expect, limits or Limits(), folder / "files")
-            manifest = verifier.finish()
+            manifest = _finish(verifier)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder, register)
             raise
-        return cls(manifest, verifier.manifest_bytes, verifier.manifest_jws, folder)
+        return cls(manifest, verifier.manifest_bytes, verifier.manifest_jws, folder, register)
 
     @classmethod
     def from_bytes(
@@ -465,7 +560,7 @@ class Bundle:
 
     def close(self) -> None:
         """Remove the temporary folder."""
-        shutil.rmtree(self._folder, ignore_errors=True)
+        _remove(self._folder, self._registered)
 
     def __enter__(self) -> Bundle:
         return self

@@ -1,4 +1,4 @@
-"""The one error raised for untrusted bundle and export input."""
+"""The errors raised while reading bundles and exports: a refusal, or a failure of our own."""
 
 from __future__ import annotations
 
@@ -10,3 +10,10 @@ class InvalidBundle(ExchangeError):
 
     code = "invalid_bundle"
     status_code = 422
+
+
+class BundleReadError(ExchangeError):
+    """The reader failed for a reason of its own (disk, memory, a bug), not the bundle's."""
+
+    code = "bundle_read_error"
+    status_code = 500

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import rfc8785
@@ -17,10 +18,19 @@ FORMAT = "sgx-bundle"
 VERSION = 1
 KNOWN_VERSIONS = (1,)
 JWS_TYPE = "sgx-manifest+jws"
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_MANIFEST_BYTES = 12 * 1024 * 1024  # manifest.json (step 4)
+MAX_SIGNATURE_BYTES = 16 * 1024 * 1024  # manifest.jws (step 4)
+MAX_INTEGER = 2**53 - 1  # I-JSON: every integer is exact in a double
+FIELDS = frozenset(
+    {"format", "version", "transfer_id", "created_at", "sender", "recipient", "pupil_ref"}
+    | {"file_count", "files", "redaction"}
+)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 _URN = re.compile(r"[0-9]{6}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_COUNTER = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_STAMP_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -47,6 +57,7 @@ class Manifest:
     files: tuple[FileEntry, ...]
     redaction: dict[str, int]
     version: int = VERSION
+    declared_count: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def file_count(self) -> int:
@@ -58,9 +69,13 @@ class Manifest:
         """Return the sum of the listed files' sizes."""
         return sum(entry.size for entry in self.files)
 
+    @cached_property
+    def _by_name(self) -> dict[str, FileEntry]:
+        return {entry.name: entry for entry in self.files}
+
     def entry(self, name: str) -> FileEntry | None:
         """Return the entry of a name, if listed."""
-        return next((entry for entry in self.files if entry.name == name), None)
+        return self._by_name.get(name)
 
     def to_json(self) -> dict[str, Any]:
         """Return the manifest as the JSON object the spec describes."""
@@ -101,7 +116,7 @@ class Manifest:
 
 
 def parse_manifest(raw: bytes) -> Manifest:
-    """Parse manifest bytes (already signature-checked) per spec steps 7 and 9."""
+    """Parse manifest bytes (already signature-checked) per spec step 7."""
     data = strict_json(raw, "step 7: manifest.json", max_bytes=MAX_MANIFEST_BYTES)
     if not isinstance(data, dict):
         raise InvalidBundle("step 7: manifest.json is not a JSON object")
@@ -113,39 +128,43 @@ def parse_manifest(raw: bytes) -> Manifest:
             f"step 7: manifest version {version!r} is not known (this reader knows "
             f"{', '.join(map(str, KNOWN_VERSIONS))})"
         )
-    sender = _object(data, "sender")
-    recipient = _object(data, "recipient")
-    files = data.get("files")
+    _exact_fields(data, FIELDS, "manifest")
+    sender = _object(data, "sender", {"urn", "signing_key_id"})
+    recipient = _object(data, "recipient", {"urn", "encryption_key_id"})
+    files = data["files"]
     if not isinstance(files, list):
-        raise InvalidBundle("step 9: manifest 'files' is not a list")
+        raise InvalidBundle("step 7: manifest files is not a JSON array")
+    count = data["file_count"]
+    if not _whole(count):
+        raise InvalidBundle(f"step 7: manifest file_count {count!r} is not a whole number")
     manifest = Manifest(
         transfer_id=_match(data, "transfer_id", _TOKEN),
-        created_at=_stamp(data.get("created_at")),
+        created_at=_stamp(data["created_at"]),
         sender_urn=_match(sender, "urn", _URN, "sender"),
         sender_key_id=_match(sender, "signing_key_id", _HEX64, "sender"),
         recipient_urn=_match(recipient, "urn", _URN, "recipient"),
         recipient_key_id=_match(recipient, "encryption_key_id", _HEX64, "recipient"),
-        pupil_ref=_match(data, "pupil_ref", _TOKEN),
+        pupil_ref=_match(data, "pupil_ref", _HEX32),
         files=tuple(_file(item, index) for index, item in enumerate(files)),
-        redaction=_redaction(data.get("redaction")),
+        redaction=_redaction(data["redaction"]),
         version=version,
+        declared_count=count,
     )
-    count = data.get("file_count")
-    if type(count) is not int or count != manifest.file_count:
-        raise InvalidBundle(
-            f"step 9: manifest file_count {count!r} does not match the "
-            f"{manifest.file_count} files it lists"
-        )
+    _check_canonical(raw, data)
     return manifest
 
 
 def check_file_list(manifest: Manifest) -> None:
-    """Check listed names are safe, unique, not case-colliding and complete (spec step 9)."""
+    """Check listed names are safe, unique, not colliding and complete (spec step 9)."""
+    declared = manifest.declared_count
+    if declared is not None and declared != manifest.file_count:
+        raise InvalidBundle(
+            f"step 9: manifest file_count {declared} does not match the "
+            f"{manifest.file_count} files it lists"
+        )
     seen: dict[str, str] = {}
     for entry in manifest.files:
-        names.check_name(entry.name, "step 9: manifest")
-        if entry.name in names.RESERVED:
-            raise InvalidBundle(f"step 9: manifest lists the reserved name {entry.name!r}")
+        names.check_listed_name(entry.name, "step 9: manifest")
         folded = names.fold(entry.name)
         if folded in seen:
             if seen[folded] == entry.name:
@@ -157,7 +176,7 @@ def check_file_list(manifest: Manifest) -> None:
         seen[folded] = entry.name
     _refuse_file_folder_collisions(seen)
     for required in names.REQUIRED:
-        if required not in seen.values():
+        if required not in seen:
             raise InvalidBundle(f"step 9: manifest does not list the required file {required!r}")
 
 
@@ -172,36 +191,56 @@ def _refuse_file_folder_collisions(listed: dict[str, str]) -> None:
             )
 
 
-def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
+def _whole(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_INTEGER
+
+
+def _exact_fields(data: dict[str, Any], expected: set[str] | frozenset[str], label: str) -> None:
+    missing = sorted(expected - set(data))
+    if missing:
+        raise InvalidBundle(f"step 7: {label} has no {missing[0]!r} field")
+    unknown = sorted(set(data) - expected)
+    if unknown:
+        raise InvalidBundle(
+            f"step 7: {label} has the unknown field {unknown[0]!r} (new fields need a new version)"
+        )
+
+
+def _object(data: dict[str, Any], key: str, fields: set[str]) -> dict[str, Any]:
+    value = data[key]
     if not isinstance(value, dict):
-        raise InvalidBundle(f"step 7: manifest {key!r} is not a JSON object")
+        raise InvalidBundle(f"step 7: manifest {key} is not a JSON object")
+    _exact_fields(value, fields, f"manifest {key}")
     return value
 
 
 def _match(data: dict[str, Any], key: str, pattern: re.Pattern[str], parent: str = "") -> str:
-    value = data.get(key)
+    value = data[key]
     label = f"{parent}.{key}" if parent else key
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidBundle(f"step 7: manifest {label} {value!r} is missing or malformed")
+        raise InvalidBundle(f"step 7: manifest {label} {value!r} is malformed")
     return value
 
 
 def _stamp(value: Any) -> datetime:
     try:
+        if not isinstance(value, str) or not _STAMP_FORM.fullmatch(value):
+            raise ValueError(value)
         return datetime.strptime(value, _STAMP).replace(tzinfo=UTC)
-    except (TypeError, ValueError) as exc:
-        raise InvalidBundle(f"step 7: manifest created_at {value!r} is not UTC ISO 8601") from exc
+    except ValueError as exc:
+        raise InvalidBundle(
+            f"step 7: manifest created_at {value!r} is not a real UTC time YYYY-MM-DDTHH:MM:SSZ"
+        ) from exc
 
 
 def _file(item: Any, index: int) -> FileEntry:
-    where = f"step 9: manifest file {index + 1}"
+    where = f"step 7: manifest file {index + 1}"
     if not isinstance(item, dict) or set(item) != {"name", "size", "sha256"}:
-        raise InvalidBundle(f"{where} must hold exactly name, size and sha256")
+        raise InvalidBundle(f"{where} must be an object of exactly name, size and sha256")
     name, size, digest = item["name"], item["size"], item["sha256"]
     if not isinstance(name, str):
         raise InvalidBundle(f"{where} has a name that is not a string")
-    if type(size) is not int or size < 0:
+    if not _whole(size):
         raise InvalidBundle(f"{where} ({name!r}) has a size that is not a whole number")
     if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
         raise InvalidBundle(f"{where} ({name!r}) has a malformed sha256")
@@ -210,7 +249,20 @@ def _file(item: Any, index: int) -> FileEntry:
 
 def _redaction(value: Any) -> dict[str, int]:
     if not isinstance(value, dict) or not all(
-        isinstance(k, str) and type(v) is int for k, v in value.items()
+        isinstance(k, str) and _COUNTER.fullmatch(k) and _whole(v) for k, v in value.items()
     ):
-        raise InvalidBundle("step 7: manifest redaction summary must map names to whole numbers")
+        raise InvalidBundle(
+            "step 7: manifest redaction must map lower-case names to whole numbers (0 or more)"
+        )
     return dict(value)
+
+
+def _check_canonical(raw: bytes, data: dict[str, Any]) -> None:
+    try:
+        canonical = rfc8785.dumps(data)
+    except ValueError:
+        canonical = b""
+    if canonical != raw:
+        raise InvalidBundle(
+            "step 7: manifest.json is not canonical JSON (RFC 8785: sorted keys, no spaces)"
+        )

@@ -12,7 +12,14 @@ SIGNATURE_NAME = "manifest.jws"
 RESERVED = frozenset({MANIFEST_NAME, SIGNATURE_NAME})
 REQUIRED = ("chronology.json", "chronology.pdf", "conversation.json")
 MAX_NAME_BYTES = 100
+VAULT_NAME = re.compile(r"vault/[0-9]{4,9}\.[a-z0-9]{1,8}")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Names Windows reserves for devices, whatever the extension (checked case-insensitively).
+_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{n}" for n in range(1, 10)}
+    | {f"lpt{n}" for n in range(1, 10)}
+)
 
 
 def vault_name(number: int, extension: str) -> str:
@@ -41,6 +48,21 @@ def check_name(name: str, where: str) -> None:
     if not all(_SEGMENT.fullmatch(segment) for segment in segments):
         raise InvalidBundle(
             f"{where}: entry {name!r} uses characters outside A-Z, a-z, 0-9, '.', '_', '-'"
+        )
+    if any(segment.endswith(".") for segment in segments):
+        raise InvalidBundle(f"{where}: entry {name!r} ends a segment with '.' (Windows drops it)")
+    if any(segment.split(".", 1)[0].casefold() in _DEVICES for segment in segments):
+        raise InvalidBundle(f"{where}: entry {name!r} uses a Windows device name")
+
+
+def check_listed_name(name: str, where: str) -> None:
+    """Raise InvalidBundle unless name is a required file or a vault/NNNN.ext name."""
+    check_name(name, where)
+    if name in RESERVED:
+        raise InvalidBundle(f"{where} lists the reserved name {name!r}")
+    if name not in REQUIRED and not VAULT_NAME.fullmatch(name):
+        raise InvalidBundle(
+            f"{where} lists {name!r}, which is neither a required file nor a vault/NNNN.ext name"
         )
 
 
