@@ -27,3 +27,11 @@ def scratch_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def open_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the record of running opens in the test's folder, not the user's."""
+    folder = tmp_path / "open-registry"
+    monkeypatch.setenv("EXCHANGE_OPEN_REGISTRY", str(folder))
+    return folder
