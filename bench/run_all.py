@@ -24,6 +24,7 @@ ORDER = (
     "audit_append",
     "redaction_bench",
     "bundle_bench",
+    "bundle_scale_bench",
     "purge_bench",
     "api_load",
 )
