@@ -35,7 +35,6 @@ from exchange.retention.ruleset import current_rule_set, proposed_rules, save_ru
 
 DEFAULT_NOTICE_DAYS = 30
 UNCATEGORISED = "records in no category"
-TARGET = "retention_rule_set"
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,19 @@ def _paths(session: Session, school_id: int) -> list[str]:
     )
 
 
-def floor_refusal(old: RuleSet, new: RuleSet, paths: list[str]) -> str | None:
-    """Return why a changed rule goes below the floor of the records it covers, or None."""
+def floor_refusal(old: RuleSet, new: RuleSet) -> str | None:
+    """Return why a changed rule is below the floor of the records it names, or None.
+
+    The default is checked against the child protection floor; a category's own rule against
+    its class (SEN or child protection). A record a rule only reaches by inheritance is kept
+    to its own class's floor anyway (RuleSet.rule_for_paths).
+    """
     if new.default != old.default:
         reason = below_floor(new.floors, UNCATEGORISED, [], parse_rule(new.default))
         if reason:
             return reason
-    for path in paths:
-        rule = new.rule_for_path(path)
-        if rule != old.rule_for_path(path):
+    for path, rule in sorted(new.categories.items()):
+        if old.categories.get(path) != rule:
             reason = below_floor(new.floors, f"'{path}'", [path], parse_rule(rule))
             if reason:
                 return reason
@@ -89,7 +92,16 @@ def shortens_change(session: Session, school_id: int, change: dict[str, object])
 def _refuse(school_id: int, actor: Actor, event: str, reason: str, error: type) -> None:
     raise error(
         reason,
-        audit=refusal_event(school_id, actor.user_id, actor.role, event, TARGET, "", None, reason),
+        audit=refusal_event(
+            school_id,
+            actor.user_id,
+            actor.role,
+            event,
+            "school",
+            str(school_id),
+            None,
+            reason[:200],
+        ),
     )
 
 
@@ -110,7 +122,7 @@ def request_change(
     old = current_rule_set(session, school_id)
     new = proposed_rules(session, school_id, change)
     paths = _paths(session, school_id)
-    reason = floor_refusal(old, new, paths)
+    reason = floor_refusal(old, new)
     if reason:
         _refuse(school_id, actor, "retention.rules_below_floor_refused", reason, BelowFloor)
     if not shortens(old, new, paths):
@@ -192,7 +204,7 @@ def apply_due_changes(session: Session, school_id: int, today: date) -> list[int
         old = current_rule_set(session, school_id)
         try:
             new = proposed_rules(session, school_id, dict(row.change))
-            reason = floor_refusal(old, new, _paths(session, school_id))
+            reason = floor_refusal(old, new)
         except (NotFound, ValidationError) as exc:
             reason = exc.message
         if reason:

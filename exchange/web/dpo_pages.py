@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,13 @@ from exchange.errors import ExchangeError
 from exchange.packaging.keys import KIND_SIGNING, all_public_keys, public_key_of
 from exchange.receipts.evidence import verify_pack
 from exchange.receipts.service import export_pack
+from exchange.retention.rules import london_today
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
 from exchange.web.access import (
     current_user,
     db,
+    has_fresh_second_factor,
     instance,
     own,
     requires,
@@ -102,7 +103,6 @@ def evidence_pack(transfer_id: int) -> Any:
 @requires("view_retention")
 def retention() -> Any:
     """Show the retention forecast, the holds and the disposal certificates."""
-    from exchange.retention.forecast import forecast
     from exchange.retention.holds import list_holds
     from exchange.retention.models import DisposalCertificate
 
@@ -110,7 +110,12 @@ def retention() -> Any:
     assert user is not None
     if not inspect(db().get_bind()).has_table("legal_holds"):
         return render_template("dpo/retention.html", ready=False)
-    notice = forecast(db(), user.school_id, instance().instance_key, date.today())
+    from exchange.retention.changes import pending_changes
+    from exchange.retention.review import due_list
+    from exchange.retention.ruleset import current_rule_set
+    from exchange.retention.settings import automatic_disposal
+
+    notice, reviews = due_list(db(), user.school_id, instance().instance_key, london_today())
     holds = list_holds(db(), user.school_id, include_released=True)
     certificates = (
         db().scalars(select(DisposalCertificate).order_by(DisposalCertificate.id.desc())).all()
@@ -119,10 +124,121 @@ def retention() -> Any:
         "dpo/retention.html",
         ready=True,
         notice=notice,
+        reviews=reviews,
+        rules=current_rule_set(db(), user.school_id),
+        pending=pending_changes(db(), user.school_id),
+        automatic=automatic_disposal(db(), user.school_id),
         holds=holds,
         certificates=certificates,
         errors=g.get("form_errors", {}),
     ), (400 if g.get("form_errors") else 200)
+
+
+def _retention_step(step: Any, error_key: str) -> Any:
+    """Run one retention step as the signed-in user; show the page again if it is refused."""
+    try:
+        step()
+    except ExchangeError as exc:
+        _rolled_back(exc)
+        if exc.status_code == 404 and error_key != "rule":
+            raise
+        g.form_errors = {error_key: exc.message}
+        return retention()
+    return redirect(url_for("dpo_pages.retention"))
+
+
+def _acting() -> Actor:
+    user = current_user()
+    assert user is not None
+    return Actor.of(user, g.get("request_id"))
+
+
+@dpo_pages.route("/retention/review/<int:pupil_id>", methods=["POST"])
+@requires("approve_disposal")
+@requires_fresh_second_factor
+def review_pupil(pupil_id: int) -> Any:
+    """Approve one pupil's due records for destruction, or hold them instead."""
+    from exchange.retention.review import decide
+
+    actor = _acting()
+    return _retention_step(
+        lambda: decide(
+            db(),
+            actor.school_id,
+            instance().instance_key,
+            pupil_id,
+            request.form.get("decision", ""),
+            actor,  # type: ignore[arg-type]
+            today=london_today(),
+            reason=request.form.get("reason", ""),
+        ),
+        f"review-{pupil_id}",
+    )
+
+
+@dpo_pages.route("/retention/rules", methods=["POST"])
+@requires("set_retention_rules")
+@requires_fresh_second_factor
+def change_rule() -> Any:
+    """Lengthen a rule at once, or (the DPO) start a shortening's notice period."""
+    from exchange.retention.changes import request_change
+    from exchange.retention.notify import send_change_notices
+    from exchange.retention.ruleset import category_change
+
+    actor = _acting()
+    change = category_change(request.form.get("path", ""), request.form.get("rule", ""))
+    page = _retention_step(
+        lambda: request_change(
+            db(),
+            actor.school_id,
+            change,
+            actor,  # type: ignore[arg-type]
+            fresh_second_factor=has_fresh_second_factor(),
+            today=london_today(),
+            notice_days=instance().config["RETENTION_NOTICE_DAYS"],
+        ),
+        "rule",
+    )
+    if not g.get("form_errors"):
+        db().commit()
+        send_change_notices(instance().sessions, instance().config)
+    return page
+
+
+@dpo_pages.route("/retention/changes/<int:change_id>/cancel", methods=["POST"])
+@requires("shorten_retention")
+@requires_fresh_second_factor
+def cancel_rule_change(change_id: int) -> Any:
+    """Cancel a rule change still waiting out its notice period."""
+    from exchange.retention.changes import cancel_change
+
+    actor = _acting()
+    return _retention_step(
+        lambda: cancel_change(db(), actor.school_id, change_id, actor),  # type: ignore[arg-type]
+        f"change-{change_id}",
+    )
+
+
+@dpo_pages.route("/retention/disposal", methods=["POST"])
+@requires("set_disposal_mode")
+@requires_fresh_second_factor
+def disposal_mode() -> Any:
+    """Choose automatic disposal, or a DPO review of the due list before every purge."""
+    from exchange.retention.disposal import change_setting
+
+    actor = _acting()
+    automatic = request.form.get("mode") == "automatic"
+    return _retention_step(
+        lambda: change_setting(
+            db(),
+            actor.school_id,
+            "automatic_disposal",
+            automatic,
+            actor,
+            True,  # type: ignore[arg-type]
+        ),
+        "disposal",
+    )
 
 
 @dpo_pages.route("/retention/holds", methods=["POST"])

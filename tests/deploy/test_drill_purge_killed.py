@@ -31,6 +31,7 @@ from exchange.retention.assign import recompute_pupil
 from exchange.retention.certificate import verify_certificate
 from exchange.retention.errors import PurgeBusy
 from exchange.retention.models import DisposalCertificate, PurgeLease, PurgeRun
+from exchange.retention.settings import store
 from exchange.retention.tasks import PURGE_TASK
 from exchange.tasks.celery_app import make_celery
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
@@ -105,10 +106,13 @@ def _purge(node: DrillNode, timeout: float = 60) -> dict:  # type: ignore[type-a
 def node(template_database: str, tmp_path: Path) -> Iterator[DrillNode]:
     """One school with records due for destruction and records not due; nothing started."""
     databases = Databases(template_database, tmp_path)
-    made = DrillNode("purge", settings(tmp_path, "purge", databases.make()), tmp_path / "logs")
+    config = settings(tmp_path, "purge", databases.make())
+    config["PURGE_VOLUME_GUARD_PERCENT"] = 100  # Most of this small school's records are due.
+    made = DrillNode("purge", config, tmp_path / "logs")
     try:
         with transaction(made.instance.sessions) as session:
             school = school_with_keys(session, made.instance, 1, "bretherton")
+            store(school, "automatic_disposal", True)  # The DPO chose no review.
             child_with_records(session, made.instance, school)  # On roll: nothing due.
             made.school_id = school.id
             _pupils_due(session, made, school)

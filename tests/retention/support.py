@@ -167,5 +167,5 @@ def set_automatic(session: Session, school: School, on: bool = True) -> None:
     """Choose automatic disposal (no review) for a school, as its DPO may."""
     from exchange.retention.settings import store
 
-    store(school, "automatic_disposal", on)
+    store(session.get(School, school.id), "automatic_disposal", on)
     session.flush()

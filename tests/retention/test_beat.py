@@ -43,6 +43,7 @@ def test_beat_fires_the_purge_in_a_real_worker(rinstance: Instance, world: World
     command[command.index("exchange.tasks.worker")] = "tests.retention.beat_app"
     environment = worker_environment(rinstance)
     environment["EXCHANGE_PURGE_SCHEDULE_SECONDS"] = "2"
+    environment["EXCHANGE_PURGE_VOLUME_GUARD_PERCENT"] = "100"  # One record, and it is due.
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO), environment.get("PYTHONPATH")])
     )
