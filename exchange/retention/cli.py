@@ -21,21 +21,22 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.auth.permissions import ROLES
+from exchange.auth.permissions import ROLES, refusal, roles_for
 from exchange.cli_support import acting_user_id
 from exchange.db import transaction
 from exchange.errors import NotFound
 from exchange.instance import Instance
 from exchange.retention.actors import (
-    RULE_SETTERS,
     SYSTEM,
     Actor,
     load_actor,
 )
+from exchange.retention.errors import RetentionForbidden
 from exchange.retention.forecast import DEFAULT_DAYS, Forecast, forecast
 from exchange.retention.rules import london_today
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+PURGERS = tuple(sorted(roles_for("run_purge")))
 
 
 def _ctx(obj: dict[str, Any]) -> tuple[sessionmaker[Session], int, Instance]:
@@ -115,32 +116,38 @@ def rules_show(obj: dict[str, Any]) -> None:
 @rules_group.command("set")
 @click.argument("category_path")
 @click.argument("rule")
-@click.option("--user-id", type=int, help="The acting DPO or DSL.")
+@acting_user_id("The acting DPO or DSL (shortening: the DPO).")
 @click.pass_obj
 def rules_set(obj: dict[str, Any], category_path: str, rule: str, user_id: int | None) -> None:
-    """Set CATEGORY_PATH's rule (e.g. SEN dob+31y); 'default' for the default, 'inherit' to drop."""
-    from exchange.retention.ruleset import set_category_rule
+    """Set CATEGORY_PATH's rule (e.g. SEN dob+31y); 'default' for the default, 'inherit' to drop.
 
-    factory, school_id, _ = _ctx(obj)
-    with transaction(factory) as session:
-        actor = _actor(session, school_id, user_id, RULE_SETTERS)
-        saved = set_category_rule(session, school_id, category_path, rule, actor)
-    click.echo(f"rule set version {saved.version} saved; record dates recomputed")
+    A longer rule is saved at once; a shorter one needs the DPO and waits the notice period.
+    """
+    from exchange.retention.cli_safety import change_rules
+    from exchange.retention.ruleset import category_change
+
+    change_rules(obj, category_change(category_path, rule), user_id)
 
 
 @rules_group.command("sender-copy")
 @click.argument("value")
-@click.option("--user-id", type=int, help="The acting DPO or DSL.")
+@acting_user_id("The acting DPO or DSL (shortening: the DPO).")
 @click.pass_obj
 def rules_sender_copy(obj: dict[str, Any], value: str, user_id: int | None) -> None:
     """Keep the sender's copy after a verified receipt ('keep') or destroy it after N days."""
-    from exchange.retention.ruleset import set_sender_copy
+    from exchange.retention.cli_safety import change_rules
+    from exchange.retention.ruleset import sender_copy_change
 
-    factory, school_id, _ = _ctx(obj)
-    with transaction(factory) as session:
-        actor = _actor(session, school_id, user_id, RULE_SETTERS)
-        saved = set_sender_copy(session, school_id, value, actor)
-    click.echo(f"rule set version {saved.version} saved; record dates recomputed")
+    change_rules(obj, sender_copy_change(value), user_id)
+
+
+def _register_safety() -> None:
+    from exchange.retention.cli_safety import register
+
+    register(retention, rules_group)
+
+
+_register_safety()
 
 
 @retention.group("certificates")
@@ -201,13 +208,23 @@ def certificates_show(
 @click.command("purge")
 @click.option("--dry-run", is_flag=True, help="Show what would be destroyed; change nothing.")
 @click.option("--as-of", "as_of", type=_DATE, help="Dry run as of this day (implies --dry-run).")
-@click.option("--user-id", type=int, help="The acting DPO or DSL (default: the system actor).")
+@acting_user_id("The acting DPO or DSL (default: the system actor).")
+@click.option(
+    "--allow-large",
+    is_flag=True,
+    help="Go past the volume guard (the DPO, who has checked the due list).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def purge_command(
-    obj: dict[str, Any], dry_run: bool, as_of: datetime | None, user_id: int | None, as_json: bool
+    obj: dict[str, Any],
+    dry_run: bool,
+    as_of: datetime | None,
+    user_id: int | None,
+    allow_large: bool,
+    as_json: bool,
 ) -> None:
-    """Destroy what is due today and not held, with a signed certificate (or --dry-run)."""
+    """Destroy what is due today, not held and approved, with a signed certificate."""
     from exchange.retention.purge import preview, purge_school
 
     factory, school_id, instance = _ctx(obj)
@@ -220,8 +237,32 @@ def purge_command(
     actor = SYSTEM
     if user_id is not None:
         with factory() as session:
-            actor = load_actor(session, school_id, user_id, ("dpo", "dsl"))
-    outcome = purge_school(factory, instance.blobs, instance.instance_key, school_id, actor=actor)
+            actor = load_actor(session, school_id, user_id, PURGERS)
+    guard: int | None = instance.config["PURGE_VOLUME_GUARD_PERCENT"]
+    if allow_large:
+        with factory() as session:
+            actor = _actor(session, school_id, user_id, ROLES)
+            reason = refusal(actor.role, "approve_disposal")
+            if reason:
+                raise RetentionForbidden(f"{reason}, so the volume guard stays on")
+        guard = None
+    outcome = purge_school(
+        factory,
+        instance.blobs,
+        instance.instance_key,
+        school_id,
+        actor=actor,
+        volume_guard_percent=guard,
+        config=instance.config,
+    )
+    if outcome.stopped is not None:
+        stopped = outcome.stopped
+        raise click.ClickException(
+            f"The purge stopped before destroying anything: it would destroy "
+            f"{stopped['would_destroy']} of the school's {stopped['records']} records, more "
+            f"than {stopped['percent']}%. The DPO has been told. Check the due list; to go "
+            "ahead, the DPO runs the purge with --user-id and --allow-large."
+        )
     if as_json:
         click.echo(
             json.dumps(

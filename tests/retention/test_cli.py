@@ -25,6 +25,7 @@ from tests.retention.support import World, add_incident, add_pupil, date_all
 @pytest.fixture
 def obj(rinstance: Instance, world: World) -> dict[str, Any]:
     """Return the ctx.obj the commands expect."""
+    rinstance.config["PURGE_VOLUME_GUARD_PERCENT"] = 100  # A few records: most are due.
     return {
         "session_factory": rinstance.sessions,
         "school_id": world.school.id,
@@ -94,16 +95,36 @@ def test_forecast_dry_run_hold_and_purge_from_the_command_line(
     assert certificate in _run(retention, ["certificates", "list"], obj).output
 
 
-def test_rules_from_the_command_line(obj: dict[str, Any], world: World) -> None:
-    user = str(world.dpo.user_id)
-    _run(retention, ["rules", "set", "SEN", "dob+31y", "--user-id", user], obj)
-    _run(retention, ["rules", "sender-copy", "30", "--user-id", user], obj)
+def test_rules_from_the_command_line(
+    obj: dict[str, Any], world: World, rinstance: Instance
+) -> None:
+    enrol_user(rinstance, world.dpo.user_id)
+    enrol_user(rinstance, world.dsl.user_id)
+
+    def as_user(actor: Any) -> list[str]:
+        return ["--user-id", str(actor.user_id), "--code", fresh_code(rinstance, actor.user_id)]
+
+    longer = _run(retention, ["rules", "set", "SEN", "dob+35y", *as_user(world.dsl)], obj)
+    assert "version 1 saved" in longer.output
+    shorter = CliRunner().invoke(
+        retention, ["rules", "sender-copy", "30", *as_user(world.dsl)], obj=obj
+    )
+    assert shorter.exit_code != 0
+    assert "Only the DPO can shorten retention" in str(shorter.exception)
+    waiting = _run(retention, ["rules", "sender-copy", "30", *as_user(world.dpo)], obj)
+    assert "takes effect on" in waiting.output
     shown = json.loads(_run(retention, ["rules", "show"], obj).output)
-    assert shown["version"] == 2
-    assert shown["categories"] == {"SEN": "dob+31y"}
-    assert shown["sender_copy"] == {"destroy_after_days": 30}
+    assert shown["version"] == 1
+    assert shown["categories"] == {"SEN": "dob+35y"}
+    assert shown["sender_copy"] == "keep"
+    assert "sender_copy" in _run(retention, ["rules", "pending"], obj).output
+    below = CliRunner().invoke(
+        retention, ["rules", "set", "default", "dob+2y", *as_user(world.dpo)], obj=obj
+    )
+    assert below.exit_code != 0
+    assert "at least the pupil's 25th birthday" in str(below.exception)
     bad = CliRunner().invoke(
-        retention, ["rules", "set", "SEN", "forever", "--user-id", user], obj=obj
+        retention, ["rules", "set", "SEN", "forever", *as_user(world.dpo)], obj=obj
     )
     assert bad.exit_code != 0
 
@@ -132,3 +153,36 @@ def test_a_hold_needs_the_acting_users_current_code(
     )
     assert piped.exit_code == 0, piped.output
     assert session.scalar(select(func.count()).select_from(LegalHold)) == 1
+
+
+def test_review_approve_and_the_volume_guard_from_the_command_line(
+    obj: dict[str, Any], world: World, session: Session, rinstance: Instance
+) -> None:
+    from tests.retention.support import set_automatic
+
+    set_automatic(session, world.school, False)
+    child = add_pupil(session, world, date(1990, 1, 1))
+    add_incident(session, world, child, ("Bullying",))
+    date_all(session, world, child)
+    session.commit()
+    enrol_user(rinstance, world.dpo.user_id)
+    rinstance.config["PURGE_VOLUME_GUARD_PERCENT"] = 10
+    assert "not reviewed" in _run(retention, ["review", "list"], obj).output
+    stopped = CliRunner().invoke(purge_command, [], obj=obj)
+    assert _incidents(session) == 1  # Not approved: the guard counts nothing; nothing goes.
+    assert stopped.exit_code == 0
+    code = fresh_code(rinstance, world.dpo.user_id)
+    as_dpo = ["--user-id", str(world.dpo.user_id), "--code", code]
+    _run(retention, ["review", "approve", str(child.id), *as_dpo], obj)
+    guarded = CliRunner().invoke(purge_command, [], obj=obj)
+    assert guarded.exit_code != 0
+    assert "stopped before destroying anything" in guarded.output
+    assert _incidents(session) == 1
+    as_dpo = [
+        "--user-id",
+        str(world.dpo.user_id),
+        "--code",
+        fresh_code(rinstance, world.dpo.user_id),
+    ]
+    _run(purge_command, ["--allow-large", *as_dpo], obj)
+    assert _incidents(session) == 0
