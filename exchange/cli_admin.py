@@ -86,18 +86,32 @@ def users() -> None:
 @click.option("--email", required=True)
 @click.pass_obj
 def users_add(obj: dict[str, Any], role: str, name: str, email: str) -> None:
-    """Add a user to the chosen school."""
-    from exchange.auth.invitations import VALID_HOURS, invite
+    """Add a user to the chosen school (the operator's way to add a new school's first users)."""
+    from exchange.audit.service import record_event
+    from exchange.auth.accounts import needs_approval
+    from exchange.auth.invitations import invite
+    from exchange.auth.mail import tell_watchers, watchers
 
+    hours = int(obj["config"]["INVITATION_HOURS"])
     with transaction(obj["session_factory"]) as session:
         school = session.get(School, obj["school_id"])
+        # A school that already has DSLs or a DPO is told of every powerful account added
+        # here; the first DSL of a new school has nobody to approve or tell.
+        told = needs_approval(role) and bool(watchers(session, school.id))
         user = add_user(session, school, role, name, email)
-        token = invite(session, user, None)
+        token = invite(session, user, None, hours=hours)
+        details = {"role": role, "via": "cli"}
+        record_event(session, school.id, None, "operator", "user.added", "user", str(user.id),
+                     None, details)  # fmt: skip
         click.echo(f"user {user.id} ({user.role}) added to school {school.urn}")
+        what = f"An operator added {user.name} <{user.email}> as {role} from the command line."
+        school_id = school.id
+    if told:
+        with obj["session_factory"]() as session:
+            tell_watchers(session, obj["config"], school_id, "A new account was added", what)
+        click.echo("The school's DSLs, deputies and DPOs have been emailed about this account.")
     url = obj["config"]["PUBLIC_URL"]
-    click.echo(
-        f"Give them this link (valid {VALID_HOURS} hours) to set a password and a second factor:"
-    )
+    click.echo(f"Give them this link (valid {hours} hours) to set a password and a second factor:")
     click.echo(f"  {url}/invite/{token}")
 
 

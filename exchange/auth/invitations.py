@@ -15,7 +15,7 @@ from exchange.db import utcnow
 from exchange.errors import ValidationError
 from exchange.records.models import User
 
-VALID_HOURS = 72
+VALID_HOURS = 24
 
 
 def _hash(token: str) -> str:
@@ -23,7 +23,8 @@ def _hash(token: str) -> str:
 
 
 def invite(session: Session, user: User, created_by: User | None, hours: int = VALID_HOURS) -> str:
-    """Create an invitation for the user; return the secret token for the link (shown once)."""
+    """Create an invitation for the user, ending older ones; return the secret for the link."""
+    revoke_invitations(session, user)
     token = secrets.token_urlsafe(32)
     session.add(
         Invitation(
@@ -39,11 +40,27 @@ def invite(session: Session, user: User, created_by: User | None, hours: int = V
 
 
 def open_invitation(session: Session, token: str) -> Invitation | None:
-    """Return the unused, unexpired invitation for a token, or None."""
+    """Return the unused, unexpired, unrevoked invitation of an active user, or None."""
     row = session.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)))
-    if row is None or row.used_at is not None or row.expires_at < utcnow():
+    if row is None or row.used_at is not None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if row.expires_at < utcnow() or user is None or not user.is_active:
         return None
     return row
+
+
+def revoke_invitations(session: Session, user: User) -> None:
+    """Make every unused invitation link of the user useless."""
+    rows = session.scalars(
+        select(Invitation).where(
+            Invitation.user_id == user.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    )
+    for row in rows:
+        row.revoked_at = utcnow()
 
 
 def accept_invitation(session: Session, token: str, password: str) -> User:

@@ -71,6 +71,11 @@ TABLE: dict[str, tuple[frozenset[str], str]] = {
     "confirm_partners": (DSLS, "confirm a partner's keys"),
     "manage_policy": (frozenset({ADMIN}), "change the transfer policy"),
     "manage_api_tokens": (frozenset({ADMIN}), "manage API tokens"),
+    # Accounts with powerful roles need a second person (the two-person rule).
+    "approve_accounts": (frozenset({DSL, DPO}), "approve new DSL, deputy DSL and DPO accounts"),
+    "approve_dsl_accounts": (frozenset({DSL}), "approve a DSL or deputy DSL account"),
+    "approve_dpo_accounts": (frozenset({DSL, DPO}), "approve a DPO account"),
+    "hear_account_changes": (DSLS_AND_DPO, "be told of new DSL, deputy and DPO accounts by email"),
 }
 
 # permission -> (school setting, the role it admits only when that setting is true).
@@ -78,8 +83,19 @@ SETTING_GATES: dict[str, tuple[str, str]] = {
     "transfer.authorise": ("deputy_may_authorise", DEPUTY),
 }
 
-# Roles that must sign in with a second factor.
-SECOND_FACTOR_ROLES = DSLS_AND_DPO
+# Roles that must sign in with a second factor: every role, admins included.
+SECOND_FACTOR_ROLES = frozenset(ROLES)
+
+# Powerful roles: creating such an account, or giving someone the role, needs a second person
+# who holds this permission (and has just confirmed their second factor).
+APPROVAL_FOR_ROLE: dict[str, str] = {
+    DSL: "approve_dsl_accounts",
+    DEPUTY: "approve_dsl_accounts",
+    DPO: "approve_dpo_accounts",
+}
+
+# Roles a school must never be left without: its last active one cannot be deactivated.
+ROLES_A_SCHOOL_NEEDS = (DSL, DPO)
 
 # API token scopes and the permission each one stands for.
 API_SCOPES: dict[str, str] = {

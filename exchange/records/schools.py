@@ -47,6 +47,16 @@ def add_school(session: Session, urn: str, laestab: str, name: str) -> School:
     return school
 
 
+def validate_email(value: str) -> str:
+    """Return the email address in lower case if it looks like one, else raise in words."""
+    email = value.strip().lower()
+    if not _EMAIL.match(email):
+        raise ValidationError(
+            "Enter an email address in the correct format, like name@school.org", where="email"
+        )
+    return email
+
+
 def add_user(session: Session, school: School, role: str, name: str, email: str) -> User:
     """Create a user of a school in one role, or return the existing one with that email."""
     if role not in ROLES:

@@ -1,4 +1,4 @@
-"""The school admin's pages: users and invitations, partners, keys, policy and API tokens."""
+"""The school admin's pages: partners, keys, policy and API tokens (users: user_pages)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from exchange.audit.service import record_event
-from exchange.auth.invitations import invite
 from exchange.auth.models import ApiToken
 from exchange.auth.permissions import API_SCOPES
 from exchange.auth.tokens import issue_token, revoke_token
@@ -25,8 +24,7 @@ from exchange.partners.service import (
 )
 from exchange.policy.classes import INHERIT, NOT_TRANSFERRED, TRANSFER_CLASSES
 from exchange.policy.service import school_categories, set_transfer_class, transfer_class_of
-from exchange.records.models import ROLES, Category, User
-from exchange.records.schools import add_user
+from exchange.records.models import Category, User
 from exchange.web.access import (
     current_school,
     current_user,
@@ -63,45 +61,6 @@ def _audit(event: str, object_type: str, object_id: int | str, **details: Any) -
         g.get("request_id"),
         details,
     )
-
-
-@admin_pages.route("/users", methods=["GET", "POST"])
-@requires("manage_users")
-def users() -> Any:
-    """List users; add one in a role and show their invitation link."""
-    errors: dict[str, str] = {}
-    link = None
-    if request.method == "POST":
-        form = request.form
-        if form.get("role") not in ROLES:
-            errors["role"] = "Choose a role"
-        if not form.get("name", "").strip():
-            errors["name"] = "Enter the person's name"
-        if not errors:
-            try:
-                user = add_user(
-                    db(), current_school(), form["role"], form["name"], form.get("email", "")
-                )
-                token = invite(db(), user, _me())
-            except ExchangeError as exc:
-                db().rollback()
-                errors["email"] = exc.message
-            else:
-                link = url_for("signin.invitation", token=token, _external=True)
-    rows = db().scalars(select(User).order_by(User.name)).all()
-    return render_template(
-        "admin/users.html", users=rows, errors=errors, link=link, roles=ROLES, form=request.form
-    ), (400 if errors else 200)
-
-
-@admin_pages.route("/users/<int:user_id>/deactivate", methods=["POST"])
-@requires("manage_users")
-def deactivate(user_id: int) -> Any:
-    """Stop a user signing in."""
-    user = own(User, user_id)
-    if user.id != _me().id:
-        user.is_active = False
-    return redirect(url_for("admin_pages.users"))
 
 
 @admin_pages.route("/partners", methods=["GET", "POST"])

@@ -29,7 +29,7 @@ def start() -> Any:
         return redirect(url_for("home.leavers"))
     if can(user.role, "view_receipts"):
         return redirect(url_for("dpo_pages.receipts"))
-    return redirect(url_for("admin_pages.users"))
+    return redirect(url_for("user_pages.users"))
 
 
 @home.route("/leavers")

@@ -13,7 +13,8 @@ from offline_kit import authorised_offline_transfer
 from sqlalchemy import select
 from web_kit import World, sign_in
 
-from exchange.auth.models import ApiToken
+from exchange.auth.accounts import request_account
+from exchange.auth.models import AccountApproval, ApiToken
 from exchange.auth.tokens import issue_token
 from exchange.db import transaction
 from exchange.instance import Instance
@@ -95,6 +96,9 @@ def school_ids(instance: Instance, school_id: int, spare_user_id: int) -> dict[s
         ).all()
         pupil = session.scalars(select(Pupil).where(Pupil.school_id == school_id)).first()
         token = session.scalars(select(ApiToken).where(ApiToken.school_id == school_id)).first()
+        approval = session.scalars(
+            select(AccountApproval).where(AccountApproval.school_id == school_id)
+        ).first()
         return {
             "transfer_id": transfers[0].id if transfers else 0,
             "transfer_uid": transfers[0].transfer_uid if transfers else "none",
@@ -102,6 +106,7 @@ def school_ids(instance: Instance, school_id: int, spare_user_id: int) -> dict[s
             "user_id": spare_user_id,
             "token_id": token.id if token else 0,
             "hold_id": 1,
+            "approval_id": approval.id if approval else 0,
             "urn": school.urn,
             "token": "not-an-invitation",
             "filename": "missing.css",
@@ -121,6 +126,7 @@ def prepare(app: Flask, instance: Instance, world: World) -> dict[str, dict[str,
             spare[name] = user.id
             admin = session.get(User, world.user(name, "admin"))
             issue_token(session, school_id, "sweep", ["transfers:read"], admin.id)
+            request_account(session, school, admin, "dsl", "Asked For", f"ask-{name}@example.org")
     return {
         "sender": school_ids(instance, world.sender_id, spare["sender"]),
         "receiver": school_ids(instance, world.receiver_id, spare["receiver"]),

@@ -30,6 +30,7 @@ PUBLIC = {
     "signin.confirm",
     "signin.invitation",
     "signin.logout",
+    "signin.signed_out",
     "health.healthz",
     "health.readyz",
     "static",
@@ -37,7 +38,9 @@ PUBLIC = {
 }
 # A health check says 503 when the worker or database is down; that is its job, not a crash.
 HEALTH = {"health.healthz", "health.readyz"}
-ID_PARAMS = {"transfer_id", "transfer_uid", "pupil_id", "user_id", "token_id", "hold_id"}
+ID_PARAMS = {
+    "transfer_id", "transfer_uid", "pupil_id", "user_id", "token_id", "hold_id", "approval_id"
+}  # fmt: skip
 PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 

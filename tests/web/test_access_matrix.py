@@ -34,6 +34,7 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/retention", DSL | DPO),
     ("/audit", DPO),
     ("/admin/users", ADMIN),
+    ("/approvals", {"dsl", "dpo"}),
     ("/admin/partners", ADMIN | DSL),
     ("/admin/partners/add", ADMIN),
     ("/admin/keys", ADMIN),

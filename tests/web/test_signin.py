@@ -1,4 +1,4 @@
-"""Sign-in: password then TOTP, enrolment, lock-out, CSRF, fresh confirmation, invitations."""
+"""Sign-in: password then TOTP, enrolment, lock-out, CSRF and fresh confirmation."""
 
 from __future__ import annotations
 
@@ -148,26 +148,3 @@ def test_confirm_never_sends_the_user_to_another_site(
         )
         if answer.status_code == 302:
             assert answer.headers["Location"] == "/"
-
-
-def test_an_admin_invites_a_deputy_who_sets_a_password(
-    app: Flask, instance: Instance, world: World
-) -> None:
-    admin = app.test_client()
-    sign_in(admin, instance, world.user("sender", "admin"))
-    page = post(
-        admin,
-        "/admin/users",
-        {"name": "New Deputy", "email": "new@example.org", "role": "deputy_dsl"},
-        status=200,
-    )
-    link = re.search(r'id="invitation-link">http://[^/]+(/invite/[^<]+)<', page).group(1)
-    person = app.test_client()
-    assert person.get(link).status_code == 200
-    done = person.post(
-        link,
-        data={"csrf_token": csrf_token(person), "password": PASSWORD, "confirm_password": PASSWORD},
-    )
-    assert done.status_code == 200
-    assert person.get(link).status_code == 404  # Used once.
-    assert _login(person, "new@example.org").headers["Location"] == "/login/enrol"
