@@ -142,3 +142,30 @@ def test_a_transfer_in_the_browser(
     sender.goto(f"{server}/pupils/{imported}")
     assert sender.get_by_role("heading", name="Page not found").is_visible()
     _shot(sender, "08-other-school-not-found")
+
+
+def test_a_copied_session_cookie_is_refused_after_sign_out(
+    server: str, browser: object, instance: Instance, world: World
+) -> None:
+    give_credentials(instance, world.user("sender", "dsl"))
+    page = _sign_in(browser, server, "dsl1@example.org")
+    pupil = f"{server}/pupils/{world.pupil_id}"
+    page.goto(pupil)
+    assert page.get_by_role("heading", name="Maisie Thornbury").is_visible()
+    copied = page.context.cookies()
+    thief = browser.new_context()  # type: ignore[attr-defined]
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(pupil)
+    assert stolen.get_by_role("heading", name="Maisie Thornbury").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("heading", name="You have signed out").is_visible()
+    _shot(page, "09-signed-out")
+    replay = browser.new_context().new_page()  # type: ignore[attr-defined]
+    replay.context.add_cookies(copied)
+    replay.goto(pupil)
+    assert replay.get_by_role("heading", name="Sign in").is_visible()
+    assert "pushed her" not in replay.content()
+    stolen.reload()
+    assert stolen.get_by_role("heading", name="Sign in").is_visible()
+    _shot(stolen, "10-copied-cookie-refused")
