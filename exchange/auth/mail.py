@@ -24,8 +24,12 @@ def send_mail(config: dict[str, Any], to: list[str], subject: str, body: str) ->
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = subject, config["SMTP_FROM"], ", ".join(to)
     message.set_content(body)
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
-        smtp.send_message(message)
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("account email failed", extra={"subject": subject, "error": type(exc).__name__})
+        return 0
     log.info("account email sent", extra={"subject": subject, "addresses": len(to)})
     return len(to)
 

@@ -49,19 +49,33 @@ def _config() -> dict[str, Any]:
     return instance().config
 
 
-def _invite_by_email(user: User) -> None:
-    """Commit, then email the invitee a fresh link (never shown on screen)."""
+def _invite_by_email(user: User) -> str:
+    """Commit, then email the invitee a fresh link (never shown on screen); say what happened."""
     hours = int(_config().get("INVITATION_HOURS", 24))
     token = invite(db(), user, _me(), hours=hours)
     _audit("user.invited", "user", user.id)
     db().commit()
-    send_invitation(_config(), user, token, hours)
+    if send_invitation(_config(), user, token, hours):
+        return f"Their invitation link has been emailed to {user.email}."
+    return (
+        "Their invitation link could not be emailed. Ask your IT support to check the email "
+        "settings, then use Email a new invitation link on their page."
+    )
 
 
 def _tell(subject: str, what: str) -> None:
     """Commit, then email the school's DSLs and DPOs about an account."""
     db().commit()
     tell_watchers(db(), _config(), _me().school_id, subject, what)
+
+
+def _tell_if_powerful(person: User, what: str) -> None:
+    """Tell the school's DSLs and DPOs when an admin changes a powerful account."""
+    if person.role in APPROVAL_FOR_ROLE:
+        _tell(
+            f"A {_role(person.role)} account was changed",
+            f"{_me().name} (administrator): {person.name} ({ROLE_NAMES[person.role]}) {what}.",
+        )
 
 
 def _role(role: str) -> str:
@@ -98,8 +112,7 @@ def _added(made: User | AccountApproval) -> str:
     """Finish adding: invite a user, or announce a request; return what to tell the admin."""
     if isinstance(made, User):
         _audit("user.added", "user", made.id, role=made.role)
-        _invite_by_email(made)
-        return f"{made.name} was added. Their invitation link has been emailed to {made.email}."
+        return f"{made.name} was added. {_invite_by_email(made)}"
     _audit("account.requested", "account_approval", made.id, role=made.role)
     _tell(
         f"A new {_role(made.role)} account is waiting for approval",
@@ -189,12 +202,7 @@ def reset_factor(user_id: int) -> Any:
     def step(person: User) -> str:
         reset_second_factor(db(), person)
         _audit("user.second_factor_reset", "user", person.id)
-        if person.role in APPROVAL_FOR_ROLE:
-            _tell(
-                "A second factor was reset",
-                f"{_me().name} (administrator) reset the second factor of {person.name} "
-                f"({ROLE_NAMES[person.role]}). They set it up again when they next sign in.",
-            )
+        _tell_if_powerful(person, "had the second factor reset (set up again at next sign-in)")
         return f"{person.name} will set up their authenticator app again when they next sign in."
 
     return _act(user_id, step)
@@ -208,8 +216,7 @@ def reinvite(user_id: int) -> Any:
     def step(person: User) -> str:
         if person.password_hash is not None or not person.is_active:
             raise ValidationError(f"{person.name} does not need an invitation")
-        _invite_by_email(person)
-        return f"A new invitation link has been emailed to {person.email}."
+        return _invite_by_email(person)
 
     return _act(user_id, step)
 
@@ -229,6 +236,7 @@ def deactivate(user_id: int) -> Any:
             def step(target: User) -> str:
                 accounts.deactivate(db(), target, _me())
                 _audit("user.deactivated", "user", target.id)
+                _tell_if_powerful(target, "deactivated")
                 return f"{target.name} has been deactivated and signed out everywhere."
 
             return _act(user_id, step)
@@ -245,6 +253,7 @@ def reactivate(user_id: int) -> Any:
     def step(person: User) -> str:
         accounts.reactivate(person)
         _audit("user.reactivated", "user", person.id)
+        _tell_if_powerful(person, "reactivated")
         return f"{person.name} can sign in again with their own password and second factor."
 
     return _act(user_id, step)
@@ -295,6 +304,5 @@ def _announce(approval: AccountApproval, person: User | None) -> str:
         return f"You refused {approval.name}."
     _tell("A new account was approved", f"{_me().name} approved {who}.")
     if approval.user_id is None:
-        _invite_by_email(person)
-        return f"You approved {approval.name}. Their invitation link has been emailed to them."
+        return f"You approved {approval.name}. {_invite_by_email(person)}"
     return f"You approved {approval.name}. They are signed out and sign in again in the new role."
