@@ -87,7 +87,7 @@ COMMANDS = (
         "purge",
         "exchange.retention.cli",
         "purge_command",
-        "Destroy what is due today and not held, with a signed certificate (or --dry-run).",
+        "Destroy what is due today, not held and approved, with a signed certificate.",
     ),
     LazyCommand(
         "holds",

@@ -106,6 +106,7 @@ def school_ids(instance: Instance, school_id: int, spare_user_id: int) -> dict[s
             "user_id": spare_user_id,
             "token_id": token.id if token else 0,
             "hold_id": 1,
+            "change_id": 1,
             "approval_id": approval.id if approval else 0,
             "urn": school.urn,
             "token": "not-an-invitation",

@@ -39,7 +39,8 @@ PUBLIC = {
 # A health check says 503 when the worker or database is down; that is its job, not a crash.
 HEALTH = {"health.healthz", "health.readyz"}
 ID_PARAMS = {
-    "transfer_id", "transfer_uid", "pupil_id", "user_id", "token_id", "hold_id", "approval_id"
+    "transfer_id", "transfer_uid", "pupil_id", "user_id", "token_id", "hold_id", "approval_id",
+    "change_id",
 }  # fmt: skip
 PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
