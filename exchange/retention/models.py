@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -17,12 +18,23 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base, utcnow
-from exchange.records.models import SchoolScoped
+from exchange.records.models import Incident, SchoolScoped, VaultDocument
 from exchange.types import UTCDateTime
 
 HOLD_SCOPES = ("pupil", "incident", "category")
 RUN_RUNNING = "running"
 RUN_FINISHED = "finished"
+
+# The purge finds due records by school and date. With only single-column indexes SQLite
+# walked every record of the school, so the purge grew with the records kept (migration 0012).
+DUE_INCIDENTS_INDEX = Index(
+    "ix_incidents_school_id_retain_until", Incident.school_id, Incident.retain_until
+)
+DUE_DOCUMENTS_INDEX = Index(
+    "ix_vault_documents_school_id_retain_until",
+    VaultDocument.school_id,
+    VaultDocument.retain_until,
+)
 
 
 class RetentionRuleSet(SchoolScoped, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from exchange.records.models import Incident, VaultDocument
@@ -32,8 +32,27 @@ def guard_counts(
             for record in classify(session, school_id, rules, holds, kind, chunk, as_of):
                 if not record.held and (approved is None or approved.review_for(record)):
                     would += 1
-    records = sum(
-        session.scalar(select(func.count(model.id)).where(model.school_id == school_id)) or 0
-        for model in (Incident, VaultDocument)
-    )
-    return {"would_destroy": would, "records": records, "percent": percent}
+    return {
+        "would_destroy": would,
+        "records": _records_deciding(session, school_id, would, percent),
+        "percent": percent,
+    }
+
+
+def _records_deciding(session: Session, school_id: int, would: int, percent: int) -> int:
+    """Return the school's record count, counted only as far as it decides the guard.
+
+    The guard stops when would * 100 > percent * records. Once records reaches
+    ceil(would * 100 / percent) the purge may go, so counting stops there: a stopped purge
+    reports the exact total, and the work is bounded by the due set, not the school's size.
+    """
+    limit = -(-would * 100 // percent) if percent > 0 else None
+    counted = 0
+    for model in (Incident, VaultDocument):
+        if limit is not None and counted >= limit:
+            break
+        rows = select(literal(1)).where(model.school_id == school_id)
+        if limit is not None:
+            rows = rows.limit(limit - counted)
+        counted += session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    return counted
