@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from exchange.records.models import (
 from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord
 from exchange.retention.refs import pupil_ref
 from exchange.retention.transfer_minimise import delete_blob, drop_redactions, minimise_transfers
-from exchange.vault.pupil_keys import destroy_pupil_key
+from exchange.vault.pupil_keys import destroy_pupil_keys
 from exchange.vault.store import BlobStore
 
 TOTAL_KEYS = (
@@ -167,30 +167,49 @@ def destroy_documents(
     tally.by_rule.update(record.rule for record in records)
 
 
-def finish_pupil(
-    session: Session, blobs: BlobStore, school_id: int, pupil_id: int, tally: Tally, ref: str
-) -> bool:
-    """If nothing of the pupil remains, destroy their key, cut links and delete the pupil."""
+def finish_pupils(
+    session: Session,
+    blobs: BlobStore,
+    school_id: int,
+    pupil_ids: Collection[int],
+    tally: Tally,
+    refs: dict[int, str],
+) -> list[int]:
+    """Of these pupils, those with nothing left lose their key, links and row; return them."""
+    if not pupil_ids:
+        return []
+    remaining: set[int] = set()
     for model in (Incident, VaultDocument):
-        if session.scalar(select(model.id).where(model.pupil_id == pupil_id).limit(1)):
-            return False
-    pupil = session.get(Pupil, pupil_id)
-    if pupil is None or pupil.school_id != school_id:
-        return False
+        remaining.update(
+            session.scalars(select(model.pupil_id).where(model.pupil_id.in_(pupil_ids)).distinct())
+        )
+    empty = sorted(set(pupil_ids) - remaining)
+    if not empty:
+        return []
+    gone = list(
+        session.scalars(
+            select(Pupil.id)
+            .where(Pupil.id.in_(empty), Pupil.school_id == school_id)
+            .order_by(Pupil.id)
+        )
+    )
+    if not gone:
+        return []
     links = session.execute(
-        delete(incident_linked_pupils).where(incident_linked_pupils.c.pupil_id == pupil_id)
+        delete(incident_linked_pupils).where(incident_linked_pupils.c.pupil_id.in_(gone))
     )
     tally.totals["links_removed"] += links.rowcount or 0
-    tally.totals["transfers_minimised"] += minimise_transfers(session, blobs, school_id, pupil_id)
-    tally.totals["keys_destroyed"] += destroy_pupil_key(session, pupil)
+    tally.totals["transfers_minimised"] += minimise_transfers(session, blobs, school_id, gone)
+    tally.totals["keys_destroyed"] += destroy_pupil_keys(session, gone)
     session.execute(
-        delete(PupilDataKey).where(PupilDataKey.pupil_id == pupil_id), execution_options=_gone()
+        delete(PupilDataKey).where(PupilDataKey.pupil_id.in_(gone)), execution_options=_gone()
     )
-    session.expunge(pupil)
-    session.execute(delete(Pupil).where(Pupil.id == pupil_id), execution_options=_gone())
-    tally.totals["pupils_removed"] += 1
-    tally.pupil(ref)["whole_file"] = True
-    return True
+    # Not _gone(): a pupil loaded in this session is marked deleted, not left stale.
+    session.execute(delete(Pupil).where(Pupil.id.in_(gone)))
+    for pupil_id in gone:
+        tally.totals["pupils_removed"] += 1
+        tally.pupil(refs[pupil_id])["whole_file"] = True
+    return gone
 
 
 def pupil_refs(session: Session, secret: bytes, pupil_ids: set[int]) -> dict[int, str]:

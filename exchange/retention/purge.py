@@ -38,7 +38,7 @@ from exchange.retention.destroy import (
     Tally,
     destroy_documents,
     destroy_incidents,
-    finish_pupil,
+    finish_pupils,
     pupil_refs,
 )
 from exchange.retention.due import DOCUMENT, INCIDENT, classify, due_ids
@@ -164,8 +164,7 @@ def _batch(
         refs = pupil_refs(session, secret, touched)
         destroy = destroy_incidents if kind == INCIDENT else destroy_documents
         destroy(session, blobs, doomed, tally, refs)
-        for pupil_id in sorted(touched):
-            finish_pupil(session, blobs, run.school_id, pupil_id, tally, refs[pupil_id])
+        finish_pupils(session, blobs, run.school_id, touched, tally, refs)
     return ids[-1], tally, reviews
 
 

@@ -9,7 +9,7 @@ blob (the bundle and redacted PDFs). The pupil link is cut so the pupil row can 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -73,10 +73,14 @@ def drop_redactions(
     return len(keys)
 
 
-def minimise_transfers(session: Session, blobs: BlobStore, school_id: int, pupil_id: int) -> int:
-    """Minimise every transfer of a pupil whose file is gone; return how many."""
+def minimise_transfers(
+    session: Session, blobs: BlobStore, school_id: int, pupil_ids: Collection[int]
+) -> int:
+    """Minimise every transfer of pupils whose files are gone; return how many."""
+    if not pupil_ids:
+        return 0
     transfers = session.scalars(
-        select(Transfer).where(Transfer.school_id == school_id, Transfer.pupil_id == pupil_id)
+        select(Transfer).where(Transfer.school_id == school_id, Transfer.pupil_id.in_(pupil_ids))
     ).all()
     for transfer in transfers:
         keys = session.scalars(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from exchange.db import utcnow
@@ -49,3 +52,15 @@ def destroy_pupil_key(session: Session, pupil: Pupil) -> bool:
     record.destroyed_at = utcnow()
     session.flush()
     return True
+
+
+def destroy_pupil_keys(session: Session, pupil_ids: Collection[int]) -> int:
+    """Erase the wrapped keys of many pupils at once; return how many were still there."""
+    if not pupil_ids:
+        return 0
+    result = session.execute(
+        update(PupilDataKey)
+        .where(PupilDataKey.pupil_id.in_(pupil_ids), PupilDataKey.wrapped_key.is_not(None))
+        .values(wrapped_key=None, destroyed_at=utcnow())
+    )
+    return result.rowcount or 0

@@ -1,4 +1,4 @@
-"""index due records by school and date
+"""index due records by school and date, and the foreign keys the purge deletes through
 
 Revision ID: 0012
 Revises: 0010
@@ -25,9 +25,13 @@ def upgrade() -> None:
         "vault_documents",
         ["school_id", "retain_until"],
     )
+    op.create_index("ix_incident_linked_pupils_pupil_id", "incident_linked_pupils", ["pupil_id"])
+    op.create_index("ix_vault_documents_incident_id", "vault_documents", ["incident_id"])
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index("ix_vault_documents_incident_id", table_name="vault_documents")
+    op.drop_index("ix_incident_linked_pupils_pupil_id", table_name="incident_linked_pupils")
     op.drop_index("ix_vault_documents_school_id_retain_until", table_name="vault_documents")
     op.drop_index("ix_incidents_school_id_retain_until", table_name="incidents")
