@@ -4,6 +4,9 @@ An age header is the line `age-encryption.org/v1`, one stanza per recipient (eac
 with a line `-> `), then the MAC line `--- `. A decrypter tries every stanza with every
 identity, so a header with thousands of stanzas costs minutes; a bundle to one school
 needs one stanza (a handful at most), so the header is counted here, without any crypto.
+The age crate also parses a stanza's body in time that grows with the square of its length
+(about 30 ms for one stanza of 800 lines, 8 s through its bytes API for 1,600), so a stanza
+is capped at MAX_STANZA_LINES lines, far above what any recipient type writes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from exchange.packaging.errors import InvalidBundle
 
 MAX_RECIPIENT_STANZAS = 16
 MAX_HEADER_BYTES = 64 * 1024  # Sixteen of the largest (post-quantum) stanzas fit easily.
+# X25519 writes 2 lines; ML-KEM-768 + X25519 (post-quantum) about 25; grease stanzas a few.
+MAX_STANZA_LINES = 64
 _READ = 4096
 _STANZA = b"\n-> "
 _MAC = b"\n---"
@@ -30,6 +35,10 @@ def read_header(source: BinaryIO, start: bytes) -> bytes:
             raise InvalidBundle(
                 f"step 1: the age header has more than {MAX_RECIPIENT_STANZAS} recipient "
                 "stanzas; a bundle is encrypted to one school"
+            )
+        if max(part.count(b"\n") for part in header.split(_STANZA)) > MAX_STANZA_LINES:
+            raise InvalidBundle(
+                f"step 1: an age header stanza is longer than {MAX_STANZA_LINES} lines"
             )
         if mac >= 0 and data.find(b"\n", mac + 1) >= 0:
             break

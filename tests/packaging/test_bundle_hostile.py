@@ -286,6 +286,14 @@ def _one_stanza_too_many(p: Parties) -> bytes:
     return _stanzas(MAX_RECIPIENT_STANZAS + 1, p)
 
 
+def _long_stanza(p: Parties) -> bytes:
+    """Return a bundle with a stanza for nobody of 800 body lines (the age crate's square)."""
+    data = bundle(p)
+    version_end = data.index(b"\n") + 1
+    stanza = b"-> X25519 " + b"A" * 43 + b"\n" + (b"B" * 64 + b"\n") * 800 + b"C\n"
+    return data[:version_end] + stanza + data[version_end:]
+
+
 def _nested_jws_header(p: Parties) -> bytes:
     files = good_files()
     header = b64url(f'{{"alg":"Ed25519","x":{nested_json(5000)}}}'.encode())
@@ -312,6 +320,7 @@ def _file_and_folder_by_case(p: Parties) -> bytes:
 CORPUS: dict[str, tuple[Callable[[Parties], bytes], str]] = {
     "50,000 recipient stanzas": (_stanza_flood, "step 1: the age header has more than 16 rec"),
     "17 recipient stanzas": (_one_stanza_too_many, "step 1: the age header has more than 16"),
+    "a stanza of 800 lines": (_long_stanza, "step 1: an age header stanza is longer than 64"),
     "JWS header nested 5,000 deep": (
         _nested_jws_header,
         "step 5: the JWS header is refused: JSON document nests more than 64 levels deep",
