@@ -11,6 +11,7 @@ from typing import Any
 from exchange.errors import ValidationError
 from exchange.packaging.keys import EncryptionPublicKey, SigningPublicKey, phone_fingerprint
 from exchange.records.schools import validate_laestab, validate_urn
+from exchange.safe_json import loads_bounded
 
 CARD_FORMAT = "safeguarding-exchange.school-card"
 CARD_VERSION = 1
@@ -47,6 +48,17 @@ class SchoolCard:
             },
             "safety_number": safety_number(self.signing, self.encryption),
         }
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SchoolCard:
+        """Parse a card file: JSON within the size and depth limits, then from_json."""
+        try:
+            data = loads_bounded(raw)
+        except ValidationError:
+            raise
+        except ValueError as exc:  # Not UTF-8, or not JSON.
+            raise ValidationError("a school card file is not JSON") from exc
+        return cls.from_json(data)
 
     @classmethod
     def from_json(cls, data: Any) -> SchoolCard:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from exchange.cli_support import ACT_AS, actor_for
 from exchange.db import transaction
+from exchange.errors import ValidationError
 from exchange.partners.card import SchoolCard
 from exchange.partners.models import Partner
 from exchange.partners.service import (
@@ -53,11 +54,11 @@ def card(obj: dict[str, Any], url: str | None, offline: bool, out: Path | None) 
 def add(obj: dict[str, Any], card_file: Path) -> None:
     """Enrol a partner from its card; its keys stay unusable until a DSL confirms them."""
     try:
-        data = json.loads(card_file.read_text())
-    except ValueError as exc:
-        raise click.UsageError(f"{card_file} is not JSON") from exc
+        card = SchoolCard.from_bytes(card_file.read_bytes())
+    except ValidationError as exc:
+        raise click.UsageError(f"{card_file}: {exc.message}") from exc
     with transaction(obj["session_factory"]) as session:
-        partner = enrol_partner(session, obj["school_id"], SchoolCard.from_json(data))
+        partner = enrol_partner(session, obj["school_id"], card)
         number = pending_safety_number(session, partner)
     click.echo(f"enrolled {partner.urn} {partner.name}")
     click.echo(f"safety number to read with their DSL by phone: {number}")

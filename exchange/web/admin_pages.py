@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -25,6 +24,7 @@ from exchange.partners.service import (
 from exchange.policy.classes import INHERIT, NOT_TRANSFERRED, TRANSFER_CLASSES
 from exchange.policy.service import school_categories, set_transfer_class, transfer_class_of
 from exchange.records.models import Category, User
+from exchange.safe_json import JSONTooLarge, loads_bounded
 from exchange.web.access import (
     current_school,
     current_user,
@@ -126,8 +126,8 @@ def _uploaded_card() -> tuple[SchoolCard | None, str | None]:
     if len(data) > MAX_CARD_BYTES:
         return None, f"The file must be smaller than {MAX_CARD_BYTES // 1024} KB"
     try:
-        parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        parsed = loads_bounded(data)
+    except (ValueError, JSONTooLarge):  # Not UTF-8, not JSON, or nested too deep.
         return None, "The file must be a school card in JSON"
     try:
         return SchoolCard.from_json(parsed), None

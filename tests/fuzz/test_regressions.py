@@ -104,3 +104,15 @@ def test_ctf_with_an_unknown_encoding_is_refused() -> None:
 
     with pytest.raises(ImportRejected):
         parse_ctf(b'<?xml version="1.0" encoding="UTF-9"?>\n<CTfile/>\n', date(2025, 7, 1))
+
+
+def test_a_card_nested_deep_is_refused_not_a_recursion_error() -> None:
+    # Found reading every JSON parsed from outside: `partners add` and the admin page called
+    # json.loads, so a card file nested 30,000 deep ended in a RecursionError traceback.
+    from exchange.errors import ValidationError
+    from exchange.partners.card import SchoolCard
+
+    with pytest.raises(ValidationError, match="nests more than"):
+        SchoolCard.from_bytes(b"[" * 30_000 + b"]" * 30_000)
+    with pytest.raises(ValidationError, match="not JSON"):
+        SchoolCard.from_bytes(b"\xff{}")

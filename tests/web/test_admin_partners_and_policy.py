@@ -55,6 +55,7 @@ def test_an_admin_adds_a_partner_from_its_card_and_a_dsl_confirms_it(
 
     for bad, message in (
         (b"not json", "must be a school card in JSON"),
+        (b"[" * 30_000 + b"]" * 30_000, "must be a school card in JSON"),  # Not a RecursionError.
         (b'{"format": "something else"}', "The school card is not valid"),
         (b"{" + b" " * 70_000 + b"}", "must be smaller than"),
     ):
