@@ -28,12 +28,13 @@ def atheris_target(name: str, runs: int, max_seconds: int) -> int:
     """Fuzz one parser with atheris (coverage-guided) in this process; return 0 if no crash."""
     import atheris  # Not a dependency of the tests; install it to use this.
 
+    # The parsers are imported inside make_targets, so it runs under the instrumentation.
     with atheris.instrument_imports():
         from targets import make_targets
 
         from exchange.errors import ExchangeError
 
-    target = make_targets()[name]
+        target = make_targets()[name]
 
     def one(data: bytes) -> None:
         try:
@@ -89,6 +90,9 @@ def main() -> int:
         command += ["--max-seconds", str(args.max_seconds)]
         done = subprocess.run(command, cwd=Path(__file__).parent, check=False)
         status = status or done.returncode
+        crashers = ROOT / "tests" / "fuzz" / "crashers" / target
+        if crashers.is_dir() and not any(crashers.iterdir()):
+            crashers.rmdir()  # Made for atheris' artifacts; nothing crashed.
     return status
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.orm import Session
@@ -176,7 +177,10 @@ def prove_consistency_command(size1: int, size2: int | None) -> None:
 def _load_public_keys(paths: tuple[Path, ...]) -> list[Ed25519PublicKey]:
     keys = []
     for path in paths:
-        key = load_pem_public_key(path.read_bytes())
+        try:
+            key = load_pem_public_key(path.read_bytes())
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise click.BadParameter(f"{path} is not a PEM public key") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise click.BadParameter(f"{path} is not an Ed25519 public key")
         keys.append(key)

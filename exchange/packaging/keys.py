@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyrage
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -53,6 +53,8 @@ class SigningPublicKey:
             loaded = serialization.load_pem_public_key(pem)
         except ValueError as exc:
             raise ValidationError("not a PEM public key") from exc
+        except UnsupportedAlgorithm as exc:  # A key type OpenSSL does not know (a bad OID).
+            raise ValidationError("the PEM public key is not an Ed25519 key") from exc
         if not isinstance(loaded, Ed25519PublicKey):
             raise ValidationError("the PEM public key is not an Ed25519 key")
         return cls(loaded.public_bytes_raw())

@@ -38,6 +38,22 @@ def test_evidence_pack_with_a_non_utf8_receipt(tmp_path: Path) -> None:
         verify_pack(folder)
 
 
+def test_evidence_pack_with_a_key_of_an_unknown_type(tmp_path: Path) -> None:
+    # Found by atheris (fuzz/targets.py, "evidence"): receiver-signing.pem's algorithm OID
+    # changed from 1.3.101.112 (Ed25519) to 1.3.85.112 raised cryptography's
+    # UnsupportedAlgorithm. The input holds the pack's four files, split as the target does.
+    data = (Path(__file__).parent / "crashers" / "evidence").joinpath(
+        "unknown-key-oid-unsupportedalgorithm.pack"
+    )
+    names = ("receipt.jws", "countersignature.jws", "receiver-signing.pem", "sender-signing.pem")
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    for name, part in zip(names, data.read_bytes().split(b"\n\x00--8<--\x00\n", 3), strict=True):
+        (folder / name).write_bytes(part)
+    with pytest.raises(InvalidEvidence, match="not an Ed25519 key"):
+        verify_pack(folder)
+
+
 CRASHERS = Path(__file__).parent / "crashers" / "import-zip"
 
 
