@@ -34,7 +34,8 @@ class CliState(dict[str, Any]):
 
             instance = open_instance()
             configure_logging(instance.config)
-            click.get_current_context().call_on_close(instance.close)
+            # Closed with the whole command, not the subcommand: a refusal is audited after it.
+            click.get_current_context().find_root().call_on_close(instance.close)
             return instance
         instance: Instance = self["instance"]
         if key == "session_factory":
