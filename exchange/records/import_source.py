@@ -20,6 +20,11 @@ _SYMLINK_MODE = 0o120000
 _ENCRYPTED_FLAG = 0x1
 
 
+# What reading a damaged zip can raise. zipfile decodes a local header's name as UTF-8 when
+# the header's flag says so, so a damaged name is a UnicodeDecodeError (found by atheris).
+ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, zlib.error, UnicodeDecodeError)
+
+
 @dataclass(frozen=True)
 class Limits:
     """The caps an import is held to, from the instance settings."""
@@ -53,7 +58,7 @@ class BoundedReader:
         """Return the next bytes, or raise once more than the limit has come out."""
         try:
             data = self._source.read(amount)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        except ZIP_DAMAGE as exc:
             raise ValidationError(
                 "cannot be read: the entry is damaged or its declared size is false",
                 where=self._where,
@@ -247,7 +252,7 @@ class ZipSource:
         try:
             reader = BoundedReader(self._zip.open(info), info.file_size, RECORDS_FILE)
             return read_all(reader)
-        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+        except ZIP_DAMAGE as exc:
             self.problems.append(
                 Problem(RECORDS_FILE, f"cannot be read: the zip is damaged ({exc})")
             )
@@ -261,7 +266,7 @@ class ZipSource:
         assert self._zip is not None
         try:
             return self._zip.open(self._infos[name])
-        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+        except ZIP_DAMAGE as exc:
             raise ValidationError("cannot be read: the zip entry is damaged", where=name) from exc
 
     def close(self) -> None:
