@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -9,8 +11,13 @@ from exchange.errors import ValidationError
 
 MIN_LENGTH = 12
 _hasher = PasswordHasher()
-# A hash of a random password, checked when no user matches, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Return a hash checked when no user matches, so timing does not tell (made once, late:
+    one argon2 hash costs about 0.3 s, which every CLI command paid at import)."""
+    return _hasher.hash("not-a-real-password-0000")
 
 
 def check_strength(password: str) -> str:
@@ -28,6 +35,6 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Return whether the password matches the stored hash (False when there is none)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -9,15 +9,14 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from exchange.cli_second_factor import second_factor_confirmed
 from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
-from exchange.partners.service import find_partner
-from exchange.records.models import Pupil, School
-from exchange.records.upn import validate_upn
-from exchange.transfers import progress, workflow
+from exchange.records.models import School
+from exchange.transfers import progress
 from exchange.transfers.models import Transfer
-from exchange.transfers.redaction_step import reviews
+
+# The workflow, the redactor and the partner service load only for the steps that use them,
+# so that `exchange transfers list` starts quickly.
 
 
 @click.group()
@@ -59,6 +58,11 @@ def list_transfers(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as: str) -> None:
     """Start a draft transfer with the policy's selection of records."""
+    from exchange.partners.service import find_partner
+    from exchange.records.models import Pupil
+    from exchange.records.upn import validate_upn
+    from exchange.transfers import workflow
+
     with transaction(obj["session_factory"]) as session:
         school = session.get(School, obj["school_id"])
         pupil = session.scalar(
@@ -89,6 +93,8 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
 @click.pass_obj
 def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Redact what is selected and list what needs the DSL's review."""
+    from exchange.transfers.redaction_step import reviews
+
     for item in _act(obj, reference, act_as, "start_review", then=reviews):
         status = "FLAGGED" if item.flagged else "clean"
         click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
@@ -152,6 +158,8 @@ def conversation(
 @click.pass_obj
 def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Authorise the transfer and queue its delivery (the code just checked counts as fresh)."""
+    from exchange.cli_second_factor import second_factor_confirmed
+
     fresh = confirm and second_factor_confirmed()
     route = _act(obj, reference, act_as, "authorise", fresh_second_factor=fresh, then=_route)
     if route == "online":
@@ -175,6 +183,7 @@ def _act(
 ) -> Any:
     """Take one workflow action as the named user; queue its effects once it has committed."""
     from exchange.outbox.service import written_in
+    from exchange.transfers import workflow
 
     instance = obj["instance"]
     with transfer_step(obj, reference, act_as) as (session, transfer, actor):
@@ -366,6 +375,8 @@ def withdraw(obj: dict[str, Any], reference: str, reason: str, act_as: str) -> N
 @click.pass_obj
 def retry(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Send a failed delivery again (authorised as the first time: same roles, same checks)."""
+    from exchange.cli_second_factor import second_factor_confirmed
+
     fresh = confirm and second_factor_confirmed()
     _act(obj, reference, act_as, "retry", fresh_second_factor=fresh)
     click.echo("delivery queued again")
