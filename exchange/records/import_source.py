@@ -20,9 +20,17 @@ _SYMLINK_MODE = 0o120000
 _ENCRYPTED_FLAG = 0x1
 
 
-# What reading a damaged zip can raise. zipfile decodes a local header's name as UTF-8 when
-# the header's flag says so, so a damaged name is a UnicodeDecodeError (found by atheris).
-ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, zlib.error, UnicodeDecodeError)
+# What reading a damaged zip can raise (the last two found by atheris): zipfile decodes a
+# local header's name as UTF-8 when the header's flag says so, and raises NotImplementedError
+# for a "version needed" or compression method it does not support.
+ZIP_DAMAGE = (
+    zipfile.BadZipFile,
+    EOFError,
+    OSError,
+    zlib.error,
+    UnicodeDecodeError,
+    NotImplementedError,
+)
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,7 @@ class ZipSource:
         self._records: zipfile.ZipInfo | None = None
         try:
             self._zip: zipfile.ZipFile | None = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError):
+        except ZIP_DAMAGE:
             self._zip = None
             self.problems.append(Problem("export", "is not a readable zip file"))
             return
