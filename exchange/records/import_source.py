@@ -225,6 +225,9 @@ class ZipSource:
         for info in infos:
             name = info.filename
             where = f"zip entry {quote_id(name)}"
+            if not name:  # ZipInfo.is_dir() fails on it (found by atheris).
+                self.problems.append(Problem(where, "has an empty name"))
+                continue
             if name in seen:
                 self.problems.append(Problem(where, "appears twice in the zip"))
                 continue
