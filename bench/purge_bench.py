@@ -104,8 +104,8 @@ def _populate(instance: Instance, not_due: int) -> int:
     return school_id
 
 
-def run_case(not_due: int, database_url: str | None) -> float:
-    """Build a database with DUE due and not_due kept incidents; return the purge seconds."""
+def run_case(not_due: int, database_url: str | None) -> tuple[float, float]:
+    """Build a database with DUE due and not_due kept incidents; return wall and CPU seconds."""
     with tempfile.TemporaryDirectory(prefix="sgx-purge-bench-") as folder:
         home = Path(folder)
         instance = open_instance(
@@ -130,15 +130,14 @@ def run_case(not_due: int, database_url: str | None) -> float:
             now=NOW,
             volume_guard_percent=100,
         )
-        elapsed = time.perf_counter() - started
-        print(f"  purge CPU time: {time.process_time() - cpu:.2f} s")
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert result.totals["incidents"] == DUE, result.totals
         with instance.sessions() as session:
             left = len(session.scalars(select(Incident.id)).all())
         assert left == not_due, left
         Base.metadata.drop_all(instance.engine)
         instance.close()
-        return elapsed
+        return elapsed, cpu
 
 
 def main() -> None:
@@ -150,9 +149,11 @@ def main() -> None:
     for not_due in NOT_DUE_CASES:
         print(f"{DUE:,} due beside {not_due:,} not due:")
         times.append(run_case(not_due, args.database_url))
-        print(f"  purge: {times[-1]:.2f} s")
-    ratio = times[1] / times[0]
+        print(f"  purge: {times[-1][0]:.2f} s (CPU {times[-1][1]:.2f} s)")
+    ratio = times[1][0] / times[0][0]
     print(f"ratio (1,000,000 / 10,000 not due): {ratio:.2f}x  (target: within 1.5x)")
+    # On a shared machine wall time also counts waiting for the CPU; CPU time does not.
+    print(f"CPU-time ratio: {times[1][1] / times[0][1]:.2f}x")
 
 
 if __name__ == "__main__":
