@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -50,9 +50,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Return a session factory bound to the engine."""
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_session_factory(
+    engine: Engine, instance_key: Callable[[], bytes] | None = None
+) -> sessionmaker[Session]:
+    """Return a session factory bound to the engine; its sessions seal with instance_key."""
+    info = {} if instance_key is None else {"instance_key_source": instance_key}
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True, info=info)
 
 
 @contextmanager

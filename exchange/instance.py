@@ -30,7 +30,7 @@ class Instance:
         """Create the instance folder and connect to the database."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.config["DATABASE_URL"])
-        self.sessions = make_session_factory(self.engine)
+        self.sessions = make_session_factory(self.engine, lambda: self.instance_key)
 
     @property
     def home(self) -> Path:

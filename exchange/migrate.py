@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -19,11 +21,14 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to a revision."""
+def upgrade(
+    engine: Engine, revision: str = "head", instance_key: Callable[[], bytes] | None = None
+) -> None:
+    """Bring the database schema up to a revision (instance_key seals existing content)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["instance_key"] = instance_key
         command.upgrade(config, revision)
 
 

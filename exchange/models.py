@@ -9,6 +9,7 @@ from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
 from exchange.retention import models as retention_models
 from exchange.transfers import models as transfer_models
+from exchange.vault import sealing
 
 REGISTERED = (
     audit_models,
@@ -22,3 +23,4 @@ REGISTERED = (
     transfer_models,
 )
 metadata = Base.metadata
+sealing.install()

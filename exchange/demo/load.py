@@ -58,7 +58,7 @@ class SchoolCounts:
 
 def load_demo(instance: Instance, today: date | None = None) -> tuple[DemoData, ImportSummary]:
     """Create the demo schools, trees and users, then import the records export."""
-    upgrade(instance.engine)
+    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
     data = generate_demo(today)
     with transaction(instance.sessions) as session:
         for school in data.schools:

@@ -22,6 +22,7 @@ from exchange.records.import_errors import ImportRejected, Problem, Problems
 from exchange.records.models import Pupil, School
 from exchange.records.scoping import scope_session
 from exchange.records.upn import validate_upn
+from exchange.vault.sealing import upn_index
 
 MAX_CTF_BYTES = 64 * 1024 * 1024
 _LA = re.compile(r"^\d{3}$")
@@ -192,11 +193,11 @@ def import_ctf(
             raise NotFound("no such school on this instance")
         problems = Problems()
         _check_schools(ctf, school, problems)
-        upns = [pupil.upn for pupil in ctf.pupils]
+        indexes = [upn_index(session, school_id, pupil.upn) for pupil in ctf.pupils]
         stored = {
             row.upn: row
             for row in session.scalars(
-                select(Pupil).where(Pupil.school_id == school_id, Pupil.upn.in_(upns))
+                select(Pupil).where(Pupil.school_id == school_id, Pupil.upn_index.in_(indexes))
             )
         }
         for pupil in ctf.pupils:

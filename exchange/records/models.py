@@ -16,13 +16,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.db import Base, utcnow
 from exchange.types import UTCDateTime
+from exchange.vault.sealed_type import Sealed
 
 ROLES = ("dsl", "deputy_dsl", "dpo", "admin")
 INCIDENT_STATUSES = ("open", "closed")
@@ -88,19 +88,22 @@ class Pupil(SchoolScoped, Base):
 
     __tablename__ = "pupils"
     __table_args__ = (
-        UniqueConstraint("school_id", "upn"),
+        UniqueConstraint("school_id", "upn_index"),
         UniqueConstraint("school_id", "source_system", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_system: Mapped[str | None] = mapped_column(String(100))
     source_id: Mapped[str | None] = mapped_column(String(100))
-    upn: Mapped[str] = mapped_column(String(13))
-    forename: Mapped[str] = mapped_column(String(100))
-    surname: Mapped[str] = mapped_column(String(100))
-    preferred_name: Mapped[str | None] = mapped_column(String(100))
-    other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    upn: Mapped[str] = mapped_column(Sealed(), nullable=True)
+    upn_index: Mapped[str] = mapped_column(String(64))
+    forename: Mapped[str] = mapped_column(Sealed(), nullable=True)
+    surname: Mapped[str] = mapped_column(Sealed(), nullable=True)
+    preferred_name: Mapped[str | None] = mapped_column(Sealed())
+    other_names: Mapped[list[str]] = mapped_column(
+        Sealed("json"), nullable=True, info={"sealed_default": list}
+    )
+    date_of_birth: Mapped[date | None] = mapped_column(Sealed("date"))
     year_group: Mapped[str | None] = mapped_column(String(10))
     leaving_date: Mapped[date | None] = mapped_column(Date)
     destination_urn: Mapped[str | None] = mapped_column(String(6))
@@ -170,7 +173,7 @@ class Incident(SchoolScoped, Base):
     source_id: Mapped[str | None] = mapped_column(String(100))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    narrative: Mapped[str] = mapped_column(Text)
+    narrative: Mapped[str] = mapped_column(Sealed(), nullable=True)
     status: Mapped[str] = mapped_column(String(10), default="open")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -199,7 +202,7 @@ class IncidentAction(SchoolScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     source_id: Mapped[str | None] = mapped_column(String(100))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed(), nullable=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     acted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -217,8 +220,8 @@ class IncidentEdit(SchoolScoped, Base):
     edited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     field: Mapped[str] = mapped_column(String(40))
-    previous_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
+    previous_value: Mapped[str | None] = mapped_column(Sealed())
+    new_value: Mapped[str | None] = mapped_column(Sealed())
 
     incident: Mapped[Incident] = relationship(back_populates="edits")
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from exchange.audit.service import record_event
 from exchange.errors import NotFound
 from exchange.records.models import Category, Incident, Pupil, VaultDocument, incident_categories
+from exchange.records.sealed_reads import pupil_births
 from exchange.retention.actors import Actor
 from exchange.retention.rules import (
     UNKNOWN_DOB_RULE,
@@ -81,18 +82,27 @@ def _with_sender_copy(dated: Dated, sender_until: date | None, days: int | None)
     return sender_until, f"sender-copy+{days}d"
 
 
+def _births(session: Session, pupil_ids: set[int]) -> dict[int, date | None]:
+    births: dict[int, date | None] = {}
+    for chunk in _chunks(sorted(pupil_ids)):
+        births.update(pupil_births(session, chunk))
+    return births
+
+
 def incident_dates(
     session: Session, school_id: int, rules: RuleSet, incident_ids: Sequence[int]
 ) -> dict[int, Dated]:
     """Return (retain_until, rule) of each incident under rules, from its pupil's DOB."""
-    births: dict[int, date | None] = {}
+    owners: dict[int, int] = {}
     for chunk in _chunks(incident_ids):
         rows = session.execute(
-            select(Incident.id, Pupil.date_of_birth)
-            .join(Pupil, Pupil.id == Incident.pupil_id)
-            .where(Incident.school_id == school_id, Incident.id.in_(chunk))
+            select(Incident.id, Incident.pupil_id).where(
+                Incident.school_id == school_id, Incident.id.in_(chunk)
+            )
         )
-        births.update({row[0]: row[1] for row in rows})
+        owners.update({row[0]: row[1] for row in rows})
+    born_on = _births(session, set(owners.values()))
+    births = {incident_id: born_on.get(pupil_id) for incident_id, pupil_id in owners.items()}
     paths = incident_paths(session, list(births))
     sender = sender_copy_dates(session, school_id, rules, "incident", list(births))
     dates: dict[int, Dated] = {}
@@ -112,13 +122,18 @@ def document_dates(
     session: Session, school_id: int, rules: RuleSet, document_ids: Sequence[int]
 ) -> dict[int, Dated]:
     """Return (retain_until, rule) of each document: its incident's, else the default rule."""
-    rows: list[tuple[int, int | None, date | None]] = []
+    owned: list[tuple[int, int | None, int]] = []
     for chunk in _chunks(document_ids):
-        rows += session.execute(
-            select(VaultDocument.id, VaultDocument.incident_id, Pupil.date_of_birth)
-            .join(Pupil, Pupil.id == VaultDocument.pupil_id)
-            .where(VaultDocument.school_id == school_id, VaultDocument.id.in_(chunk))
+        owned += session.execute(
+            select(VaultDocument.id, VaultDocument.incident_id, VaultDocument.pupil_id).where(
+                VaultDocument.school_id == school_id, VaultDocument.id.in_(chunk)
+            )
         ).all()
+    born_on = _births(session, {pupil_id for _, _, pupil_id in owned})
+    rows = [
+        (document_id, incident_id, born_on.get(pupil_id))
+        for document_id, incident_id, pupil_id in owned
+    ]
     attached = incident_dates(
         session, school_id, rules, sorted({i for _, i, _ in rows if i is not None})
     )

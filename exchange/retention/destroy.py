@@ -20,6 +20,7 @@ from exchange.records.models import (
     incident_categories,
     incident_linked_pupils,
 )
+from exchange.records.sealed_reads import pupil_upns
 from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord
 from exchange.retention.refs import pupil_ref
 from exchange.retention.transfer_minimise import delete_blob, drop_redactions, minimise_transfers
@@ -214,5 +215,5 @@ def finish_pupils(
 
 def pupil_refs(session: Session, secret: bytes, pupil_ids: set[int]) -> dict[int, str]:
     """Return the pseudonymous reference of each pupil id."""
-    rows = session.execute(select(Pupil.id, Pupil.upn).where(Pupil.id.in_(pupil_ids)))
-    return {pupil_id: pupil_ref(secret, upn) for pupil_id, upn in rows}
+    upns = pupil_upns(session, pupil_ids)
+    return {pupil_id: pupil_ref(secret, upn) for pupil_id, upn in upns.items()}

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exchange.records.models import Incident, Pupil, VaultDocument
+from exchange.records.sealed_reads import pupil_upns
 from exchange.retention.actors import Actor
 from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord, classify, due_ids, undated_ids
 from exchange.retention.holds import active_holds, place_hold
@@ -136,7 +137,7 @@ def _unknown_dob(session: Session, school_id: int, secret: bytes) -> list[dict[s
         )
         for pupil_id, count in rows:
             found[pupil_id] += count
-    upns = dict(session.execute(select(Pupil.id, Pupil.upn).where(Pupil.id.in_(list(found)))).all())
+    upns = pupil_upns(session, found)
     return [
         {"pupil_id": pid, "pupil_ref": pupil_ref(secret, upns[pid]), "records": found[pid]}
         for pid in sorted(found)
@@ -171,11 +172,7 @@ def forecast(
         ids = _candidates(session, school_id, kind, until)
         records += classify(session, school_id, rules, holds, kind, ids, until)
     secret = school_secret(instance_key, school_id)
-    upns = dict(
-        session.execute(
-            select(Pupil.id, Pupil.upn).where(Pupil.id.in_({r.pupil_id for r in records}))
-        ).all()
-    )
+    upns = pupil_upns(session, {r.pupil_id for r in records})
     notices: dict[int, PupilNotice] = {}
     for record in records:
         notice = notices.get(record.pupil_id)

@@ -60,13 +60,16 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
     """Start a draft transfer with the policy's selection of records."""
     from exchange.partners.service import find_partner
     from exchange.records.models import Pupil
+    from exchange.records.sealed_reads import upn_is
     from exchange.records.upn import validate_upn
     from exchange.transfers import workflow
 
     with transaction(obj["session_factory"]) as session:
         school = session.get(School, obj["school_id"])
         pupil = session.scalar(
-            select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == validate_upn(upn))
+            select(Pupil).where(
+                Pupil.school_id == school.id, upn_is(session, school.id, validate_upn(upn))
+            )
         )
         if pupil is None:
             raise click.UsageError("no pupil with that UPN at this school")

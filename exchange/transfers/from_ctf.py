@@ -12,6 +12,7 @@ from exchange.errors import NotFound, ValidationError
 from exchange.partners.models import Partner
 from exchange.records.ctf import MAX_CTF_BYTES, parse_ctf
 from exchange.records.models import Pupil, School
+from exchange.records.sealed_reads import upn_is
 from exchange.transfers import workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
@@ -38,7 +39,10 @@ def transfers_from_ctf(
     created = []
     for entry in ctf.pupils:
         pupil = session.scalar(
-            select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == entry.upn)
+            select(Pupil).where(
+                Pupil.school_id == school.id,
+                upn_is(session, school.id, entry.upn),
+            )
         )
         if pupil is None:
             raise NotFound(f"{entry.where}: no pupil with this UPN at this school")

@@ -23,6 +23,7 @@ from exchange.records.models import (
     School,
     VaultDocument,
 )
+from exchange.records.sealed_reads import upn_is
 from exchange.records.upn import validate_upn
 from exchange.transfers.models import Transfer
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
@@ -102,7 +103,9 @@ def _match_or_create_pupil(
     upn = validate_upn(str(summary.get("upn") or transfer.pupil_upn))
     if upn != transfer.pupil_upn:
         raise ValidationError("the bundle's pupil is not the one offered")
-    pupil = session.scalar(select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == upn))
+    pupil = session.scalar(
+        select(Pupil).where(Pupil.school_id == school.id, upn_is(session, school.id, upn))
+    )
     if pupil is not None:
         return pupil
     names = str(summary.get("display_name") or "").split()

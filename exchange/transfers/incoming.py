@@ -14,6 +14,7 @@ from exchange.errors import ValidationError
 from exchange.packaging.keys import load_signing_key
 from exchange.receipts.receipt import sha256_text
 from exchange.records.models import Pupil
+from exchange.records.sealed_reads import upn_is
 from exchange.records.upn import validate_upn
 from exchange.transfers import states
 from exchange.transfers.clock import deadline_for
@@ -55,7 +56,9 @@ def receive_offer(step: Step) -> Transfer:
         expires = datetime.fromisoformat(message_text(body, "expires_at"))
     except (ValidationError, ValueError) as exc:
         raise MessageRefused(f"the offer is malformed: {exc}") from exc
-    on_roll = session.scalar(select(Pupil).where(Pupil.school_id == school.id, Pupil.upn == upn))
+    on_roll = session.scalar(
+        select(Pupil).where(Pupil.school_id == school.id, upn_is(session, school.id, upn))
+    )
     transfer = Transfer(
         school_id=school.id,
         transfer_uid=transfer_uid,

@@ -22,6 +22,7 @@ from exchange.db import Base, utcnow
 from exchange.partners.models import Partner
 from exchange.records.models import Pupil, SchoolScoped
 from exchange.types import UTCDateTime
+from exchange.vault.sealed_type import Sealed
 
 OUTGOING = "outgoing"
 INCOMING = "incoming"
@@ -60,8 +61,8 @@ class Transfer(SchoolScoped, Base):
     on_roll_confirmed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     conversation_held_on: Mapped[date | None] = mapped_column(Date)
-    conversation_participants: Mapped[str | None] = mapped_column(Text)
-    conversation_summary: Mapped[str | None] = mapped_column(Text)
+    conversation_participants: Mapped[str | None] = mapped_column(Sealed())
+    conversation_summary: Mapped[str | None] = mapped_column(Sealed())
     conversation_recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     authorised_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -146,7 +147,7 @@ class RedactedText(SchoolScoped, Base):
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     object_id: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed(), nullable=True)
 
 
 class RedactionReview(SchoolScoped, Base):

@@ -11,11 +11,12 @@ from exchange.db import utcnow
 from exchange.errors import CryptoError
 from exchange.records.models import Pupil, PupilDataKey
 from exchange.vault.crypto import new_key, unwrap_key, wrap_key
+from exchange.vault.keyring import key_context_of, keyring
 
 
 def key_context(pupil: Pupil) -> bytes:
     """Return the wrapping context that binds a data key to its school and pupil."""
-    return f"sgx pupil key v1|school:{pupil.school_id}|pupil:{pupil.id}".encode()
+    return key_context_of(pupil.school_id, pupil.id)
 
 
 def blob_context(pupil: Pupil) -> bytes:
@@ -48,6 +49,7 @@ def destroy_pupil_key(session: Session, pupil: Pupil) -> bool:
     record = session.get(PupilDataKey, pupil.id)
     if record is None or record.wrapped_key is None:
         return False
+    keyring(session).forget(pupil.id)
     record.wrapped_key = None
     record.destroyed_at = utcnow()
     session.flush()

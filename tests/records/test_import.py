@@ -120,9 +120,9 @@ def test_reimport_records_changes_as_edits(instance: Instance, school_id: int, t
     builder = example_export()
     import_records(instance, school_id, builder.write_folder(tmp_path / "one"), now=NOW)
     with instance.sessions() as session:
-        old_narrative = session.scalars(
-            select(Incident.narrative).where(Incident.source_id == "i-2")
-        ).one()
+        old_narrative = (
+            session.scalars(select(Incident).where(Incident.source_id == "i-2")).one().narrative
+        )
     incident = builder.records["incidents"][1]
     incident["narrative"] = "Revised account after the meeting."
     incident["status"] = "closed"

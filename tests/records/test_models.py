@@ -90,7 +90,8 @@ def test_document_blobs_are_encrypted_and_die_with_the_pupil_key(instance: Insta
         assert instance.blobs.read_all(key, blob_context(child), blob.storage_key) == plaintext
         assert destroy_pupil_key(session, child)
     with transaction(instance.sessions) as session:
-        child = session.get(Pupil, child_id)
+        with pytest.raises(CryptoError, match="destroyed"):
+            session.get(Pupil, child_id)  # The pupil's own name is sealed with the key.
         with pytest.raises(CryptoError, match="destroyed"):
             pupil_data_key(session, child, instance.instance_key)
         with pytest.raises(CryptoError):

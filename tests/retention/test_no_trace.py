@@ -17,6 +17,7 @@ from exchange.db import Base
 from exchange.instance import Instance
 from exchange.logs import configure_logging
 from exchange.records.history import EDITOR_KEY
+from exchange.records.models import Incident, Pupil
 from exchange.retention.models import DisposalCertificate
 from exchange.retention.purge import purge_school
 from tests.retention.support import World, add_document, add_incident, add_pupil, date_all
@@ -69,7 +70,7 @@ def test_no_trace_of_a_purged_pupil_remains_while_the_certificate_does(
     session.commit()
     names = [child.forename, child.surname, secret_words, child.upn]
     for name in names:
-        assert name in _database_text(session)
+        assert name not in _database_text(session)  # Sealed with the pupil's key from the start.
 
     result = purge_school(
         rinstance.sessions,
@@ -91,6 +92,8 @@ def test_no_trace_of_a_purged_pupil_remains_while_the_certificate_does(
         assert name not in database, name
         assert name.encode() not in blobs, name
         assert name not in logs, name
-    assert other.forename in database
-    assert kept.narrative in database
+    assert other.forename not in database
+    assert kept.narrative not in database
+    assert session.get(Pupil, other.id).forename == other.forename
+    assert session.get(Incident, kept.id).narrative == kept.narrative
     assert session.scalars(select(DisposalCertificate)).one().jws

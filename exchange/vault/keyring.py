@@ -1,0 +1,86 @@
+"""The field keys of one database session, found by pupil id and kept for the session only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.orm import Session
+
+from exchange.db import utcnow
+from exchange.errors import CryptoError
+from exchange.vault.crypto import new_key, unwrap_key, wrap_key
+from exchange.vault.fields import field_key
+
+KEY_SOURCE = "instance_key_source"
+_RING = "sealing_keyring"
+
+
+def key_context_of(school_id: int, pupil_id: int) -> bytes:
+    """Return the wrapping context of a pupil's data key (as pupil_keys.key_context)."""
+    return f"sgx pupil key v1|school:{school_id}|pupil:{pupil_id}".encode()
+
+
+class Keyring:
+    """Field keys by pupil id, unwrapped once per session; never logged."""
+
+    def __init__(self, source: Callable[[], bytes] | None) -> None:
+        """Keep the instance key source; unwrap nothing yet."""
+        self._source = source
+        self._keys: dict[int, bytes] = {}
+        self.incident_pupils: dict[int, int] = {}
+        self.transfer_pupils: dict[int, int | None] = {}
+
+    def __repr__(self) -> str:
+        """Say nothing of the keys."""
+        return f"Keyring({len(self._keys)} pupils)"
+
+    @property
+    def instance_key(self) -> bytes:
+        """Return the instance key, or fail when this session was opened without one."""
+        if self._source is None:
+            raise CryptoError("this database session has no instance key to seal fields with")
+        return self._source()
+
+    def field_key(self, connection: Connection, school_id: int, pupil_id: int) -> bytes:
+        """Return the pupil's field key, creating their data key on first use."""
+        key = self._keys.get(pupil_id)
+        if key is None:
+            key = self._keys[pupil_id] = field_key(self._data_key(connection, school_id, pupil_id))
+        return key
+
+    def forget(self, pupil_id: int) -> None:
+        """Drop a pupil's key from this session (their key is being destroyed)."""
+        self._keys.pop(pupil_id, None)
+
+    def _data_key(self, connection: Connection, school_id: int, pupil_id: int) -> bytes:
+        from exchange.records.models import PupilDataKey
+
+        table = PupilDataKey.__table__
+        row = connection.execute(
+            select(table.c.wrapped_key).where(table.c.pupil_id == pupil_id)
+        ).first()
+        context = key_context_of(school_id, pupil_id)
+        if row is None:
+            key = new_key()
+            connection.execute(
+                insert(table).values(
+                    pupil_id=pupil_id,
+                    school_id=school_id,
+                    wrapped_key=wrap_key(self.instance_key, key, context),
+                    created_at=utcnow(),
+                )
+            )
+            return key
+        if row[0] is None:
+            raise CryptoError("this pupil's data key was destroyed; their records are unreadable")
+        return unwrap_key(self.instance_key, row[0], context)
+
+
+def keyring(session: Session) -> Keyring:
+    """Return the session's keyring, made on first use from the instance key source."""
+    ring: Any = session.info.get(_RING)
+    if ring is None:
+        ring = session.info[_RING] = Keyring(session.info.get(KEY_SOURCE))
+    return ring
