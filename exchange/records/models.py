@@ -240,7 +240,7 @@ class VaultDocument(SchoolScoped, Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     source_system: Mapped[str | None] = mapped_column(String(100))
     source_id: Mapped[str | None] = mapped_column(String(100))
-    original_filename: Mapped[str] = mapped_column(String(255))
+    original_filename: Mapped[str] = mapped_column(Sealed(), nullable=True)
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -144,7 +144,11 @@ def _run_transfer(a: Node, b: Node) -> str:
     with transaction(a.instance.sessions) as session:
         school = session.get(School, a.school_id)
         dsl = Actor.of(session.get(User, a.dsl_id))
-        pupil = session.scalar(select(Pupil).filter_by(school_id=school.id, forename=SUBJECT[0]))
+        pupil = next(
+            row
+            for row in session.scalars(select(Pupil).filter_by(school_id=school.id))
+            if row.forename == SUBJECT[0]
+        )
         partner = find_partner(session, school.id, "990102")
         transfer = workflow.start(
             session, a.instance, school, "create", dsl, pupil=pupil, partner=partner

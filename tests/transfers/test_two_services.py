@@ -181,7 +181,11 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     with transaction(a.instance.sessions) as session:
         school = session.get(School, a.school_id)
         dsl = Actor.of(session.get(User, a.dsl_id))
-        pupil = session.scalar(select(Pupil).filter_by(school_id=school.id, forename="Maisie"))
+        pupil = next(
+            row
+            for row in session.scalars(select(Pupil).filter_by(school_id=school.id))
+            if row.forename == "Maisie"
+        )
         partner = find_partner(session, school.id, "990102")
         transfer = workflow.start(
             session, a.instance, school, "create", dsl, pupil=pupil, partner=partner

@@ -42,6 +42,7 @@ SEALED: dict[str, tuple[tuple[str, str, sa.types.TypeEngine[Any]], ...]] = {
         ("conversation_summary", "text", sa.Text()),
     ),
     "redacted_texts": (("text", "text", sa.Text()),),
+    "vault_documents": (("original_filename", "text", sa.String(255)),),
 }
 OWNER_SQL = {
     "pupils": "SELECT t.id, t.school_id, t.id AS pupil_id, {cols} FROM pupils t",
@@ -59,8 +60,8 @@ OWNER_SQL = {
         "SELECT t.id, t.school_id, r.pupil_id, {cols} FROM redacted_texts t"
         " JOIN transfers r ON r.id = t.transfer_id"
     ),
+    "vault_documents": "SELECT t.id, t.school_id, t.pupil_id, {cols} FROM vault_documents t",
 }
-NOT_NULL = {"upn", "forename", "surname", "other_names", "narrative", "text"}
 
 
 def _as_plain(kind: str, stored: Any) -> Any:
