@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -52,3 +54,28 @@ def test_loaded_records_are_whole_and_readable(instance: Instance, demo: DemoDat
         content = instance.blobs.read_all(key, blob_context(document.pupil), document.storage_key)
         assert hashlib.sha256(content).hexdigest() == document.sha256
         assert session.scalar(select(School).where(School.urn == "999102")) is not None
+
+
+def test_the_demo_database_and_its_wal_hold_no_narrative_or_name_in_clear(
+    cli_env: dict[str, str], demo: DemoData
+) -> None:
+    result = CliRunner().invoke(main, ["demo"], env=cli_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    path = Path(cli_env["EXCHANGE_DATABASE_URL"].removeprefix("sqlite:///"))
+    if not path.exists():
+        pytest.skip("the demo database is not a SQLite file here")
+    stored = b"".join(
+        candidate.read_bytes()
+        for candidate in (path, path.with_name(path.name + "-wal"))
+        if candidate.exists()
+    )
+    records = demo.records
+    secrets_in_demo = [pupil["upn"] for pupil in records["pupils"]]
+    secrets_in_demo += [f"{pupil['forename']} {pupil['surname']}" for pupil in records["pupils"]]
+    secrets_in_demo += [incident["narrative"][:40] for incident in records["incidents"]]
+    secrets_in_demo += [
+        action["text"][:40] for incident in records["incidents"] for action in incident["actions"]
+    ]
+    assert len(secrets_in_demo) > 50
+    for secret in secrets_in_demo:
+        assert secret.encode() not in stored, secret
