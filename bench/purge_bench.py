@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 import exchange.models  # Every table and listener.
 import exchange.retention.models  # noqa: F401  (the retention tables)
@@ -35,6 +36,8 @@ from exchange.records.models import (
 from exchange.records.schools import add_school
 from exchange.retention.purge import purge_school
 from exchange.retention.settings import store
+from exchange.vault.keyring import keyring
+from exchange.vault.sealing import sealed_values
 
 DUE = 10_000
 NOT_DUE_CASES = (10_000, 1_000_000)
@@ -44,10 +47,9 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 OLD, YOUNG = date(1995, 1, 1), date(2015, 1, 1)
 
 
-def _insert(instance: Instance, table: object, rows: list[dict[str, object]]) -> None:
-    with instance.engine.begin() as connection:
-        for start in range(0, len(rows), CHUNK):
-            connection.execute(insert(table), rows[start : start + CHUNK])  # type: ignore[arg-type]
+def _insert(session: Session, table: object, rows: list[dict[str, object]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(table), rows[start : start + CHUNK])  # type: ignore[arg-type]
 
 
 def _populate(instance: Instance, not_due: int) -> int:
@@ -97,10 +99,17 @@ def _populate(instance: Instance, not_due: int) -> int:
                 )
                 links.append({"incident_id": next_incident, "category_id": category_id})
                 next_incident += 1
-    _insert(instance, Pupil.__table__, pupils)
-    _insert(instance, Incident.__table__, incidents)
-    _insert(instance, incident_categories, links)
-    _insert(instance, incident_linked_pupils, linked)
+    with transaction(instance.sessions) as session:
+        # Names and narratives are sealed with each pupil's key, as the service stores them.
+        sealed_pupils = [sealed_values(session, Pupil, row, row["id"]) for row in pupils]
+        sealed_incidents = [
+            sealed_values(session, Incident, row, row["pupil_id"]) for row in incidents
+        ]
+        _insert(session, Pupil.__table__, sealed_pupils)
+        keyring(session).store_new_keys(session.connection())
+        _insert(session, Incident.__table__, sealed_incidents)
+        _insert(session, incident_categories, links)
+        _insert(session, incident_linked_pupils, linked)
     return school_id
 
 

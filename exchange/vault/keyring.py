@@ -31,6 +31,7 @@ class Keyring:
         self._keys: dict[int, bytes] = {}
         self.incident_pupils: dict[int, int] = {}
         self.transfer_pupils: dict[int, int | None] = {}
+        self.unstored: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
         """Say nothing of the keys."""
@@ -43,18 +44,41 @@ class Keyring:
             raise CryptoError("this database session has no instance key to seal fields with")
         return self._source()
 
-    def field_key(self, connection: Connection, school_id: int, pupil_id: int) -> bytes:
-        """Return the pupil's field key, creating their data key on first use."""
+    def field_key(
+        self, connection: Connection, school_id: int, pupil_id: int, *, create: bool = False
+    ) -> bytes:
+        """Return the pupil's field key; create their data key on a first write if asked."""
         key = self._keys.get(pupil_id)
         if key is None:
-            key = self._keys[pupil_id] = field_key(self._data_key(connection, school_id, pupil_id))
+            data_key = self._data_key(connection, school_id, pupil_id, create)
+            key = self._keys[pupil_id] = field_key(data_key)
         return key
+
+    def new_field_key(self, school_id: int, pupil_id: int) -> bytes:
+        """Make a data key for a pupil row not inserted yet; store_new_keys() saves it."""
+        key = new_key()
+        wrapped = wrap_key(self.instance_key, key, key_context_of(school_id, pupil_id))
+        self.unstored.append({"pupil_id": pupil_id, "school_id": school_id, "wrapped_key": wrapped})
+        self._keys[pupil_id] = field_key(key)
+        return self._keys[pupil_id]
+
+    def store_new_keys(self, connection: Connection) -> None:
+        """Insert the data keys new_field_key() made, once their pupils are inserted."""
+        from exchange.records.models import PupilDataKey
+
+        if self.unstored:
+            moment = utcnow()
+            rows = [{**row, "created_at": moment} for row in self.unstored]
+            connection.execute(insert(PupilDataKey.__table__), rows)
+        self.unstored = []
 
     def forget(self, pupil_id: int) -> None:
         """Drop a pupil's key from this session (their key is being destroyed)."""
         self._keys.pop(pupil_id, None)
 
-    def _data_key(self, connection: Connection, school_id: int, pupil_id: int) -> bytes:
+    def _data_key(
+        self, connection: Connection, school_id: int, pupil_id: int, create: bool
+    ) -> bytes:
         from exchange.records.models import PupilDataKey
 
         table = PupilDataKey.__table__
@@ -62,6 +86,8 @@ class Keyring:
             select(table.c.wrapped_key).where(table.c.pupil_id == pupil_id)
         ).first()
         context = key_context_of(school_id, pupil_id)
+        if row is None and not create:
+            raise CryptoError("this pupil has no data key; their records are unreadable")
         if row is None:
             key = new_key()
             connection.execute(

@@ -79,12 +79,12 @@ def _row_pupil(target: Any, connection: Connection, ring: Keyring) -> int | None
 
 
 def _key_and_context(
-    target: Any, connection: Connection, ring: Keyring
+    target: Any, connection: Connection, ring: Keyring, *, create: bool = False
 ) -> Callable[[str], tuple[bytes, bytes]]:
     pupil_id = _row_pupil(target, connection, ring)
     if pupil_id is None:
         raise CryptoError(f"a {target.__table__.name} row with case content needs a pupil")
-    key = ring.field_key(connection, target.school_id, pupil_id)
+    key = ring.field_key(connection, target.school_id, pupil_id, create=create)
 
     def place(column: str) -> tuple[bytes, bytes]:
         return key, field_context(
@@ -127,7 +127,7 @@ def _after_insert(_mapper: Mapper[Any], connection: Connection, target: Any) -> 
     pending = target.__dict__.pop(_PENDING, None)
     if not pending:
         return
-    place = _key_and_context(target, connection, _ring_of(target))
+    place = _key_and_context(target, connection, _ring_of(target), create=True)
     columns = {attr: column for attr, column, _kind in sealed_fields(type(target))}
     values = {
         columns[attr]: SealFor(value, *place(columns[attr])) for attr, value in pending.items()
@@ -157,7 +157,7 @@ def _before_update(_mapper: Mapper[Any], connection: Connection, target: Any) ->
         _index_upn(target, ring)
     if not any(target.__dict__[attr] is not None for attr, _column in changed):
         return
-    place = _key_and_context(target, connection, ring)
+    place = _key_and_context(target, connection, ring, create=True)
     pending = {}
     for attr, column in changed:
         value = target.__dict__[attr]
@@ -212,12 +212,16 @@ def upn_index(session: Session, school_id: int, upn: str) -> str:
     return blind_index(keyring(session).instance_key, UPN_INDEX, school_id, upn)
 
 
-def _on_load(target: Any, context: Any) -> None:
-    open_fields(target, context.session)
+def _on_load(target: Any, _context: Any) -> None:
+    session = object_session(target)
+    if session is not None and sealed_fields(type(target)):
+        open_fields(target, session)
 
 
-def _on_refresh(target: Any, context: Any, attrs: Any) -> None:
-    open_fields(target, context.session, attrs)
+def _on_refresh(target: Any, _context: Any, attrs: Any) -> None:
+    session = object_session(target)
+    if session is not None and sealed_fields(type(target)):
+        open_fields(target, session, attrs)
 
 
 def _forget_keys(session: Session, *_args: Any) -> None:
@@ -235,3 +239,27 @@ def install() -> None:
     event.listen(Base, "load", _on_load, propagate=True)
     event.listen(Base, "refresh", _on_refresh, propagate=True)
     event.listen(Session, "after_soft_rollback", _forget_keys)
+
+
+def sealed_values(
+    session: Session, model: type, row: dict[str, Any], pupil_id: int
+) -> dict[str, Any]:
+    """Return a Core insert row (with its id) whose sealed fields are ready to be sealed.
+
+    A new pupil row gets a new data key, saved by keyring(session).store_new_keys() once
+    the pupil rows are inserted.
+    """
+    ring = keyring(session)
+    school_id, table = row["school_id"], model.__table__.name  # type: ignore[attr-defined]
+    if table == "pupils":
+        key = ring.new_field_key(school_id, pupil_id)
+    else:
+        key = ring.field_key(session.connection(), school_id, pupil_id, create=True)
+    ready = dict(row)
+    for _attr, column, _kind in sealed_fields(model):
+        if ready.get(column) is not None:
+            context = field_context(table, column, school_id, pupil_id, row["id"])
+            ready[column] = SealFor(ready[column], key, context)
+    if table == "pupils":
+        ready["upn_index"] = blind_index(ring.instance_key, UPN_INDEX, school_id, row["upn"])
+    return ready

@@ -70,12 +70,13 @@ def test_the_demo_database_and_its_wal_hold_no_narrative_or_name_in_clear(
         if candidate.exists()
     )
     records = demo.records
-    secrets_in_demo = [pupil["upn"] for pupil in records["pupils"]]
-    secrets_in_demo += [f"{pupil['forename']} {pupil['surname']}" for pupil in records["pupils"]]
+    # UPNs are left out: a transfer's minimal record keeps the UPN its signed offer states.
+    secrets_in_demo = [f"{pupil['forename']} {pupil['surname']}" for pupil in records["pupils"]]
+    secrets_in_demo += [pupil["forename"] for pupil in records["pupils"]]  # Not staff's.
     secrets_in_demo += [incident["narrative"][:40] for incident in records["incidents"]]
     secrets_in_demo += [
         action["text"][:40] for incident in records["incidents"] for action in incident["actions"]
     ]
-    assert len(secrets_in_demo) > 50
+    assert len(secrets_in_demo) > 40
     for secret in secrets_in_demo:
         assert secret.encode() not in stored, secret

@@ -59,7 +59,7 @@ def test_sample_creates_pupils_with_destination(instance: Instance, school_id: i
     summary = import_ctf(instance, school_id, SAMPLE, leaving_date=date(2025, 7, 18), now=NOW)
     assert (summary.created, summary.matched) == (3, 0)
     with instance.sessions() as session:
-        pupils = session.scalars(select(Pupil).order_by(Pupil.upn)).all()
+        pupils = sorted(session.scalars(select(Pupil)).all(), key=lambda pupil: pupil.upn)
         assert len(pupils) == 3
         for pupil in pupils:
             assert pupil.destination_laestab == "8014002"

@@ -102,7 +102,7 @@ def _seal_rows(source: Callable[[], bytes]) -> None:
                 continue
             if pupil_id is None:
                 raise RuntimeError(f"{table} row {row_id} holds case content but no pupil")
-            key = ring.field_key(connection, school_id, pupil_id)
+            key = ring.field_key(connection, school_id, pupil_id, create=True)
             values = {
                 name: seal(
                     key,
