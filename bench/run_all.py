@@ -22,6 +22,7 @@ BENCH = Path(__file__).resolve().parent
 ORDER = (
     "cli_start_bench",
     "audit_append",
+    "sealing_bench",
     "redaction_bench",
     "bundle_bench",
     "bundle_scale_bench",
