@@ -26,10 +26,24 @@ def upgrade(
 ) -> None:
     """Bring the database schema up to a revision (instance_key seals existing content)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes["instance_key"] = instance_key
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # Rebuilding a referenced table on SQLite needs foreign keys off, outside the
+            # transaction; they are checked before the commit and turned back on after.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                config.attributes["instance_key"] = instance_key
+                command.upgrade(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows that break a foreign key")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def is_current(engine: Engine) -> bool:
