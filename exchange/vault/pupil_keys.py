@@ -60,6 +60,9 @@ def destroy_pupil_keys(session: Session, pupil_ids: Collection[int]) -> int:
     """Erase the wrapped keys of many pupils at once; return how many were still there."""
     if not pupil_ids:
         return 0
+    ring = keyring(session)
+    for pupil_id in pupil_ids:
+        ring.forget(pupil_id)
     result = session.execute(
         update(PupilDataKey)
         .where(PupilDataKey.pupil_id.in_(pupil_ids), PupilDataKey.wrapped_key.is_not(None))

@@ -1,7 +1,7 @@
 """seal case content with each pupil's key; find pupils by a blind index of the UPN
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ from exchange.vault.fields import encode_value, field_context, seal
 from exchange.vault.keyring import Keyring
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
