@@ -26,6 +26,7 @@ from exchange.policy.service import school_categories, set_transfer_class, trans
 from exchange.records.models import Category, User
 from exchange.safe_json import JSONTooLarge, loads_bounded
 from exchange.web.access import (
+    audit_view,
     current_school,
     current_user,
     db,
@@ -45,22 +46,6 @@ def _me() -> User:
     user = current_user()
     assert user is not None
     return user
-
-
-def _audit(event: str, object_type: str, object_id: int | str, **details: Any) -> None:
-    """Record what the signed-in admin changed."""
-    me = _me()
-    record_event(
-        db(),
-        me.school_id,
-        me.id,
-        me.role,
-        event,
-        object_type,
-        str(object_id),
-        g.get("request_id"),
-        details,
-    )
 
 
 @admin_pages.route("/partners", methods=["GET", "POST"])
@@ -110,7 +95,7 @@ def add_partner() -> Any:
                 db().rollback()
                 errors["card"] = _sentence(str(exc))
             else:
-                _audit("partner.added_from_card", "partner", partner.urn)
+                audit_view("partner.added_from_card", "partner", partner.urn)
                 return redirect(url_for("admin_pages.partners"))
     return render_template(
         "admin/partner_add.html", errors=errors, max_kb=MAX_CARD_BYTES // 1024
@@ -191,7 +176,9 @@ def policy() -> Any:
                 errors[field] = _sentence(exc.message)
             else:
                 if previous != value:
-                    _audit("policy.changed", "category", category.id, before=previous, after=value)
+                    audit_view(
+                        "policy.changed", "category", category.id, before=previous, after=value
+                    )
                 return redirect(url_for("admin_pages.policy"))
     categories = school_categories(db(), current_school())
     rows = [

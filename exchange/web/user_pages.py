@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
-from exchange.audit.service import record_event
 from exchange.auth import accounts
 from exchange.auth.credentials import reset_second_factor
 from exchange.auth.invitations import invite
@@ -19,6 +18,7 @@ from exchange.auth.sessions import SIGNED_OUT_EVERYWHERE, end_user_sessions
 from exchange.errors import ExchangeError, ValidationError
 from exchange.records.models import ROLES, User
 from exchange.web.access import (
+    audit_view,
     current_school,
     current_user,
     db,
@@ -37,14 +37,6 @@ def _me() -> User:
     return user
 
 
-def _audit(event: str, object_type: str, object_id: int | str, **details: Any) -> None:
-    me = _me()
-    record_event(
-        db(), me.school_id, me.id, me.role, event, object_type, str(object_id),
-        g.get("request_id"), details,
-    )  # fmt: skip
-
-
 def _config() -> dict[str, Any]:
     return instance().config
 
@@ -53,7 +45,7 @@ def _invite_by_email(user: User) -> str:
     """Commit, then email the invitee a fresh link (never shown on screen); say what happened."""
     hours = int(_config().get("INVITATION_HOURS", 24))
     token = invite(db(), user, _me(), hours=hours)
-    _audit("user.invited", "user", user.id)
+    audit_view("user.invited", "user", user.id)
     db().commit()
     if send_invitation(_config(), user, token, hours):
         return f"Their invitation link has been emailed to {user.email}."
@@ -111,9 +103,9 @@ def users() -> Any:
 def _added(made: User | AccountApproval) -> str:
     """Finish adding: invite a user, or announce a request; return what to tell the admin."""
     if isinstance(made, User):
-        _audit("user.added", "user", made.id, role=made.role)
+        audit_view("user.added", "user", made.id, role=made.role)
         return f"{made.name} was added. {_invite_by_email(made)}"
-    _audit("account.requested", "account_approval", made.id, role=made.role)
+    audit_view("account.requested", "account_approval", made.id, role=made.role)
     _tell(
         f"A new {_role(made.role)} account is waiting for approval",
         f"{_me().name} (administrator) asked for {made.name} <{made.email}> to become "
@@ -165,9 +157,9 @@ def change_role(user_id: int) -> Any:
         role = request.form.get("role", "")
         approval = accounts.request_role(db(), person, _me(), role)
         if approval is None:
-            _audit("user.role_changed", "user", person.id, role=role)
+            audit_view("user.role_changed", "user", person.id, role=role)
             return f"{person.name} is now {ROLE_NAMES[role]}."
-        _audit("account.requested", "account_approval", approval.id, role=role)
+        audit_view("account.requested", "account_approval", approval.id, role=role)
         _tell(
             f"A change to {_role(role)} is waiting for approval",
             f"{_me().name} (administrator) asked for {person.name} <{person.email}> to become "
@@ -187,7 +179,7 @@ def sign_out_everywhere(user_id: int) -> Any:
 
     def step(person: User) -> str:
         count = end_user_sessions(db(), person.id, SIGNED_OUT_EVERYWHERE)
-        _audit("user.signed_out_everywhere", "user", person.id, sessions=count)
+        audit_view("user.signed_out_everywhere", "user", person.id, sessions=count)
         return f"{person.name} has been signed out everywhere."
 
     return _act(user_id, step)
@@ -201,7 +193,7 @@ def reset_factor(user_id: int) -> Any:
 
     def step(person: User) -> str:
         reset_second_factor(db(), person)
-        _audit("user.second_factor_reset", "user", person.id)
+        audit_view("user.second_factor_reset", "user", person.id)
         _tell_if_powerful(person, "had the second factor reset (set up again at next sign-in)")
         return f"{person.name} will set up their authenticator app again when they next sign in."
 
@@ -235,7 +227,7 @@ def deactivate(user_id: int) -> Any:
 
             def step(target: User) -> str:
                 accounts.deactivate(db(), target, _me())
-                _audit("user.deactivated", "user", target.id)
+                audit_view("user.deactivated", "user", target.id)
                 _tell_if_powerful(target, "deactivated")
                 return f"{target.name} has been deactivated and signed out everywhere."
 
@@ -252,7 +244,7 @@ def reactivate(user_id: int) -> Any:
 
     def step(person: User) -> str:
         accounts.reactivate(person)
-        _audit("user.reactivated", "user", person.id)
+        audit_view("user.reactivated", "user", person.id)
         _tell_if_powerful(person, "reactivated")
         return f"{person.name} can sign in again with their own password and second factor."
 
@@ -292,7 +284,7 @@ def decide(approval_id: int) -> Any:
     except ExchangeError as exc:
         db().rollback()
         return _approvals_page({f"decision-{approval_id}": exc.message}, None)
-    _audit(f"account.{answer}d", "account_approval", approval.id, role=approval.role)
+    audit_view(f"account.{answer}d", "account_approval", approval.id, role=approval.role)
     return _approvals_page({}, _announce(approval, person))
 
 

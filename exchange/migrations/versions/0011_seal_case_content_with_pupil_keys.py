@@ -147,4 +147,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Refuse: the clear text is gone, and opening it again would need every pupil's key."""
-    raise NotImplementedError("case content cannot be unsealed by a downgrade")
+    from exchange.errors import ConfigError
+
+    raise ConfigError(
+        "revision 0011 cannot be downgraded: case content is sealed with each pupil's key; "
+        "restore a backup taken before the upgrade instead"
+    )
