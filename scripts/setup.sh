@@ -12,6 +12,9 @@ install_system_packages() {
   command -v 7z >/dev/null || command -v 7zz >/dev/null || missing+=(7zip)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-eng)
+  command -v soffice >/dev/null || missing+=(libreoffice-writer-nogui)
+  command -v gs >/dev/null || missing+=(ghostscript)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
