@@ -85,6 +85,11 @@ class Transfer(SchoolScoped, Base):
     pseudonyms: Mapped[dict[str, str] | None] = mapped_column(JSON)
     offline_code_hash: Mapped[str | None] = mapped_column(String(200))
     offline_confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    # Our latest signed notice to the partner (withdrawal, recall, destruction) and theirs.
+    notice_jws: Mapped[str | None] = mapped_column(Text)
+    partner_notice_jws: Mapped[str | None] = mapped_column(Text)
+    # The transfer this one re-offers after a rejection or expiry (its transfer_uid).
+    follows_uid: Mapped[str | None] = mapped_column(String(36))
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
