@@ -9,6 +9,7 @@ from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
 from exchange.retention import models as retention_models
 from exchange.transfers import models as transfer_models
+from exchange.transfers import openings as transfer_openings
 from exchange.vault import sealing
 
 REGISTERED = (
@@ -21,6 +22,7 @@ REGISTERED = (
     models,
     scoping,
     transfer_models,
+    transfer_openings,
 )
 metadata = Base.metadata
 sealing.install()
