@@ -23,6 +23,10 @@ SUBJECTS = {
     "file_received": "A safeguarding file has arrived for a pupil joining your school",
     "delivery_failed": "A safeguarding file could not be delivered",
     "overdue": "A safeguarding file transfer is overdue",
+    "offer_expired": "Your offer of a safeguarding file expired unanswered",
+    "offer_withdrawn": "An offer of a safeguarding file was withdrawn by its sender",
+    "recall_requested": "A school recalled a safeguarding file it sent you",
+    "recall_confirmed": "The receiving school destroyed the file you recalled",
 }
 
 
