@@ -76,6 +76,16 @@ TABLE: dict[str, tuple[frozenset[str], str]] = {
     "approve_dsl_accounts": (frozenset({DSL}), "approve a DSL or deputy DSL account"),
     "approve_dpo_accounts": (frozenset({DSL, DPO}), "approve a DPO account"),
     "hear_account_changes": (DSLS_AND_DPO, "be told of new DSL, deputy and DPO accounts by email"),
+    # Subject access requests (exchange.subject_access).
+    "sar.view": (DSLS_AND_DPO, "see subject access requests and their clocks"),
+    "sar.log": (DSLS_AND_DPO, "log a subject access request"),
+    "sar.prepare": (DSLS, "choose, redact and withhold what a subject access response discloses"),
+    "sar.approve": (DSLS_AND_DPO, "approve a subject access response"),
+    "sar.read_response": (DSLS_AND_DPO, "read a subject access response before it is sent"),
+    "sar.send": (DSLS_AND_DPO, "send a subject access response and record its receipt"),
+    "sar.decide": (DSLS_AND_DPO, "extend or refuse a subject access request"),
+    "sar.export": (frozenset({DPO}), "export the handling record of a subject access request"),
+    "sar.purge": (frozenset({DPO}), "destroy subject access requests past their retention"),
 }
 
 # permission -> (school setting, the role it admits only when that setting is true).
