@@ -28,6 +28,7 @@ class Flag:
     reason: str
     detail: str = ""
     person_ids: tuple[str, ...] = ()
+    box: tuple[float, float, float, float] | None = None  # Points from the page's top left.
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CheckHit:
     source: str
     person_id: str
     page: int | None = None
+    box: tuple[float, float, float, float] | None = None  # Points from the page's top left.
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Report:
 
     def flag(self, page: int | None, reason: str, detail: str = "", **extra: Any) -> None:
         """Add a flag once (the same page, reason and detail is not repeated)."""
-        new = Flag(page, reason, detail, tuple(extra.get("person_ids", ())))
+        new = Flag(page, reason, detail, tuple(extra.get("person_ids", ())), extra.get("box"))
         if new not in self.flags:
             self.flags.append(new)
 
