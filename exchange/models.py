@@ -8,6 +8,7 @@ from exchange.packaging import models as packaging_models
 from exchange.partners import models as partner_models
 from exchange.records import history, models, scoping
 from exchange.retention import models as retention_models
+from exchange.subject_access import models as subject_access_models
 from exchange.transfers import models as transfer_models
 from exchange.transfers import openings as transfer_openings
 from exchange.vault import sealing
@@ -21,6 +22,7 @@ REGISTERED = (
     retention_models,
     models,
     scoping,
+    subject_access_models,
     transfer_models,
     transfer_openings,
 )
