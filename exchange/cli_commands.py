@@ -69,6 +69,12 @@ COMMANDS = (
         "Manage the partner directory: other schools and their keys.",
     ),
     LazyCommand(
+        "calendar",
+        "exchange.calendar.cli",
+        "calendar",
+        "Set the school's term dates and INSET days: the 5-school-day clock counts them.",
+    ),
+    LazyCommand(
         "transfers",
         "exchange.transfers.cli",
         "transfers",

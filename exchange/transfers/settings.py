@@ -9,8 +9,7 @@ from exchange.records.models import School
 
 DEFAULTS: dict[str, Any] = {
     "deadline_days": 5,  # KCSIE: within 5 days of an in-year move or the start of a new term.
-    "deadline_unit": "school_days",  # or "days"
-    "term_starts": [],  # ISO dates; a leaver on or just before one counts from it.
+    "deadline_unit": "school_days",  # or "days"; school days follow `exchange calendar`.
     "conversation_required": "all",  # or "flagged": only CP plan, CIN or looked-after children.
     "deputy_may_authorise": False,
     "dsl_email": None,

@@ -1,0 +1,1 @@
+"""School calendars: term dates, INSET days, school holidays and bank holidays."""
