@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from exchange.db import utcnow
 from exchange.partners.service import is_confirmed
 from exchange.transfers import states
 from exchange.transfers.bundle_step import outbox_path
+from exchange.transfers.models import Transfer
 from exchange.transfers.outgoing import conversation_required
 from exchange.transfers.redaction_step import unresolved_flags
 from exchange.transfers.workflow_types import Precondition, Step
@@ -77,6 +80,27 @@ def _bundle_kept(step: Step) -> str | None:
     return "The authorised bundle is no longer here: start the transfer again"
 
 
+def _previous_answered_no(step: Step) -> str | None:
+    previous = step.inputs.get("previous")
+    if previous is None or previous.state not in (states.REJECTED, states.EXPIRED):
+        return "Only a rejected or expired offer can be offered again"
+    again = step.session.scalar(
+        select(Transfer.id).where(
+            Transfer.school_id == previous.school_id, Transfer.follows_uid == previous.transfer_uid
+        )
+    )
+    if again is not None:
+        return "This offer has already been offered again: continue with the new transfer"
+    return None
+
+
+def _offer_held_by_partner(step: Step) -> str | None:
+    transfer = step.need_transfer
+    if transfer.route == "online" and transfer.offer_sha256:
+        return None
+    return "Only a file delivered online can be recalled: contact the receiving DSL directly"
+
+
 FRESH_SECOND_FACTOR = Precondition("a second factor confirmed minutes ago", _fresh_second_factor)
 FLAGS_RESOLVED = Precondition("every redaction flag resolved", _flags_resolved)
 PARTNER_CONFIRMED = Precondition("the partner's keys confirmed (online)", _partner_confirmed)
@@ -89,3 +113,7 @@ ON_ROLL_CONFIRMED = Precondition("the child confirmed on roll", _on_roll_confirm
 OFFER_STILL_VALID = Precondition("the offer not expired", _offer_still_valid)
 NOT_BEING_DELIVERED = Precondition("no delivery in progress", _not_being_delivered)
 BUNDLE_KEPT = Precondition("the authorised bundle still kept", _bundle_kept)
+PREVIOUS_ANSWERED_NO = Precondition(
+    "the earlier offer rejected or expired, and not yet offered again", _previous_answered_no
+)
+DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)

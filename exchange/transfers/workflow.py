@@ -24,6 +24,7 @@ from exchange.tasks import names
 from exchange.transfers import incoming, offline_route, outgoing, preconditions, states
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.notices import offer_was_sent
 from exchange.transfers.redaction_step import resolve
 from exchange.transfers.settings import school_setting
 from exchange.transfers.steps import record_move
@@ -83,6 +84,15 @@ SEND_OFFER = Effect(names.SEND_MESSAGE, "send the offer", lambda t: [t.id, "offe
 SEND_RESPONSE = Effect(names.SEND_MESSAGE, "send the answer", lambda t: [t.id, "response"])
 DELIVER = Effect(names.DELIVER, "deliver the bundle", lambda t: [t.id], lambda t: t.route == ONLINE)
 COUNTERSIGN = Effect(names.COUNTERSIGN, "send the countersignature", lambda t: [t.id])
+SEND_NOTICE = Effect(
+    names.SEND_MESSAGE, "send the signed notice", lambda t: [t.id, "notice"], offer_was_sent
+)
+TELL_SENDER_EXPIRED = Effect(
+    names.NOTIFY,
+    "email the DSL (offer_expired)",
+    lambda t: [t.id, "offer_expired"],
+    lambda t: t.direction == OUTGOING,
+)
 P = preconditions
 
 ACTIONS: dict[str, Action] = {
@@ -204,7 +214,30 @@ ACTIONS: dict[str, Action] = {
             "transfer.withdraw",
             outgoing.withdraw,
             (P.REASON_GIVEN, P.NOT_BEING_DELIVERED),
+            (SEND_NOTICE,),
             audit_refusals=True,
+        ),
+        Action(
+            "recall",
+            "Recall a delivered file: the receiving school is asked to destroy it",
+            OUT,
+            _on((S.DELIVERED, S.RECEIPTED, S.CLOSED)),
+            (S.RECALL_REQUESTED,),
+            "transfer.recall",
+            outgoing.recall,
+            (P.REASON_GIVEN, P.FRESH_SECOND_FACTOR, P.DELIVERED_ONLINE),
+            (SEND_NOTICE,),
+            audit_refusals=True,
+        ),
+        Action(
+            "reoffer",
+            "Offer a rejected or expired transfer again, answering the reason",
+            OUT,
+            _both(None),
+            (S.DRAFT,),
+            "transfer.create",
+            outgoing.reoffer,
+            (P.PREVIOUS_ANSWERED_NO, P.REASON_GIVEN),
         ),
         Action(
             "export",
@@ -266,6 +299,16 @@ ACTIONS: dict[str, Action] = {
             effects=(_notify("delivery_failed"),),
         ),
         Action(
+            "partner_destroyed",
+            "The receiving school destroyed the recalled file (signed notice)",
+            OUT,
+            _on((S.RECALL_REQUESTED,)),
+            (S.RECALLED,),
+            "transfer.system",
+            incoming.partner_destroyed,
+            effects=(_notify("recall_confirmed"),),
+        ),
+        Action(
             "receipt_verified",
             "The receipt matched what was sent; countersigned",
             OUT,
@@ -318,6 +361,38 @@ ACTIONS: dict[str, Action] = {
             _inputs_as_details,
             effects=(_notify("file_received"),),
         ),
+        Action(
+            "partner_withdrew",
+            "The sending school withdrew its offer (signed notice)",
+            IN,
+            _both(S.OFFERED, S.ACCEPTED, S.EXPIRED),
+            (S.WITHDRAWN,),
+            "transfer.system",
+            incoming.partner_withdrew,
+            effects=(_notify("offer_withdrawn"),),
+        ),
+        Action(
+            "partner_recalled",
+            "The sending school recalled the delivered file (signed notice)",
+            IN,
+            _on((S.RECEIPTED, S.CLOSED)),
+            (S.RECALL_REQUESTED,),
+            "transfer.system",
+            incoming.partner_recalled,
+            effects=(_notify("recall_requested"),),
+        ),
+        Action(
+            "confirm_destruction",
+            "Destroy the recalled file here and send the signed destruction notice",
+            IN,
+            _on((S.RECALL_REQUESTED,)),
+            (S.RECALLED,),
+            "transfer.destroy_recalled",
+            incoming.confirm_destruction,
+            (P.FRESH_SECOND_FACTOR,),
+            (SEND_NOTICE,),
+            audit_refusals=True,
+        ),
         # Either side.
         Action(
             "expire",
@@ -327,6 +402,7 @@ ACTIONS: dict[str, Action] = {
             (S.EXPIRED,),
             "transfer.system",
             _nothing,
+            effects=(TELL_SENDER_EXPIRED,),
         ),
         Action(
             "close",
@@ -363,7 +439,7 @@ def start(
     actor: Actor,
     **inputs: Any,
 ) -> Transfer:
-    """Take an action that makes a transfer ("create" or "receive_offer"); return it."""
+    """Take an action that makes a transfer ("create", "reoffer", "receive_offer"); return it."""
     step = Step(session, instance, school, None, actor, inputs)
     _take(step, ACTIONS[name])
     return step.need_transfer
