@@ -50,8 +50,10 @@ TABLE: dict[str, tuple[frozenset[str], str]] = {
     "transfer.withdraw": (DSLS, "withdraw a transfer"),
     "transfer.export": (DSLS, "export the offline package"),
     "transfer.confirm_receipt": (DSLS, "record a receipt code"),
+    "transfer.recall": (DSLS, "recall a delivered file"),
     # The transfer, as the receiving school.
     "answer_offers": (DSLS, "accept or reject an offer"),
+    "transfer.destroy_recalled": (DSLS, "destroy a file its sender recalled"),
     # The transfer, moved by the service on a signed message or a task.
     "transfer.system": (frozenset({SYSTEM}), "take the service's own steps"),
     # Retention.

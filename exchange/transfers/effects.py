@@ -17,13 +17,14 @@ from exchange.transfers.notify import send_alert
 from exchange.transfers.steps import audit
 
 log = get_logger(__name__)
-MESSAGE_FIELDS = {"offer": "offer_jws", "response": "response_jws"}
+MESSAGE_FIELDS = {"offer": "offer_jws", "response": "response_jws", "notice": "notice_jws"}
+MESSAGE_PATHS = {"offer": "offers", "response": "offer-responses", "notice": "notices"}
 
 
 def send_message(session: Session, transfer: Transfer, which: str, transport: Transport) -> None:
     """Send a stored offer or offer response to the other school; raise DeliveryError to retry."""
     token = getattr(transfer, MESSAGE_FIELDS[which])
-    path = "offers" if which == "offer" else "offer-responses"
+    path = MESSAGE_PATHS[which]
     reply = transport.post(partner_url(transfer, path), token)
     if reply.status >= 500:
         raise DeliveryError(f"the other service answered {reply.status}")

@@ -20,6 +20,7 @@ from exchange.transfers import states
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER_RESPONSE, Message, MessageRefused, sign_message
 from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.notices import DESTRUCTION, destroy_imported, sign_notice
 from exchange.transfers.workflow_types import Step
 
 
@@ -74,11 +75,23 @@ def receive_offer(step: Step) -> Transfer:
         offer_sha256=sha256_text(message.token),
         offer_expires_at=expires,
     )
+    _link_follows(session, transfer, body.get("follows"))
     session.add(transfer)
     session.flush()
     step.transfer = transfer
     step.details["sender"] = message.partner.urn
     return transfer
+
+
+def _link_follows(session: Session, transfer: Transfer, follows: object) -> None:
+    """Link a re-offer to the earlier offer from the same school that it answers."""
+    if not isinstance(follows, dict):
+        return
+    earlier = find_transfer(session, transfer.school_id, str(follows.get("transfer_id")), INCOMING)
+    if earlier is None or earlier.partner_id != transfer.partner_id:
+        return
+    transfer.follows_uid = earlier.transfer_uid
+    transfer.follows_answer = str(follows.get("answer") or "")[:2000] or None
 
 
 def accept(step: Step) -> str:
@@ -117,6 +130,40 @@ def partner_answered(step: Step) -> None:
     transfer.response_jws = message.token
     if message.payload.get("decision") == "reject":
         transfer.reject_reason = str(message.payload.get("reason") or "no reason given")[:2000]
+
+
+def partner_withdrew(step: Step) -> None:
+    """Keep the sender's signed withdrawal; the offer leaves the receiving DSL's queue."""
+    _keep_partner_notice(step)
+
+
+def partner_recalled(step: Step) -> None:
+    """Keep the sender's signed recall; the receiving DSL is asked to confirm destruction."""
+    _keep_partner_notice(step)
+
+
+def partner_destroyed(step: Step) -> None:
+    """Keep the receiving school's signed notice that it destroyed the recalled file."""
+    _keep_partner_notice(step)
+    counts = step.inputs["message"].payload.get("destroyed")
+    if isinstance(counts, dict):
+        step.details["destroyed"] = {
+            str(k)[:30]: v for k, v in list(counts.items())[:20] if isinstance(v, int)
+        }
+
+
+def confirm_destruction(step: Step) -> None:
+    """Destroy what the recalled transfer imported here and sign the destruction notice."""
+    counts = destroy_imported(step.session, step)
+    step.details["destroyed"] = counts
+    step.note = str(step.inputs.get("note") or "").strip()[:500] or None
+    sign_notice(step, DESTRUCTION, step.note, destroyed=counts)
+
+
+def _keep_partner_notice(step: Step) -> None:
+    message: Message = step.inputs["message"]
+    step.need_transfer.partner_notice_jws = message.token
+    step.note = str(message.payload.get("reason") or "")[:500] or None
 
 
 def message_text(body: dict[str, object], key: str) -> str:

@@ -42,6 +42,7 @@ RECEIPT = "sgx-receipt+jws"
 COUNTERSIGNATURE = "sgx-countersignature+jws"
 FETCH = "sgx-fetch+jws"
 KEY_ROTATION = "sgx-key-rotation+jws"
+NOTICE = "sgx-notice+jws"  # Protocol 1.1: withdrawal, recall and destruction.
 
 
 class MessageRefused(ExchangeError):

@@ -90,6 +90,7 @@ class Transfer(SchoolScoped, Base):
     partner_notice_jws: Mapped[str | None] = mapped_column(Text)
     # The transfer this one re-offers after a rejection or expiry (its transfer_uid).
     follows_uid: Mapped[str | None] = mapped_column(String(36))
+    follows_answer: Mapped[str | None] = mapped_column(Text)
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()

@@ -23,6 +23,7 @@ from exchange.transfers import states
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER, sign_message
 from exchange.transfers.models import OUTGOING, Transfer, TransferItem
+from exchange.transfers.notices import RECALL, WITHDRAWAL, offer_was_sent, sign_notice
 from exchange.transfers.redaction_step import redact_conversation, run_redaction
 from exchange.transfers.settings import school_setting
 from exchange.transfers.steps import audit
@@ -149,6 +150,8 @@ def make_offer(step: Step) -> str:
         "leaving_date": transfer.leaving_date.isoformat() if transfer.leaving_date else None,
         "expires_at": expires.isoformat(),
     }
+    if transfer.follows_uid:  # Protocol 1.1: a re-offer names the offer it follows.
+        body["follows"] = {"transfer_id": transfer.follows_uid, "answer": transfer.follows_answer}
     key = load_signing_key(session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER, school.urn, partner.urn)
     from exchange.receipts.receipt import sha256_text
@@ -202,5 +205,61 @@ def retry(step: Step) -> None:
 
 
 def withdraw(step: Step) -> None:
-    """Withdraw a transfer that has not been delivered; the reason goes with the step."""
+    """Withdraw a transfer that has not been delivered; tell the partner if it holds the offer."""
     step.note = str(step.inputs.get("reason") or "").strip()[:500]
+    if offer_was_sent(step.need_transfer):
+        sign_notice(step, WITHDRAWAL, step.note)
+        step.details["partner_told"] = True
+
+
+def recall(step: Step) -> None:
+    """Ask the receiving school to destroy a delivered file, with the reason, signed."""
+    step.note = str(step.inputs.get("reason") or "").strip()[:500]
+    sign_notice(step, RECALL, step.note)
+
+
+def reoffer(step: Step) -> Transfer:
+    """Start a new draft that re-offers a rejected or expired transfer, answering its reason."""
+    old: Transfer = step.inputs["previous"]
+    if old.school_id != step.school.id or old.direction != OUTGOING:
+        raise ValidationError("only this school's own outgoing transfers can be offered again")
+    answer = str(step.inputs.get("reason") or "").strip()[:2000]
+    pupil = step.session.get(Pupil, old.pupil_id) if old.pupil_id else None
+    if pupil is None:
+        raise ValidationError("the child's record is no longer held here")
+    new = Transfer(
+        school_id=old.school_id,
+        transfer_uid=str(uuid.uuid4()),
+        direction=OUTGOING,
+        state=states.DRAFT,
+        route=old.route,
+        partner_id=old.partner_id,
+        pupil_id=old.pupil_id,
+        pupil_upn=old.pupil_upn,
+        pupil_dob=old.pupil_dob,
+        leaving_date=old.leaving_date,
+        deadline=old.deadline,
+        flagged_child=old.flagged_child,
+        created_by_user_id=step.actor.user_id,
+        follows_uid=old.transfer_uid,
+        follows_answer=answer,
+    )
+    step.session.add(new)
+    step.session.flush()
+    for item in old.items:
+        step.session.add(
+            TransferItem(
+                school_id=new.school_id,
+                transfer_id=new.id,
+                kind=item.kind,
+                object_id=item.object_id,
+                included=item.included,
+                by_policy=item.by_policy,
+                reason=item.reason,
+            )
+        )
+    step.session.flush()
+    step.transfer = new
+    step.details["follows"] = old.transfer_uid
+    step.note = answer[:500]
+    return new

@@ -16,6 +16,13 @@ from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.incoming import find_transfer, message_text
 from exchange.transfers.messages import Message, MessageRefused
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.notices import (
+    DESTRUCTION,
+    NOTICES,
+    RECALL,
+    SENDER_NOTICES,
+    WITHDRAWAL,
+)
 
 
 def offer_received(
@@ -39,6 +46,31 @@ def offer_answered(
     if decision not in ("accept", "reject"):
         raise MessageRefused("the decision must be accept or reject")
     action = "partner_accepted" if decision == "accept" else "partner_rejected"
+    workflow.apply(session, instance, transfer, action, SYSTEM_ACTOR, message=message)
+    return transfer
+
+
+def notice_received(
+    session: Session, instance: Instance, school: School, message: Message
+) -> Transfer:
+    """Apply a partner's signed withdrawal, recall or destruction notice to our transfer."""
+    body = message.payload
+    notice = body.get("notice")
+    if notice not in NOTICES:
+        raise MessageRefused("the notice must be withdrawal, recall or destruction")
+    direction = INCOMING if notice in SENDER_NOTICES else OUTGOING
+    transfer = find_transfer(session, school.id, message_text(body, "transfer_id"), direction)
+    if transfer is None or transfer.partner_id != message.partner.id:
+        raise MessageRefused("no transfer with this id is shared with the sending school")
+    if not transfer.offer_sha256 or body.get("offer_sha256") != transfer.offer_sha256:
+        raise MessageRefused("the notice does not quote the offer")
+    if not isinstance(body.get("reason"), str | None) or len(body.get("reason") or "") > 500:
+        raise MessageRefused("the notice's reason must be text of at most 500 characters")
+    action = {
+        WITHDRAWAL: "partner_withdrew",
+        RECALL: "partner_recalled",
+        DESTRUCTION: "partner_destroyed",
+    }[notice]
     workflow.apply(session, instance, transfer, action, SYSTEM_ACTOR, message=message)
     return transfer
 

@@ -20,6 +20,8 @@ FAILED = "failed"
 EXPIRED = "expired"
 WITHDRAWN = "withdrawn"
 EXPORTED = "exported"
+RECALL_REQUESTED = "recall_requested"
+RECALLED = "recalled"
 
 DSL_ROLES = DSLS
 
@@ -38,6 +40,8 @@ WORDS = {
     EXPIRED: "expired",
     WITHDRAWN: "withdrawn",
     EXPORTED: "exported",
+    RECALL_REQUESTED: "recalled by the sending school, waiting for the receiving DSL",
+    RECALLED: "recalled (the receiving school destroyed its copy)",
 }
 
 OPEN_STATES = frozenset(
@@ -51,6 +55,7 @@ OPEN_STATES = frozenset(
         DELIVERED,
         EXPORTED,
         FAILED,
+        RECALL_REQUESTED,
     }
 )
 

@@ -24,6 +24,7 @@ from exchange.transfers.messages import (
     COUNTERSIGNATURE,
     FETCH,
     KEY_ROTATION,
+    NOTICE,
     OFFER,
     OFFER_RESPONSE,
     MessageRefused,
@@ -98,6 +99,17 @@ def post_offer_response(urn: str) -> Any:
         return jsonify({"status": transfer.state, "transfer_id": transfer.transfer_uid}), 200
 
     return _handle(urn, OFFER_RESPONSE, action)
+
+
+@school_api.post("/notices")
+def post_notice(urn: str) -> Any:
+    """Receive a signed withdrawal, recall or destruction notice (protocol 1.1)."""
+
+    def action(session: Session, school: School, message: Any) -> Any:
+        transfer = partner_messages.notice_received(session, _instance(), school, message)
+        return jsonify({"status": transfer.state, "transfer_id": transfer.transfer_uid}), 200
+
+    return _handle(urn, NOTICE, action)
 
 
 @school_api.put("/transfers/<transfer_id>/bundle")

@@ -21,11 +21,13 @@ def upgrade() -> None:
     op.add_column("transfers", sa.Column("notice_jws", sa.Text(), nullable=True))
     op.add_column("transfers", sa.Column("partner_notice_jws", sa.Text(), nullable=True))
     op.add_column("transfers", sa.Column("follows_uid", sa.String(length=36), nullable=True))
+    op.add_column("transfers", sa.Column("follows_answer", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
     with op.batch_alter_table("transfers") as batch:
+        batch.drop_column("follows_answer")
         batch.drop_column("follows_uid")
         batch.drop_column("partner_notice_jws")
         batch.drop_column("notice_jws")

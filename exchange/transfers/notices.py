@@ -1,0 +1,115 @@
+"""Signed notices between schools after an offer: withdrawal, recall and destruction.
+
+A notice is a message of type `sgx-notice+jws` (protocol 1.1, docs/protocol.md) whose body is
+{transfer_id, offer_sha256, notice, reason}. The sender of the offer sends "withdrawal" (before
+delivery) and "recall" (after it); the receiving school answers a recall with "destruction"
+once its DSL has confirmed and the service has destroyed what it imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.packaging.keys import load_signing_key
+from exchange.records.models import Incident, Pupil, VaultDocument
+from exchange.retention.destroy import (
+    Tally,
+    destroy_documents,
+    destroy_incidents,
+    finish_pupils,
+    pupil_refs,
+)
+from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord
+from exchange.retention.refs import school_secret
+from exchange.transfers.messages import NOTICE, sign_message
+from exchange.transfers.models import Transfer
+from exchange.transfers.workflow_types import Step
+
+WITHDRAWAL = "withdrawal"
+RECALL = "recall"
+DESTRUCTION = "destruction"
+SENDER_NOTICES = frozenset({WITHDRAWAL, RECALL})
+NOTICES = SENDER_NOTICES | {DESTRUCTION}
+MAX_REASON = 500
+
+
+def sign_notice(step: Step, notice: str, reason: str | None, **extra: Any) -> str:
+    """Sign a notice about this transfer to the partner and keep it on the transfer."""
+    transfer, school = step.need_transfer, step.school
+    body = {
+        "transfer_id": transfer.transfer_uid,
+        "offer_sha256": transfer.offer_sha256,
+        "notice": notice,
+        "reason": (reason or "")[:MAX_REASON] or None,
+        **extra,
+    }
+    key = load_signing_key(step.session, school.id, step.need_instance.instance_key)
+    token = sign_message(body, key, NOTICE, school.urn, transfer.partner.urn)
+    transfer.notice_jws = token
+    return token
+
+
+def offer_was_sent(transfer: Transfer) -> bool:
+    """Return whether the partner holds an offer of this transfer (online, offer signed)."""
+    return transfer.route == "online" and transfer.offer_jws is not None
+
+
+def destroy_imported(session: Session, step: Step) -> dict[str, int]:
+    """Destroy the records this incoming transfer imported; return the counts."""
+    transfer, instance = step.need_transfer, step.need_instance
+    source = f"transfer:{transfer.partner.urn}"
+    prefix = f"{transfer.transfer_uid}/"
+    incidents = session.execute(
+        select(Incident.id, Incident.pupil_id).where(
+            Incident.school_id == transfer.school_id,
+            Incident.source_system == source,
+            Incident.source_id.startswith(prefix, autoescape=True),
+        )
+    ).all()
+    documents = session.execute(
+        select(VaultDocument.id, VaultDocument.pupil_id, VaultDocument.media_type).where(
+            VaultDocument.school_id == transfer.school_id,
+            VaultDocument.source_system == source,
+            VaultDocument.source_id.startswith(prefix, autoescape=True),
+        )
+    ).all()
+    touched = {row.pupil_id for row in incidents} | {row.pupil_id for row in documents}
+    tally = Tally()
+    refs = pupil_refs(session, school_secret(instance.instance_key, transfer.school_id), touched)
+    rule = "recalled by the sending school"
+    destroy_incidents(
+        session,
+        instance.blobs,
+        [_record(INCIDENT, row.id, row.pupil_id, None, rule) for row in incidents],
+        tally,
+        refs,
+    )
+    destroy_documents(
+        session,
+        instance.blobs,
+        [_record(DOCUMENT, row.id, row.pupil_id, row.media_type, rule) for row in documents],
+        tally,
+        refs,
+    )
+    created_here = set(
+        session.scalars(
+            select(Pupil.id).where(
+                Pupil.id.in_(touched),
+                Pupil.source_system == source,
+                Pupil.source_id == transfer.transfer_uid,
+            )
+        )
+    )
+    finish_pupils(session, instance.blobs, transfer.school_id, created_here, tally, refs)
+    transfer.conversation_summary = None
+    transfer.conversation_participants = None
+    return {key: int(value) for key, value in tally.totals.items() if value}
+
+
+def _record(kind: str, record_id: int, pupil_id: int, media: str | None, rule: str) -> DueRecord:
+    from exchange.db import utcnow
+
+    return DueRecord(kind, record_id, pupil_id, None, utcnow().date(), rule, (), media, False)
