@@ -1,0 +1,271 @@
+"""Burn other children's names out of scanned pages and pictures, then read them again.
+
+Each picture is read by OCR; the words of a name are painted over in the pixels themselves and
+the picture is re-encoded from those pixels alone (no EXIF, XMP or other metadata survives),
+so nothing of the name remains under a box. The strips that changed are read by OCR again;
+the rest of the picture is unchanged and was already read. What OCR cannot read with
+confidence (handwriting, a poor scan, a picture without text) is flagged with its page and box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps, ImageStat
+
+from exchange.redaction import ocr
+from exchange.redaction.checker import Needle
+from exchange.redaction.matcher import Matcher
+from exchange.redaction.ocr import Word
+from exchange.redaction.ocr_match import OcrHit, find_names
+from exchange.redaction.pseudonyms import PseudonymBook
+
+DEFAULT_DPI = 200
+MAX_SIDE = 3600  # Pixels: larger photos are scaled down (A4 at 300 dpi fits).
+LOW_CONFIDENCE = 60.0
+BLANK_DEVIATION = 8.0  # A picture this uniform (standard deviation of grey) holds no text.
+PAD = 0.25  # Of a word's height, added around the box that is burned.
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Burned:
+    """A name painted out of a picture: whose, the pseudonym and the box in pixels."""
+
+    person_ids: tuple[str, ...]
+    label: str
+    box: Box
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Something in a picture a person must look at: why, and where in pixels."""
+
+    reason: str
+    detail: str
+    box: Box | None = None
+    person_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class PictureResult:
+    """The cleaned picture and what was burned, flagged and still seen in it."""
+
+    image: Image.Image
+    dpi: int
+    changed: bool = False
+    words: int = 0
+    burned: list[Burned] = field(default_factory=list)
+    concerns: list[Concern] = field(default_factory=list)
+    remaining: list[OcrHit] = field(default_factory=list)
+
+
+def clean_copy(image: Image.Image) -> Image.Image:
+    """Return the picture upright, in grey or RGB, as bare pixels with no metadata at all."""
+    upright = ImageOps.exif_transpose(image) or image
+    mode = "L" if upright.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
+    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+        # Flatten transparency onto white so hidden pixels cannot come back.
+        background = Image.new("RGBA", upright.size, "white")
+        background.alpha_composite(upright.convert("RGBA"))
+        upright = background
+    converted = upright.convert(mode)
+    if max(converted.size) > MAX_SIDE:
+        converted.thumbnail((MAX_SIDE, MAX_SIDE))
+    return Image.frombytes(converted.mode, converted.size, converted.tobytes())
+
+
+def dpi_of(image: Image.Image) -> int:
+    """Return a picture's resolution, or the usual scanner default when it does not say."""
+    value = image.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0]
+    try:
+        dpi = round(float(value))
+    except (TypeError, ValueError):
+        return DEFAULT_DPI
+    return dpi if 70 <= dpi <= 1200 else DEFAULT_DPI
+
+
+def redact_pictures(
+    pictures: list[tuple[Image.Image, int]],
+    matcher: Matcher,
+    needles: list[Needle],
+    book: PseudonymBook,
+    folder: Path,
+) -> list[PictureResult]:
+    """Read, burn and re-read a batch of (clean picture, dpi); return one result each."""
+    results = [PictureResult(image, dpi) for image, dpi in pictures]
+    pages = _read([(r.image, r.dpi) for r in results], folder, "read")
+    for result, words in zip(results, pages, strict=True):
+        result.words = len(words)
+        _burn(result, words, matcher, needles, book)
+        _judge_confidence(result, words)
+    _verify(results, needles, folder)
+    return results
+
+
+def _read(pictures: list[tuple[Image.Image, int]], folder: Path, stem: str) -> list[list[Word]]:
+    """OCR pictures grouped by resolution, returning the words of each in order."""
+    pages: list[list[Word]] = [[] for _ in pictures]
+    by_dpi: dict[int, list[int]] = {}
+    for index, (_image, dpi) in enumerate(pictures):
+        by_dpi.setdefault(dpi, []).append(index)
+    for dpi, indexes in by_dpi.items():
+        paths = []
+        for index in indexes:
+            image = pictures[index][0]
+            path = folder / f"{stem}-{index}.{'pgm' if image.mode == 'L' else 'ppm'}"
+            image.save(path)
+            paths.append(path)
+        try:
+            for index, words in zip(indexes, ocr.read_images(paths, dpi=dpi), strict=True):
+                pages[index] = words
+        finally:
+            for path in paths:
+                path.unlink(missing_ok=True)
+    return pages
+
+
+def _burn(
+    result: PictureResult,
+    words: list[Word],
+    matcher: Matcher,
+    needles: list[Needle],
+    book: PseudonymBook,
+) -> None:
+    """Paint out every name the matcher or the tolerant search finds; flag the uncertain."""
+    kept: set[Word] = set()
+    targets: list[tuple[tuple[str, ...], tuple[Word, ...]]] = []
+    for line in _lines(words):
+        text, owners = _line_text(line)
+        for match in matcher.find(text):
+            covered = tuple(dict.fromkeys(owners[i] for i in range(match.start, match.end)))
+            ids = match.group.target_ids
+            if match.decision == "kept":
+                kept.update(covered)
+            elif match.decision == "needs_review":
+                result.concerns.append(
+                    Concern("possible_name", ", ".join(match.reasons), _union(covered), ids)
+                )
+            else:
+                targets.append((ids, covered))
+    for hit in find_names(words, needles, 1):
+        if not kept.intersection(hit.words):
+            targets.append(((hit.person_id,), hit.words))
+    done: set[Box] = set()
+    draw = ImageDraw.Draw(result.image)
+    for ids, covered in targets:
+        boxes = [_padded(word.box, result.image.size) for word in covered]
+        if all(box in done for box in boxes):
+            continue
+        for box in boxes:
+            done.add(box)
+            draw.rectangle(box, fill=0)
+            result.burned.append(Burned(ids, book.label(ids), box))
+        result.changed = True
+
+
+def _judge_confidence(result: PictureResult, words: list[Word]) -> None:
+    """Flag words OCR was unsure of, and pictures with content but no readable text."""
+    burned = [b.box for b in result.burned]
+    unsure = [
+        w
+        for w in words
+        if w.confidence < LOW_CONFIDENCE
+        and sum(c.isalpha() for c in w.text) >= 2
+        and not any(_overlaps(w.box, box) for box in burned)
+    ]
+    for line in _lines(unsure):
+        result.concerns.append(
+            Concern(
+                "low_confidence_text",
+                f"{len(line)} word(s) OCR could not read with confidence: check by eye",
+                _union(line),
+            )
+        )
+    sure = [w for w in words if w.confidence >= LOW_CONFIDENCE]
+    if not sure and ImageStat.Stat(result.image.convert("L")).stddev[0] > BLANK_DEVIATION:
+        result.concerns.append(
+            Concern("no_readable_text", "a picture or handwriting OCR cannot read: check by eye")
+        )
+
+
+def _verify(results: list[PictureResult], needles: list[Needle], folder: Path) -> None:
+    """Read again the strips of each picture that changed, and keep any name still seen."""
+    strips: list[tuple[PictureResult, int, Image.Image]] = []
+    for result in results:
+        for top, bottom in _strips(result):
+            crop = result.image.crop((0, top, result.image.width, bottom))
+            strips.append((result, top, Image.frombytes(crop.mode, crop.size, crop.tobytes())))
+    if not strips:
+        return
+    pages = _read([(image, result.dpi) for result, _top, image in strips], folder, "verify")
+    for (result, top, _image), words in zip(strips, pages, strict=True):
+        shifted = [
+            Word(w.page, w.line, w.left, w.top + top, w.width, w.height, w.confidence, w.text)
+            for w in words
+        ]
+        result.remaining.extend(find_names(shifted, needles, 1))
+
+
+def _strips(result: PictureResult) -> list[tuple[int, int]]:
+    """Return merged horizontal bands, a line above and below each burned box."""
+    bands = []
+    for burned in result.burned:
+        left, top, right, bottom = burned.box
+        del left, right
+        margin = max(8, bottom - top)
+        bands.append((max(0, top - margin), min(result.image.height, bottom + margin)))
+    merged: list[tuple[int, int]] = []
+    for top, bottom in sorted(bands):
+        if merged and top <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], bottom))
+        else:
+            merged.append((top, bottom))
+    return merged
+
+
+def _lines(words: Iterable[Word]) -> list[list[Word]]:
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    return list(lines.values())
+
+
+def _line_text(line: list[Word]) -> tuple[str, list[Word]]:
+    """Return a line's words joined by spaces and, per character, the word it belongs to."""
+    text: list[str] = []
+    owners: list[Word] = []
+    for word in line:
+        if text:
+            text.append(" ")
+            owners.append(word)
+        text.append(word.text)
+        owners.extend([word] * len(word.text))
+    return "".join(text), owners
+
+
+def _union(words: Iterable[Word]) -> Box:
+    boxes = [w.box for w in words]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _padded(box: Box, size: tuple[int, int]) -> Box:
+    left, top, right, bottom = box
+    pad = max(2, round((bottom - top) * PAD))
+    return (
+        max(0, left - pad),
+        max(0, top - pad),
+        min(size[0] - 1, right + pad),
+        min(size[1] - 1, bottom + pad),
+    )
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
