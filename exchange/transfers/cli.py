@@ -371,6 +371,63 @@ def withdraw(obj: dict[str, Any], reference: str, reason: str, act_as: str) -> N
     click.echo("transfer withdrawn")
 
 
+@transfers.command("recall")
+@click.argument("reference")
+@click.option("--reason", required=True, help="Why the file is recalled (sent to the partner).")
+@click.option("--confirm", is_flag=True, required=True, help="Confirm you recall this file now.")
+@ACT_AS
+@click.pass_obj
+def recall(obj: dict[str, Any], reference: str, reason: str, confirm: bool, act_as: str) -> None:
+    """Recall a delivered file: the receiving school is asked to destroy its copy (signed)."""
+    from exchange.cli_second_factor import second_factor_confirmed
+
+    fresh = confirm and second_factor_confirmed()
+    _act(obj, reference, act_as, "recall", reason=reason, fresh_second_factor=fresh)
+    click.echo("recall sent; the receiving DSL is asked to confirm the destruction")
+
+
+@transfers.command("confirm-destruction")
+@click.argument("reference")
+@click.option("--note", default="", help="What was done (kept with the transfer).")
+@click.option(
+    "--confirm", is_flag=True, required=True, help="Confirm the recalled file is destroyed here."
+)
+@ACT_AS
+@click.pass_obj
+def confirm_destruction(
+    obj: dict[str, Any], reference: str, note: str, confirm: bool, act_as: str
+) -> None:
+    """Destroy a file its sender recalled and send the signed destruction notice."""
+    from exchange.cli_second_factor import second_factor_confirmed
+
+    fresh = confirm and second_factor_confirmed()
+    _act(obj, reference, act_as, "confirm_destruction", note=note, fresh_second_factor=fresh)
+    click.echo("recalled file destroyed; the sending school is told")
+
+
+@transfers.command("reoffer")
+@click.argument("reference")
+@click.option(
+    "--reason", required=True, help="Your answer to the rejection (sent with the new offer)."
+)
+@ACT_AS
+@click.pass_obj
+def reoffer(obj: dict[str, Any], reference: str, reason: str, act_as: str) -> None:
+    """Start a new draft that offers a rejected or expired transfer again."""
+    from exchange.outbox.service import written_in
+    from exchange.transfers import workflow
+
+    with transfer_step(obj, reference, act_as) as (session, previous, actor):
+        school = session.get(School, previous.school_id)
+        new = workflow.start(
+            session, obj["instance"], school, "reoffer", actor, previous=previous, reason=reason
+        )
+        uid = new.transfer_uid
+        pending = written_in(session)
+    _send(obj["instance"], pending)
+    click.echo(f"new draft {uid}: review it and offer it again")
+
+
 @transfers.command("retry")
 @click.argument("reference")
 @click.option("--confirm", is_flag=True, required=True, help="Confirm the cause is fixed.")
