@@ -117,11 +117,13 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.home import home
     from exchange.web.signin import signin
     from exchange.web.transfer_actions import transfer_actions
+    from exchange.web.transfer_notices import transfer_notices
     from exchange.web.transfer_pages import transfer_pages
     from exchange.web.user_pages import user_pages
 
     blueprints = (
-        signin, home, transfer_pages, transfer_actions, dpo_pages, admin_pages, user_pages, api
+        signin, home, transfer_pages, transfer_actions, transfer_notices, dpo_pages, admin_pages,
+        user_pages, api,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
