@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import cache
 
-from exchange.transfers.clock import is_school_day
+from govuk_bank_holidays.bank_holidays import BankHolidays
 
 MAX_EXTENSION_MONTHS = 2
 # A young person of about this age is usually mature enough to understand their rights (ICO).
@@ -33,9 +34,18 @@ def next_working_day(day: date) -> date:
     return day
 
 
+@cache
+def _bank_holidays() -> frozenset[date]:
+    """Return England and Wales bank holidays from the package's own data (no network)."""
+    holidays = BankHolidays(use_cached_holidays=True)
+    return frozenset(
+        item["date"] for item in holidays.get_holidays(division=BankHolidays.ENGLAND_AND_WALES)
+    )
+
+
 def is_working_day(day: date) -> bool:
     """Return whether a day is a weekday that is not a bank holiday in England and Wales."""
-    return is_school_day(day)
+    return day.weekday() < 5 and day not in _bank_holidays()
 
 
 def due_date(received: date, extra_months: int = 0) -> date:
