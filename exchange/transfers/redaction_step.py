@@ -12,7 +12,7 @@ from exchange.db import utcnow
 from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.records.models import Incident, IncidentAction, Pupil, VaultDocument
-from exchange.redaction.pipeline import RedactionBlocked, process_pdf, process_text
+from exchange.redaction.pipeline import RedactionBlocked, process_document, process_text
 from exchange.redaction.pseudonyms import PseudonymBook
 from exchange.transfers import states
 from exchange.transfers.actors import Actor
@@ -164,6 +164,11 @@ def resolve_flag(
     if resolution == "confirmed" and review.report.get("status") == "blocked":
         raise ValidationError(
             "a name is still in this document: exclude it or upload a replacement"
+        )
+    if resolution == "confirmed" and review.kind == "document" and not review.redacted_storage_key:
+        # Nothing redacted exists to send, and the original never travels.
+        raise ValidationError(
+            "this document could not be redacted: exclude it or upload a redacted PDF"
         )
     if resolution == "excluded":
         _exclude(transfer, review)
@@ -324,26 +329,21 @@ def _redact_document(
         object_id=document.id,
         report={},
     )
-    if document.media_type != "application/pdf":
-        review.flagged = True
-        review.report = {
-            "status": "needs_review",
-            "flags": [{"reason": "not a PDF: check by hand"}],
-        }
-        session.add(review)
-        return review
+    # A replacement is always a redacted PDF; a vault document is converted or read as needed.
+    media_type = "application/pdf" if source_bytes else document.media_type
     with tempfile.TemporaryDirectory(prefix="sgx-redact-") as folder:
-        source = Path(folder) / "in.pdf"
+        source = Path(folder) / "in"
         output = Path(folder) / "out.pdf"
         plain = source_bytes or instance.blobs.read_all(
             key, blob_context(pupil), document.storage_key
         )
         source.write_bytes(plain)
         try:
-            report = process_pdf(
+            report = process_document(
                 source,
                 output,
                 people,
+                media_type=media_type,
                 subject_id=subject_id,
                 book=book,
                 document=f"document:{document.id}",

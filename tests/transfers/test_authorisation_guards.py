@@ -11,7 +11,6 @@ from transfer_kit import Pair, accept_offer, actor, offer_transfer
 
 from exchange.audit.models import AuditEntry
 from exchange.db import transaction
-from exchange.demo.pdfs import scan_pdf
 from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.records.models import Pupil, School, User, VaultDocument
@@ -26,15 +25,16 @@ from exchange.transfers.redaction_step import reviews, unresolved_flags
 from exchange.transfers.settings import update_settings
 from exchange.transfers.workflow_types import ActionRefused
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
+from tests.redaction.producers import handwriting_image, image_pdf
 
 
 def _add_scan(instance: Instance, pair: Pair) -> None:
-    """Attach an image-only scan, which no tool can check for names, to the child."""
+    """Attach a scanned handwritten note, which OCR cannot read for names, to the child."""
     with transaction(instance.sessions) as session:
         child = session.get(Pupil, pair.pupil_id)
         key = pupil_data_key(session, child, instance.instance_key)
         blob = instance.blobs.write(
-            key, blob_context(child), io.BytesIO(scan_pdf(["Police report"], seed=1)), 10**7
+            key, blob_context(child), io.BytesIO(image_pdf(handwriting_image())), 10**7
         )
         session.add(
             VaultDocument(
