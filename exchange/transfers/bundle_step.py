@@ -221,7 +221,10 @@ def vault_files_for(
             if review and review.redacted_storage_key
             else document.storage_key
         )
-        extension = ".pdf" if document.media_type == "application/pdf" else ".bin"
+        # A redacted document is always a PDF, whatever the original was.
+        redacted = bool(review and review.redacted_storage_key)
+        media_type = "application/pdf" if redacted else document.media_type
+        extension = ".pdf" if media_type == "application/pdf" else ".bin"
         path = folder / f"{number:04d}{extension}"
         digest, size = hashlib.sha256(), 0
         with path.open("wb") as handle:
@@ -232,7 +235,7 @@ def vault_files_for(
         files.append(
             content.VaultFile(
                 name=f"vault/{number:04d}{extension}",
-                title=f"Document {number} ({document.media_type})",
+                title=f"Document {number} ({media_type})",
                 opener=_opener(path),
                 document_date=document.created_at.date(),
                 sha256=digest.hexdigest(),
