@@ -36,6 +36,10 @@ def test_the_code_still_makes_exactly_the_published_vectors() -> None:
         ("offer_response", "school_b"),
         ("receipt", "school_b"),
         ("countersignature", "school_a"),
+        ("withdrawal", "school_a"),
+        ("recall", "school_a"),
+        ("destruction", "school_b"),
+        ("reoffer", "school_a"),
     ],
 )
 def test_each_message_verifies_with_openssl(name: str, signer: str, tmp_path: Path) -> None:

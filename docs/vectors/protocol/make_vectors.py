@@ -16,6 +16,7 @@ from exchange.receipts.receipt import Receipt, sha256_text
 from exchange.transfers.messages import (
     BUNDLE_UPLOAD,
     COUNTERSIGNATURE,
+    NOTICE,
     OFFER,
     OFFER_RESPONSE,
     RECEIPT,
@@ -108,6 +109,7 @@ def build() -> dict[str, object]:
         message_id="04" * 16,
         issued_at=T0 + 130,
     )
+    notices = _notices(a, b, sha256_text(offer))
     return {
         "keys": {
             "school_a": {
@@ -129,7 +131,51 @@ def build() -> dict[str, object]:
             "bundle_upload": upload,
             "receipt": receipt,
             "countersignature": countersignature,
+            **notices,
         },
+    }
+
+
+def _notices(a: SigningKey, b: SigningKey, offer_sha256: str) -> dict[str, str]:
+    """Return the protocol 1.1 vectors: withdrawal, recall, destruction and a re-offer."""
+
+    def notice(key: SigningKey, kind: str, reason: str | None, number: int, **extra: object) -> str:
+        sender, to = (URN_A, URN_B) if key is a else (URN_B, URN_A)
+        body = {"transfer_id": TRANSFER, "offer_sha256": offer_sha256, "notice": kind}
+        return sign_message(
+            {**body, "reason": reason, **extra},
+            key,
+            NOTICE,
+            sender,
+            to,
+            message_id=f"{number:02d}" * 16,
+            issued_at=T0 + 200 + number,
+        )
+
+    reoffer = sign_message(
+        {
+            "transfer_id": "5e0c8a1d-7b2f-4c3e-8d9a-1f4b6c2e8a70",
+            "sender": {"urn": URN_A, "laestab": "9990101", "name": "Example Sending School"},
+            "recipient": {"urn": URN_B, "laestab": "9990102"},
+            "pupil": {"upn": "B801200005001", "date_of_birth": "2016-04-02"},
+            "leaving_date": "2026-11-20",
+            "expires_at": "2026-12-11T09:00:00+00:00",
+            "follows": {"transfer_id": TRANSFER, "answer": "The start date is now confirmed."},
+        },
+        a,
+        OFFER,
+        URN_A,
+        URN_B,
+        message_id="08" * 16,
+        issued_at=T0 + 300,
+    )
+    return {
+        "withdrawal": notice(a, "withdrawal", "The family is no longer moving.", 5),
+        "recall": notice(a, "recall", "Sent to the wrong school.", 6),
+        "destruction": notice(
+            b, "destruction", None, 7, destroyed={"incidents": 3, "documents": 2}
+        ),
+        "reoffer": reoffer,
     }
 
 
