@@ -24,7 +24,7 @@ FUZZY_BELOW_CONFIDENCE = 90.0
 LETTER_SPACED_MIN = 3
 _LETTERS = re.compile(r"[^\W\d_]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "|": "l"})
+_CONFUSABLE = str.maketrans({"0": "o", "|": "l"})
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ class _Token:
     confidence: float
 
 
-def parts_of(text: str) -> list[str]:
+def parts_of(text: str, one: str = "l") -> list[str]:
     """Return the folded letter runs of an OCR word, split at camel case and punctuation."""
-    text = _CAMEL.sub(" ", text).translate(_CONFUSABLE)
+    text = _CAMEL.sub(" ", text).translate(_CONFUSABLE).replace("1", one)
     return _LETTERS.findall(fold_for_check(text))
 
 
@@ -83,6 +83,9 @@ def tokens(words: list[Word]) -> list[_Token]:
             close_run()
         for part in parts:
             result.append(_Token(part, (word,), word.confidence))
+        if "1" in word.text:  # OCR reads a 1 for an l or an i: try the other too.
+            for part in parts_of(word.text, one="i"):
+                result.append(_Token(part, (word,), word.confidence))
     close_run()
     return result
 
