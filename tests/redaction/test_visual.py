@@ -1,0 +1,77 @@
+"""The visual check: what a reader sees on the rendered page, whatever the text layer says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exchange.redaction.names import Person
+from exchange.redaction.pipeline import RedactionBlocked, process_pdf
+from tests.redaction.producers import (
+    docx_file,
+    ghostscript_pdfwrite,
+    libreoffice_convert,
+    ocr_pdf,
+)
+from tests.redaction.tools import pdftotext, plain
+
+PEOPLE = [
+    Person("s1", "Rowan", "Pike"),
+    Person("c1", "Griffin", "Talbot"),
+    Person("c2", "Bailey", "Norris"),
+]
+
+
+@pytest.fixture(scope="module")
+def ligature_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Word document -> LibreOffice PDF -> Ghostscript pdfwrite, which garbles "ffi"."""
+    folder = tmp_path_factory.mktemp("ligature")
+    source = docx_file(
+        folder / "note.docx",
+        ["On Monday Griffin shouted at the office staff while Rowan Pike waited."],
+    )
+    return ghostscript_pdfwrite(libreoffice_convert(source, folder), folder / "gs.pdf")
+
+
+@pytest.mark.slow
+def test_a_name_the_text_layer_hides_is_seen_on_the_page_and_blocks(ligature_pdf, tmp_path):
+    # The premise: every text extractor misses the name, a reader does not.
+    assert "griffin" not in plain(pdftotext(ligature_pdf))
+    assert "griffin" in ocr_pdf(ligature_pdf, tmp_path)
+    output = tmp_path / "out.pdf"
+    with pytest.raises(RedactionBlocked) as blocked:
+        process_pdf(ligature_pdf, output, PEOPLE, subject_id="s1")
+    hits = [h for h in blocked.value.report.check.hits if h.source == "ocr_rendered_page"]
+    assert [(h.person_id, h.page) for h in hits] == [("c1", 1)]
+    left, top, right, bottom = hits[0].box
+    # The word sits on the first line, in the left half of an A4 or Letter page (points).
+    assert 0 < left < right < 300
+    assert 0 < top < bottom < 150
+    assert not output.exists()
+    assert blocked.value.report.to_dict()["status"] == "blocked"
+
+
+@pytest.mark.slow
+def test_ordinary_words_close_to_a_name_do_not_block(tmp_path):
+    source = docx_file(
+        tmp_path / "farm.docx",
+        [
+            "The barley field by the road was cut early this year.",
+            "Rowan Pike helped to mark the rows with the class.",
+        ],
+    )
+    pdf = libreoffice_convert(source, tmp_path)
+    report = process_pdf(pdf, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
+    assert report.status == "clean"
+    assert "tesseract_rendered_pages" in report.check.tools
+    assert "barley" in plain(pdftotext(tmp_path / "out.pdf"))
+
+
+def test_without_tesseract_the_file_needs_a_person(tmp_path, monkeypatch):
+    source = docx_file(tmp_path / "n.docx", ["Nothing to see."])
+    pdf = libreoffice_convert(source, tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    report = process_pdf(pdf, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
+    assert report.status == "needs_review"
+    assert [f.reason for f in report.flags] == ["visual_check_not_run"]
