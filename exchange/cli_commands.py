@@ -96,6 +96,12 @@ COMMANDS = (
         "Destroy what is due today, not held and approved, with a signed certificate.",
     ),
     LazyCommand(
+        "subject-access",
+        "exchange.subject_access.cli",
+        "subject_access",
+        "Subject access requests: log, prepare, approve, send and close them.",
+    ),
+    LazyCommand(
         "holds",
         "exchange.retention.cli",
         "holds",
