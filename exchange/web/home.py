@@ -5,18 +5,42 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from exchange.auth.permissions import can
+from exchange.notifications.dpo_work import WINDOW_DAYS, dpo_work
+from exchange.notifications.worklist import (
+    ACKNOWLEDGED,
+    acknowledged_uids,
+    dsl_work,
+    most_meaningful,
+)
 from exchange.partners.models import Partner
-from exchange.records.models import Incident, Pupil, VaultDocument
-from exchange.transfers import progress
-from exchange.transfers.clock import deadline_for
-from exchange.transfers.models import OUTGOING, Transfer
-from exchange.web.access import audit_view, current_school, current_user, db, own, requires
+from exchange.records.models import Incident, Pupil, User, VaultDocument
+from exchange.transfers.actors import Actor
+from exchange.transfers.clock import clock_for
+from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.steps import audit
+from exchange.web.access import (
+    audit_view,
+    current_school,
+    current_user,
+    db,
+    instance,
+    own,
+    requires,
+)
 
 home = Blueprint("home", __name__)
+# What a receiving DSL may record having done after reading a file (ticked on the form).
+ACTIONS = {
+    "read": "Read the file in full",
+    "senco": "Told the SENCO",
+    "plan": "Reviewed the child's plan or support",
+    "staff": "Briefed the staff who need to know",
+    "agencies": "Contacted the agencies involved",
+}
 
 
 @home.route("/")
@@ -25,41 +49,136 @@ def start() -> Any:
     user = current_user()
     if user is None:
         return redirect(url_for("signin.login"))
-    if can(user.role, "view_children"):
-        return redirect(url_for("home.leavers"))
-    if can(user.role, "view_receipts"):
-        return redirect(url_for("dpo_pages.receipts"))
+    if can(user.role, "view_children") or can(user.role, "view_receipts"):
+        return redirect(url_for("home.start_page"))
     return redirect(url_for("user_pages.users"))
+
+
+@home.route("/start")
+@requires("view_transfers")
+def start_page() -> Any:
+    """Show what waits for the signed-in DSL or DPO today."""
+    user = current_user()
+    assert user is not None
+    today = date.today()
+    if can(user.role, "view_children"):
+        return render_template("dsl/start.html", work=_dsl_work(), today=today)
+    work = _dpo_work()
+    return render_template("dpo/start.html", work=work, today=today, window=WINDOW_DAYS)
+
+
+def _dsl_work() -> Any:
+    if "dsl_work" not in g:
+        g.dsl_work = dsl_work(db(), current_school(), date.today())
+    return g.dsl_work
+
+
+def _dpo_work() -> Any:
+    if "dpo_work" not in g:
+        user = current_user()
+        assert user is not None
+        g.dpo_work = dpo_work(db(), user.school_id, instance().instance_key, date.today())
+    return g.dpo_work
+
+
+@home.app_template_global("waiting_count")
+def waiting_count() -> int:
+    """Return how many things wait for the signed-in user (the figure beside "Start")."""
+    user = current_user()
+    if user is None or not can(user.role, "view_transfers"):
+        return 0
+    return (_dsl_work() if can(user.role, "view_children") else _dpo_work()).count()
+
+
+@home.app_template_global("person_name")
+def person_name(user_id: int | None) -> str:
+    """Return the name of a user of the signed-in school who took a step, or the service."""
+    if user_id is None:
+        return "the service"
+    user = current_user()
+    person = db().get(User, user_id)
+    if user is None or person is None or person.school_id != user.school_id:
+        return "someone at the other school"
+    return person.name
 
 
 @home.route("/leavers")
 @requires("view_children")
 def leavers() -> Any:
-    """List children who are leaving, with their transfer and its clock."""
+    """List children who are leaving, with their most telling transfer and its clock."""
     school, today = current_school(), date.today()
     pupils = db().scalars(
         select(Pupil).where(Pupil.leaving_date.is_not(None)).order_by(Pupil.leaving_date, Pupil.id)
     )
+    outgoing: dict[int, list[Transfer]] = {}
+    for transfer in db().scalars(select(Transfer).where(Transfer.direction == OUTGOING)):
+        if transfer.pupil_id is not None:
+            outgoing.setdefault(transfer.pupil_id, []).append(transfer)
     rows = []
     for pupil in pupils:
-        transfer = db().scalar(
-            select(Transfer)
-            .where(Transfer.pupil_id == pupil.id, Transfer.direction == OUTGOING)
-            .order_by(Transfer.id.desc())
+        transfer = most_meaningful(outgoing.get(pupil.id, ()))
+        clock = clock_for(
+            school, pupil.leaving_date, transfer.deadline if transfer else None, today
         )
-        deadline = (
-            transfer.deadline if transfer else deadline_for(school, pupil.leaving_date, today)
+        reached = transfer is not None and transfer.state in (
+            "delivered",
+            "exported",
+            "receipted",
+            "closed",
         )
-        is_open = transfer is None or progress.is_open(transfer)
+        is_open = transfer is None or transfer.state not in ("closed", "withdrawn", "rejected")
         rows.append(
             {
                 "pupil": pupil,
                 "transfer": transfer,
-                "deadline": deadline,
-                "overdue": bool(deadline and is_open and deadline < today),
+                "deadline": clock.deadline,
+                "clock": clock,
+                "reached": reached,
+                "overdue": clock.overdue and is_open and not reached,
+                "others": len(outgoing.get(pupil.id, ())) - 1,
             }
         )
     return render_template("dsl/leavers.html", rows=rows, today=today)
+
+
+@home.route("/received/<int:transfer_id>/acknowledge", methods=["GET", "POST"])
+@requires("manage_transfers")
+def acknowledge(transfer_id: int) -> Any:
+    """Record that a person read a received file and acted on it (audited, with the actions)."""
+    transfer = own(Transfer, transfer_id)
+    if transfer.direction != INCOMING or transfer.state not in ("receipted", "closed"):
+        return render_template(
+            "error.html",
+            title="Nothing to acknowledge",
+            message="Only a file that has arrived and been imported can be acknowledged.",
+        ), 409
+    done = transfer.transfer_uid in acknowledged_uids(db(), transfer.school_id)
+    errors: dict[str, str] = {}
+    chosen = request.form.getlist("action") if request.method == "POST" else []
+    if request.method == "POST" and not done:
+        chosen = [action for action in chosen if action in ACTIONS]
+        if "read" not in chosen:
+            errors["action-read"] = "Confirm that you read the file in full"
+        else:
+            user = current_user()
+            assert user is not None
+            audit(
+                db(),
+                transfer,
+                Actor.of(user, g.get("request_id")),
+                ACKNOWLEDGED,
+                {"actions": chosen, "on": date.today().isoformat()},
+            )
+            return redirect(url_for("home.start_page"))
+    return render_template(
+        "dsl/acknowledge.html",
+        transfer=transfer,
+        actions=ACTIONS,
+        chosen=chosen,
+        done=done,
+        errors=errors,
+        today=date.today(),
+    ), (400 if errors else 200)
 
 
 @home.route("/pupils/<int:pupil_id>")

@@ -1,0 +1,1 @@
+"""What waits for each school's DSLs and DPO, and the emails that tell them (never a name)."""
