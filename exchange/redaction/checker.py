@@ -22,6 +22,9 @@ from exchange.redaction.report import CheckHit, CheckResult
 
 TOOL_TIMEOUT = 120
 _WORD = re.compile(r"[^\W_]+")
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011]\s*\n\s*(?=[^\W\d_])")
+# Three or more single letters with spaces between: letter-spaced text ("s m i t h").
+_SPACED_RUN = re.compile(r"(?:(?<![^\W_])[^\W\d_]\s{1,4}){2,}[^\W\d_](?![^\W_])")
 _QDF_OBJECT = re.compile(rb"\n(\d+) (\d+) obj\n")
 _BINARY_STREAM = re.compile(
     rb"/Subtype\s*/(Image|Type1C|CIDFontType0C|OpenType)\b|/Length[123]\b|/FunctionType"
@@ -42,10 +45,13 @@ class Needle:
 
 
 def fold_for_check(text: str) -> str:
-    """Return text without accents, case-folded, with typographic quotes made plain."""
+    """Return text without accents, invisible format characters or line-end hyphenation,
+    case-folded."""
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.casefold()
+    text = "".join(
+        c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    )
+    return _HYPHEN_BREAK.sub("", text.casefold())
 
 
 def needles_for(
@@ -89,10 +95,12 @@ def search(text: str, needles: list[Needle], *, single_words: bool = True) -> li
     folded = fold_for_check(text)
     words = set(_WORD.findall(folded))
     letters = "".join(_WORD.findall(folded))
+    spaced = [re.sub(r"\s+", "", run.group()) for run in _SPACED_RUN.finditer(folded)]
     found = []
     for needle in needles:
         if len(needle.words) == 1:
-            if single_words and needle.words[0] in words:
+            word = needle.words[0]
+            if single_words and (word in words or any(word in run for run in spaced)):
                 found.append(needle)
         elif needle.letters in letters:
             found.append(needle)

@@ -17,6 +17,7 @@ class CMap:
     cids: dict[bytes, int] = field(default_factory=dict)
     cid_ranges: list[tuple[bytes, bytes, int]] = field(default_factory=list)
     uses_other_cmap: bool = False
+    parent: str | None = None  # The CMap named by usecmap, if any.
 
     def code_length(self, data: bytes, at: int) -> int:
         """Return the byte length of the code starting at an offset (1 when unknown)."""
@@ -62,7 +63,7 @@ def _tokens(data: bytes) -> list[tuple[str, object]]:
         elif closing:
             found.append(("]", None))
         elif name is not None:
-            found.append(("name", name))
+            found.append(("name", name.decode("latin-1")))
         elif word is not None:
             found.append(("word", word.decode("ascii")))
         else:
@@ -92,6 +93,7 @@ def parse_cmap(data: bytes) -> CMap:
                 i += 1
             i += 1
             operands.append(items)
+            _consume(cmap, section, operands)
             continue
         if kind != "word":
             operands.append(value)
@@ -106,6 +108,9 @@ def parse_cmap(data: bytes) -> CMap:
             operands = []
         elif word == "usecmap":
             cmap.uses_other_cmap = True
+            if operands and isinstance(operands[-1], str):
+                cmap.parent = operands[-1]
+            operands = []
     cmap.codespaces.sort(key=lambda c: c[0])
     return cmap
 

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 import pikepdf
 
 from exchange.redaction.fonts import Font
-from exchange.redaction.geometry import IDENTITY, Matrix, multiply, separator, to_matrix
+from exchange.redaction.geometry import GAP, IDENTITY, JOIN, Matrix, multiply, separator, to_matrix
 from exchange.redaction.matcher import Match
 
-# The gap left where a name was, in thousandths of the font size: the same for every name.
-GAP = 1500
 _SHOW = frozenset({"Tj", "TJ", "'", '"'})
 _MARKED = ("/ActualText", "/Alt", "/E")
 
@@ -36,8 +34,26 @@ class TextState:
         return TextState(**self.__dict__)
 
 
-# A glyph to remove: (instruction index, element index in a TJ array, byte start, byte end).
-GlyphRef = tuple[int, int, int, int]
+# A glyph to remove: (instruction index, element index in a TJ array, byte start, byte end,
+# advance in thousandths of the font size, as a TJ number would move the pen).
+GlyphRef = tuple[int, int, int, int, float]
+# One glyph of a chunk: (char start, byte start, byte end, advance in TJ units).
+GlyphMap = list[tuple[int, int, int, float]]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Hold what the advance of one byte of a simple-font chunk depends on."""
+
+    widths: list[float]
+    size: float
+    char_space: float
+    word_space: float
+
+    def units(self, byte: int) -> float:
+        """Return the advance of one byte in TJ units (thousandths of the font size)."""
+        extra = self.char_space + (self.word_space if byte == 32 else 0.0)
+        return self.widths[byte] + (extra * 1000 / self.size if self.size else 0.0)
 
 
 @dataclass
@@ -46,10 +62,11 @@ class StreamText:
 
     chunks: list[str] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
-    # Per chunk: (instruction index or -1 for a separator, element index, glyph map). A glyph
-    # map of None means one character per byte; otherwise (char start, byte start, byte end).
-    sources: list[tuple[int, int, list[tuple[int, int, int]] | None]] = field(default_factory=list)
+    # Per chunk: (instruction index or -1 for a separator, element index, glyph map or the
+    # metrics of a chunk with one character per byte).
+    sources: list[tuple[int, int, GlyphMap | Metrics | None]] = field(default_factory=list)
     length: int = 0
+    raw: dict[int, bytes] = field(default_factory=dict)  # Chunk index -> its bytes (simple fonts).
     glyph_count: int = 0
     unmapped_fonts: set[str] = field(default_factory=set)
     used_problems: set[tuple[str, str]] = field(default_factory=set)
@@ -59,7 +76,7 @@ class StreamText:
         """Return the text as one string."""
         return "".join(self.chunks)
 
-    def add(self, chunk: str, op: int, element: int, glyphs: list | None) -> None:
+    def add(self, chunk: str, op: int, element: int, glyphs: GlyphMap | Metrics | None) -> None:
         """Append a chunk of text and where its characters came from."""
         if not chunk:
             return
@@ -81,19 +98,29 @@ class StreamText:
             base = self.starts[index]
             if op >= 0:
                 low, high = max(start - base, 0), min(end - base, len(self.chunks[index]))
-                if glyphs is None:
-                    found.extend((op, element, k, k + 1) for k in range(low, high))
-                else:
+                if isinstance(glyphs, Metrics):
+                    data = self.chunks[index]
                     found.extend(
-                        (op, element, b0, b1)
-                        for position, (char, b0, b1) in enumerate(glyphs)
+                        (op, element, k, k + 1, glyphs.units(_byte(data[k], k, self, index)))
+                        for k in range(low, high)
+                    )
+                elif glyphs is not None:
+                    found.extend(
+                        (op, element, b0, b1, units)
+                        for position, (char, b0, b1, units) in enumerate(glyphs)
                         if char < high and _glyph_end(glyphs, position, self.chunks[index]) > low
                     )
             index += 1
         return found
 
 
-def _glyph_end(glyphs: list[tuple[int, int, int]], position: int, chunk: str) -> int:
+def _byte(char: str, position: int, text: StreamText, index: int) -> int:
+    """Return the byte behind one character of a one-byte-per-character chunk."""
+    raw = text.raw.get(index)
+    return raw[position] if raw is not None else ord(char) & 0xFF
+
+
+def _glyph_end(glyphs: GlyphMap, position: int, chunk: str) -> int:
     return glyphs[position + 1][0] if position + 1 < len(glyphs) else len(chunk)
 
 
@@ -106,6 +133,7 @@ class ContentReader:
         self.out = StreamText()
         self.marked: list[int] = []
         self.images = 0
+        self._spans: list[str | None] = []  # Open marked content: its /ActualText, if any.
 
     def read(self, instructions: list) -> StreamText:
         """Walk the instructions and return the text they show."""
@@ -164,6 +192,12 @@ class ContentReader:
                 state = stack.pop()
             elif op in ("BDC", "DP") and len(operands) == 2 and _has_marked_text(operands[1]):
                 self.marked.append(index)
+                if op == "BDC":
+                    self._spans.append(_actual_text(operands[1]))
+            elif op in ("BMC", "BDC"):
+                self._spans.append(None)
+            elif op == "EMC" and self._spans:
+                self._spans.pop()
         return self.out
 
     def _font(self, name: object) -> Font | None:
@@ -198,8 +232,8 @@ class ContentReader:
                     shift = -float(element) / 1000 * size * scale
                 except (TypeError, ValueError):
                     continue
-                if shift > 0.15 * abs(size) * scale:
-                    self.out.add_separator(" ")
+                if shift > JOIN * abs(size) * scale:
+                    self.out.add_separator(GAP)
                 tm = (*tm[:4], tm[4] + shift * tm[0], tm[5] + shift * tm[1])
         end = multiply(tm, state.ctm)
         return tm, (end[4], end[5])
@@ -210,23 +244,37 @@ class ContentReader:
         font = state.font
         assert font is not None
         out = self.out
-        fast = font.decode_simple(data)
+        size = state.size
+        spaced = _letter_spaced(state)
+        actual = self._take_actual_text()
+        fast = None if spaced or actual is not None else font.decode_simple(data)
         if fast is not None:
             text, width, spaces, unmapped = fast
-            out.add(text, index, element, None)
+            metrics = Metrics(font.widths, size, state.char_space, state.word_space)
+            out.raw[len(out.chunks)] = data
+            out.add(text, index, element, metrics)
             count = len(data)
         else:
             glyphs = font.decode(data)
             pieces: list[str] = []
-            glyph_map: list[tuple[int, int, int]] = []
+            glyph_map: GlyphMap = []
             position = 0
             unmapped = False
-            for b0, b1, glyph_text, _width, _space in glyphs:
+            for number, (b0, b1, glyph_text, width, space) in enumerate(glyphs):
                 if glyph_text is None:
                     glyph_text, unmapped = "\ufffd", True
-                glyph_map.append((position, b0, b1))
+                if spaced and number:
+                    pieces.append(GAP)
+                    position += 1
+                extra = state.char_space + (state.word_space if space else 0.0)
+                units = width + (extra * 1000 / size if size else 0.0)
+                glyph_map.append((position, b0, b1, units))
                 pieces.append(glyph_text)
                 position += len(glyph_text)
+            if actual is not None and glyphs:
+                # Marked content says what these glyphs stand for (a soft hyphen, a ligature).
+                pieces, unmapped = [actual], False
+                glyph_map = [(0, glyphs[0][0], glyphs[-1][1], sum(m[3] for m in glyph_map))]
             out.add("".join(pieces), index, element, glyph_map)
             width = sum(g[3] for g in glyphs)
             spaces = sum(1 for g in glyphs if g[4])
@@ -234,9 +282,33 @@ class ContentReader:
         if unmapped:
             out.unmapped_fonts.add(font.base_font or state.font_name)
         out.glyph_count += count
-        advance = width / 1000 * state.size + state.char_space * count
+        advance = width / 1000 * size + state.char_space * count
         advance = (advance + state.word_space * spaces) * state.scale
         return (*tm[:4], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
+
+    def _take_actual_text(self) -> str | None:
+        """Return the /ActualText of the innermost open span, once (for its first string)."""
+        for position in range(len(self._spans) - 1, -1, -1):
+            text = self._spans[position]
+            if text is not None:
+                self._spans[position] = None
+                return text
+        return None
+
+
+def _letter_spaced(state: TextState) -> bool:
+    """Say whether character spacing leaves a visible gap after every glyph."""
+    return state.char_space > JOIN * abs(state.size) > 0
+
+
+def _actual_text(properties: object) -> str | None:
+    value = properties.get("/ActualText") if isinstance(properties, pikepdf.Dictionary) else None
+    if not isinstance(value, pikepdf.String):
+        return None
+    try:
+        return str(value)
+    except UnicodeDecodeError:
+        return None
 
 
 def _has_marked_text(properties: object) -> bool:
@@ -249,13 +321,15 @@ def glyphs_of(text: StreamText, match: Match) -> list[GlyphRef]:
 
 
 def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
-    """Return new instructions with the glyphs of each removal gone and a fixed gap in place."""
-    cuts: dict[int, dict[int, list[tuple[int, int, bool]]]] = {}
+    """Return new instructions without the glyphs of each removal, the pen kept in place.
+
+    Each removed run of glyphs (with any kerning inside it) becomes one TJ number equal to
+    its width, so the text after a removed name stays where it was.
+    """
+    cuts: dict[int, dict[int, list[tuple[int, int, float]]]] = {}
     for glyphs in removals:
-        for position, (op_index, element, start, end) in enumerate(glyphs):
-            cuts.setdefault(op_index, {}).setdefault(element, []).append(
-                (start, end, position == 0)
-            )
+        for op_index, element, start, end, units in glyphs:
+            cuts.setdefault(op_index, {}).setdefault(element, []).append((start, end, units))
     result: list = []
     for index, instruction in enumerate(instructions):
         if index not in cuts:
@@ -275,8 +349,8 @@ def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
     return result
 
 
-def _cut_elements(elements: list, cuts: dict[int, list[tuple[int, int, bool]]]) -> list:
-    """Split TJ elements into kept and removed pieces, then join them back with gaps."""
+def _cut_elements(elements: list, cuts: dict[int, list[tuple[int, int, float]]]) -> list:
+    """Split TJ elements into kept and removed pieces; each removed run becomes its width."""
     tokens: list[tuple[str, object]] = []
     for element_index, element in enumerate(elements):
         if not isinstance(element, pikepdf.String):
@@ -284,35 +358,42 @@ def _cut_elements(elements: list, cuts: dict[int, list[tuple[int, int, bool]]]) 
             continue
         data = bytes(element)
         position = 0
-        for start, end, gap in sorted(cuts.get(element_index, [])):
+        for start, end, units in sorted(set(cuts.get(element_index, []))):
+            if start < position:
+                continue  # The same glyph found by two overlapping matches.
             if start > position:
                 tokens.append(("keep", data[position:start]))
-            tokens.append(("gap" if gap else "cut", None))
-            position = max(position, end)
+            tokens.append(("cut", units))
+            position = end
         if position < len(data):
             tokens.append(("keep", data[position:]))
     out: list = []
-    buffer = b""
-    removed_before = False
-    for index, (kind, value) in enumerate(tokens):
-        if kind == "keep":
-            buffer += value  # type: ignore[operator]
-            removed_before = False
+    pending: list[tuple[str, object]] = []
+    for kind, value in [*tokens, ("end", None)]:
+        if kind in ("number", "cut"):
+            pending.append((kind, value))
             continue
-        if kind == "number":
-            following = next((k for k, _ in tokens[index + 1 :] if k != "number"), "keep")
-            if removed_before and following == "cut":
-                continue  # Kerning inside a removed name would hint at its letters.
-        if buffer:
-            out.append(pikepdf.String(buffer))
-            buffer = b""
-        if kind == "number":
-            out.append(value)
-        elif kind == "gap":
-            out.append(-GAP)
-            removed_before = True
-        else:
-            removed_before = True
-    if buffer:
-        out.append(pikepdf.String(buffer))
+        out.extend(_settle(pending))
+        pending = []
+        if kind == "keep":
+            if out and isinstance(out[-1], pikepdf.String):
+                out[-1] = pikepdf.String(bytes(out[-1]) + value)  # type: ignore[operator]
+            else:
+                out.append(pikepdf.String(value))  # type: ignore[arg-type]
     return out
+
+
+def _settle(pending: list[tuple[str, object]]) -> list:
+    """Return the numbers for a run between kept text: unchanged, or one width if cut."""
+    if not any(kind == "cut" for kind, _ in pending):
+        return [value for _, value in pending]
+    total = 0.0
+    for kind, value in pending:
+        if kind == "cut":
+            total -= float(value)  # type: ignore[arg-type]
+        else:
+            try:
+                total += float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+    return [round(total, 3)] if abs(total) > 0.0005 else []

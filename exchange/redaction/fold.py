@@ -8,11 +8,24 @@ from dataclasses import dataclass
 
 # Apostrophes and hyphens that people and word processors type interchangeably.
 _APOSTROPHES = dict.fromkeys(map(ord, "\u2019\u2018\u02bc\u0060\u00b4\u2032"), "'")
-_HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212\u00ad"), "-")
+_HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _TRANSLATE = {**_APOSTROPHES, **_HYPHENS}
 
+# Invisible characters that split a word without showing: soft hyphen, zero-width space and
+# joiners, word joiner, byte order mark. They are dropped before matching.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_SPACES = "[ \\t\u00a0\u2009]"
 # A hyphen at the end of a line between two letters is a layout break, not part of a word.
-_LINE_BREAK_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+_LINE_BREAK_HYPHEN = re.compile(
+    rf"(?<=[^\W\d_])[{INVISIBLE}]*[-\u2010\u00ad][{INVISIBLE}]*{_SPACES}*\r?\n{_SPACES}*"
+    rf"(?=[^\W\d_])"
+)
+# Letter spacing: three or more single letters with the same run of spaces between each
+# ("S m i t h", or the thin gaps the PDF reader puts between letter-spaced glyphs).
+_LETTER_SPACED = re.compile(
+    r"(?<![^\W_])[^\W\d_](?P<gap>[ \u00a0\u2009]{1,3})[^\W\d_](?:(?P=gap)[^\W\d_])+(?![^\W_])"
+)
+_INVISIBLE_RUN = re.compile(f"[{INVISIBLE}]+")
 
 
 @dataclass(frozen=True)
@@ -44,21 +57,40 @@ def fold_word(word: str) -> str:
 
 
 def fold(text: str) -> Folded:
-    """Fold text for matching: casefold, strip accents, unify apostrophes, join hyphenation."""
-    if text.isascii() and "-\n" not in text and "-\r\n" not in text:
+    """Fold text for matching: casefold, strip accents, unify apostrophes, join hyphenation,
+    drop invisible characters and close up letter spacing."""
+    skips = _skipped(text)
+    if not skips and text.isascii():
         return Folded(text.lower(), None)
     pieces: list[str] = []
     origin: list[int] = []
-    skip_until = -1
-    breaks = {m.start(): m.end() for m in _LINE_BREAK_HYPHEN.finditer(text)}
-    for index, char in enumerate(text):
-        if index < skip_until:
+    index = 0
+    length = len(text)
+    while index < length:
+        if index in skips:
+            index = skips[index]
             continue
-        if index in breaks:
-            skip_until = breaks[index]
-            continue
+        char = text[index]
         folded = char.lower() if char.isascii() else fold_char(char)
         pieces.append(folded)
         origin.extend([index] * len(folded))
-    origin.append(len(text))
+        index += 1
+    origin.append(length)
     return Folded("".join(pieces), origin)
+
+
+def _skipped(text: str) -> dict[int, int]:
+    """Return start -> end of every run of characters that matching skips."""
+    skips: dict[int, int] = {}
+    if not text.isascii():
+        skips.update((m.start(), m.end()) for m in _INVISIBLE_RUN.finditer(text))
+    if "\n" in text:
+        for m in _LINE_BREAK_HYPHEN.finditer(text):
+            if m.end() > m.start():
+                skips[m.start()] = m.end()
+    if " " in text or "\u2009" in text or "\u00a0" in text:
+        for m in _LETTER_SPACED.finditer(text):
+            gap = len(m.group("gap"))
+            for start in range(m.start() + 1, m.end() - 1, gap + 1):
+                skips[start] = start + gap
+    return skips

@@ -11,6 +11,7 @@ from reportlab.pdfbase._fontdata_enc_winansi import WinAnsiEncoding
 from reportlab.pdfbase._fontdata_enc_zapfdingbats import ZapfDingbatsEncoding
 from reportlab.pdfbase._glyphlist import _glyphname2unicode
 
+from exchange.redaction import embedded, predefined
 from exchange.redaction.cmap import CMap, parse_cmap
 
 # One decoded glyph: (byte start, byte end, text or None when unknown, width in 1/1000 em,
@@ -81,6 +82,7 @@ class Font:
                 text = glyph_text(names[code] or "")
             self._table.append((text, widths[code]))
         self._widths = [w for _, w in self._table]
+        self.widths = self._widths
         single = all(t is None or len(t) == 1 for t, _ in self._table)
         self._translate: dict[int, str] | None = None
         if single:
@@ -156,22 +158,43 @@ class Font:
         encoding = font.get("/Encoding")
         self._code_cmap: CMap | None = None
         self._identity = False
+        self._unicode_form: str | None = None
+        self._cid_text: dict[int, str] | tuple[str, ...] | None = None
+        descendants = font.get("/DescendantFonts")
+        descendant = descendants[0] if descendants else pikepdf.Dictionary()
         if isinstance(encoding, pikepdf.Name):
-            self._identity = str(encoding) in ("/Identity-H", "/Identity-V")
+            name = str(encoding)[1:]
+            self._identity = name in ("Identity-H", "Identity-V")
             if not self._identity:
-                self.problems.add("unsupported_cmap")
+                self._unicode_form = predefined.unicode_form(name)
+                self._code_cmap = predefined.load(name)
+                if self._code_cmap is None and self._unicode_form is None:
+                    self.problems.add("unsupported_cmap")
         elif isinstance(encoding, pikepdf.Stream):
             self._code_cmap = parse_cmap(encoding.read_bytes())
             if self._code_cmap.uses_other_cmap:
                 self.problems.add("unsupported_cmap")
-        descendants = font.get("/DescendantFonts")
-        descendant = descendants[0] if descendants else pikepdf.Dictionary()
-        if str(encoding) == "/Identity-V":
+        if str(encoding) == "/Identity-V" or str(encoding).endswith("-V"):
             self.problems.add("vertical_text")
         self._default_width = float(descendant.get("/DW", 1000))
         self._cid_widths = _cid_widths(descendant.get("/W"))
-        if self._unicode is None:
-            self.problems.add("no_unicode_mapping")
+        if self._unicode is None and self._unicode_form is None:
+            self._cid_text = self._text_without_to_unicode(descendant)
+            if self._cid_text is None:
+                self.problems.add("no_unicode_mapping")
+
+    @staticmethod
+    def _text_without_to_unicode(
+        descendant: pikepdf.Dictionary,
+    ) -> dict[int, str] | tuple[str, ...] | None:
+        """Find each CID's text without /ToUnicode: the font program, else the collection."""
+        texts = embedded.cid_texts(descendant, glyph_text)
+        if texts:
+            return texts
+        info = descendant.get("/CIDSystemInfo")
+        if isinstance(info, pikepdf.Dictionary) and str(info.get("/Registry", "")) == "Adobe":
+            return predefined.cid_to_unicode(str(info.get("/Ordering", "")))
+        return None
 
     def decode_simple(self, data: bytes) -> tuple[str, float, int, bool] | None:
         """Return (text, total width, spaces, unmapped) when each byte is one character."""
@@ -190,8 +213,11 @@ class Font:
         glyphs: list[Glyph] = []
         at = 0
         unicode = self._unicode.unicode if self._unicode is not None else {}
+        form = self._unicode_form
         while at < len(data):
-            if self._code_cmap is not None:
+            if form is not None:
+                length = predefined.code_length(form, data, at)
+            elif self._code_cmap is not None:
                 length = self._code_cmap.code_length(data, at)
             elif self._unicode is not None and self._unicode.codespaces and not self._identity:
                 length = self._unicode.code_length(data, at)
@@ -201,10 +227,21 @@ class Font:
             cid = self._code_cmap.cid(code) if self._code_cmap is not None else None
             if cid is None:
                 cid = int.from_bytes(code, "big")
+            text = unicode.get(code)
+            if text is None and form is not None:
+                text = predefined.code_text(form, code)
+            if text is None and self._cid_text is not None:
+                text = _lookup(self._cid_text, cid)
             width = self._cid_widths.get(cid, self._default_width)
-            glyphs.append((at, at + length, unicode.get(code), width, code == b"\x20"))
+            glyphs.append((at, at + length, text, width, code == b"\x20"))
             at += length
         return glyphs
+
+
+def _lookup(table: dict[int, str] | tuple[str, ...], cid: int) -> str | None:
+    if isinstance(table, dict):
+        return table.get(cid)
+    return table[cid] or None if 0 <= cid < len(table) else None
 
 
 def _standard_name(base_font: str) -> str | None:

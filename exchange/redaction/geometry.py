@@ -11,6 +11,9 @@ IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 # baseline wider than NEW_LINE starts a new line.
 JOIN = 0.15
 NEW_LINE = 0.5
+# What a gap on one line that is no space glyph reads as: a thin space, so the matcher can
+# tell the regular gaps of letter spacing from a real space glyph.
+GAP = "\u2009"
 
 
 def multiply(m: Matrix, n: Matrix) -> Matrix:
@@ -33,7 +36,7 @@ def to_matrix(values: list[object]) -> Matrix:
 def separator(
     previous_end: tuple[float, float] | None, start: tuple[float, float], trm: Matrix, size: float
 ) -> str:
-    """Return "", " " or a new line for text starting at start after text ending at previous_end."""
+    """Return "", a gap, " " or a new line for text starting at start after previous_end."""
     if previous_end is None:
         return "\n"
     ux, uy = trm[0], trm[1]
@@ -45,6 +48,8 @@ def separator(
     across = -dx * uy + dy * ux
     if abs(across) > NEW_LINE * scale:
         return "\n"
-    if along > JOIN * scale or along < -NEW_LINE * scale:
+    if along > JOIN * scale:
+        return GAP
+    if along < -NEW_LINE * scale:
         return " "
     return ""

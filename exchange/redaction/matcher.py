@@ -14,6 +14,9 @@ from exchange.redaction.names import Decision, MatchSet, TermGroup
 _BEFORE = r"(?<![^\W_])"
 _AFTER = r"(?![^\W_])"
 _MIN_INSIDE_WORD = 4
+# What the PDF reader shows for a glyph whose text is unknown.
+UNMAPPED = "\ufffd"
+_SEPARATOR = r"[\s._'\-]*"
 # A join inside a word: letter then digit, digit then letter, or lower case then capital
 # (camel case is looked for in Latin-1 letters, which covers the names on an English roll).
 _JOIN = re.compile(
@@ -63,6 +66,21 @@ class Matcher:
             return None
         return re.compile("|".join(re.escape(k) for k in keys))
 
+    @cached_property
+    def _wildcards(self) -> tuple[re.Pattern[str], list[TermGroup]] | None:
+        """Return a pattern where any letter may be an unmapped glyph (U+FFFD), by group."""
+        groups = [
+            g
+            for g in sorted(self.match_set.groups.values(), key=lambda g: (-len(g.key), g.key))
+            if g.target_ids and g.folded and not g.initials and len(g.key) >= 3
+        ]
+        if not groups:
+            return None
+        alternatives = "|".join(
+            f"(?P<g{index}>{_wild_pattern(group.folded)})" for index, group in enumerate(groups)
+        )
+        return re.compile(f"{_BEFORE}(?:{alternatives}){_AFTER}"), groups
+
     def find(self, text: str) -> list[Match]:
         """Return every hit in text, in order, with its decision (kept hits included)."""
         pattern = self._whole_words
@@ -80,8 +98,34 @@ class Matcher:
                 continue
             matches.append(Match(start, end, group, decision, reasons))
         matches.extend(self._find_inside_words(text, folded, matches))
+        if UNMAPPED in folded.text:
+            matches = self._find_unmapped(text, folded, matches)
         matches.sort(key=lambda m: m.start)
         return matches
+
+    def _find_unmapped(self, text: str, folded: Folded, found: list[Match]) -> list[Match]:
+        """Add names in which some glyphs have no known text (most letters still known)."""
+        compiled = self._wildcards
+        if compiled is None:
+            return found
+        pattern, groups = compiled
+        hits = list(found)
+        for hit in pattern.finditer(folded.text):
+            letters = [c for c in hit.group() if c.isalpha() or c == UNMAPPED]
+            unknown = letters.count(UNMAPPED)
+            if not unknown or unknown * 2 > len(letters):
+                continue
+            start, end = folded.span(hit.start(), hit.end(), len(text))
+            inside = [m for m in hits if m.start < end and start < m.end]
+            if any(m.start < start or m.end > end for m in inside):
+                continue  # Overlaps a hit it does not contain: keep the known one.
+            group = groups[int(str(hit.lastgroup)[1:])]
+            decision, reasons = group.decide()
+            if decision == "kept":
+                continue
+            hits = [m for m in hits if m not in inside]
+            hits.append(Match(start, end, group, decision, (*reasons, "unmapped_glyphs")))
+        return hits
 
     def _find_inside_words(self, text: str, folded: Folded, whole: list[Match]) -> list[Match]:
         """Find names glued to another word at a camel-case or digit join, for review."""
@@ -103,6 +147,14 @@ class Matcher:
                 found.append(Match(start, end, group, "needs_review", ("inside_longer_word",)))
                 taken.append((start, end))
         return found
+
+
+def _wild_pattern(folded: str) -> str:
+    """Return a name pattern in which each letter may also be an unmapped glyph."""
+    pieces = [p for p in re.split(r"[\s._'\-]+", folded) if p]
+    return _SEPARATOR.join(
+        "".join(f"[{re.escape(c)}{UNMAPPED}]" for c in piece) for piece in pieces
+    )
 
 
 def _joined_words(folded_text: str, text: str, folded: Folded) -> list[tuple[int, int]]:

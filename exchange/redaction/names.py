@@ -73,6 +73,7 @@ class TermGroup:
     pattern: str  # Regular expression over folded text, without boundaries.
     owners: list[Owner] = field(default_factory=list)
     ordinary_word: bool = False
+    folded: str = ""  # The folded name with its separators, e.g. "sam smith".
 
     @property
     def target_ids(self) -> tuple[str, ...]:
@@ -214,11 +215,12 @@ def _add(groups: dict[str, TermGroup], folded: str, owner: Owner) -> None:
         return
     group = groups.get(key)
     if group is None:
-        group = groups[key] = TermGroup(key, name_pattern(folded))
+        group = groups[key] = TermGroup(key, name_pattern(folded), folded=folded)
         group.ordinary_word = key in ORDINARY_WORD_NAMES
     elif group.initials:
         # A real name form wins over initials that happen to spell the same letters.
         group.pattern = name_pattern(folded)
+        group.folded = folded
         group.ordinary_word = key in ORDINARY_WORD_NAMES
     group.owners.append(owner)
 

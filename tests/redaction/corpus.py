@@ -50,6 +50,18 @@ def content_pdf(
     return pdf
 
 
+def _without_cmap(font_path: Path) -> bytes:
+    """Return a TrueType program with its cmap table dropped and no glyph names."""
+    from fontTools import ttLib
+
+    font = ttLib.TTFont(str(font_path))
+    del font["cmap"]
+    font["post"].formatType = 3.0
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return buffer.getvalue()
+
+
 def reportlab_pdf(path: Path) -> None:
     """Write a reportlab page with names in standard fonts and the classic failures."""
     c = canvas.Canvas(str(path), pagesize=(612, 792))
@@ -165,13 +177,14 @@ def _to_unicode(mapping: dict[int, str], width: int) -> bytes:
     return b"\n".join(lines)
 
 
-def cid_pdf(path: Path, *, to_unicode: bool) -> None:
-    """Write a name in an embedded CID TrueType font (Identity-H), with or without ToUnicode."""
+def cid_pdf(path: Path, *, to_unicode: bool, font_cmap: bool = True) -> None:
+    """Write a name in an embedded CID TrueType font (Identity-H), with or without ToUnicode
+    (and, without font_cmap, with no cmap or glyph names in the font program either)."""
     text = "Ellery Quorn sat alone"
     glyphs, _ = _vera_widths(text)
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(612, 792))
-    font_file = pdf.make_stream(VERA.read_bytes())
+    font_file = pdf.make_stream(VERA.read_bytes() if font_cmap else _without_cmap(VERA))
     descriptor = pdf.make_indirect(
         Dictionary(
             Type=Name.FontDescriptor,

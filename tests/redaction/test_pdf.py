@@ -7,10 +7,12 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from exchange.redaction.names import build_match_set
+from exchange.redaction.pdf import redact_pdf
 from exchange.redaction.pipeline import process_pdf
 from exchange.redaction.pseudonyms import PseudonymBook
 from tests.redaction import corpus
-from tests.redaction.tools import assert_gone, pdftotext, qpdf_check, renders
+from tests.redaction.tools import assert_gone, pdftotext, position, qpdf_check, renders
 
 REDACT = {"subject_id": "s1", "family_ids": ["s2"]}
 
@@ -50,19 +52,23 @@ def test_report_never_contains_a_name(tmp_path: Path) -> None:
         assert word.lower() not in serialised
 
 
-def test_gap_is_the_same_whatever_the_name_length(tmp_path: Path) -> None:
+def test_text_after_a_removed_name_keeps_its_position(tmp_path: Path) -> None:
     out, _ = run(corpus.kerned_pdf, tmp_path)
+    source = tmp_path / "in.pdf"
+    for word in ("left", "went", "arrived", "again."):
+        before, after = position(source, word), position(out, word)
+        assert abs(before[0] - after[0]) < 0.05, word
+        assert abs(before[1] - after[1]) < 0.05, word
     with pikepdf.open(out) as pdf:
-        gaps = [
+        numbers = [
             number
             for instruction in pikepdf.parse_content_stream(pdf.pages[0])
             if str(instruction.operator) == "TJ"
             for number in instruction.operands[0]
             if not isinstance(number, pikepdf.String)
         ]
-    assert -1500 in gaps
-    assert -20 not in gaps
-    assert 15 not in gaps
+    assert -20 not in numbers  # Kerning inside a removed name is folded into its width.
+    assert 15 not in numbers
 
 
 def test_kerned_hex_octal_quotes_positioning_and_hyphenation(tmp_path: Path) -> None:
@@ -112,8 +118,18 @@ def test_cid_font_with_to_unicode(tmp_path: Path) -> None:
     assert report.status == "clean"
 
 
-def test_cid_font_without_to_unicode_is_flagged(tmp_path: Path) -> None:
-    _, report = run(corpus.cid_pdf, tmp_path, to_unicode=False)
+def test_cid_font_without_to_unicode_is_read_through_the_font_cmap(tmp_path: Path) -> None:
+    out, report = run(corpus.cid_pdf, tmp_path, to_unicode=False)
+    assert_gone(out, tmp_path, ["Ellery", "Quorn"])
+    assert "no_unicode_mapping" not in reasons(report)
+    assert report.status == "clean"
+
+
+def test_cid_font_with_no_text_map_anywhere_is_flagged(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    corpus.cid_pdf(source, to_unicode=False, font_cmap=False)
+    match_set = build_match_set(corpus.PEOPLE, "s1", ["s2"])
+    report = redact_pdf(source, tmp_path / "out.pdf", match_set, PseudonymBook())
     assert "no_unicode_mapping" in reasons(report)
     assert report.status == "needs_review"
 
@@ -152,9 +168,9 @@ def test_every_other_hiding_place_is_cleaned(tmp_path: Path) -> None:
     assert expected <= locations
     assert {"marked_content", "structure_tree", "named_destination"} <= locations
     assert "embedded_file_removed" in reasons(report)  # The DSL must know it was dropped.
-    possible = [f for f in report.flags if f.reason == "possible_name"]
-    assert possible
-    assert possible[0].page == 1
+    # The glyphs "E.Q." carry /ActualText "Ellery Quorn": they stand for the full name and go.
+    assert "E.Q." not in pdftotext(out)
+    assert any(r.location == "page" and r.page == 1 for r in report.removed)
 
 
 def test_negative_control_is_unchanged(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -73,3 +75,25 @@ def assert_gone(path: Path, tmp: Path, words: list[str]) -> None:
         assert plain(word) not in raw, f"qpdf --qdf bytes still hold a name ({len(word)} letters)"
     check = qpdf_check(path)
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+
+def word_boxes(path: Path) -> list[tuple[str, float, float]]:
+    """Return (word, x, y) of every word poppler finds, from `pdftotext -bbox`."""
+    done = subprocess.run(
+        [require("pdftotext"), "-q", "-bbox", str(path), "-"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', done.stdout.decode("utf-8")
+    )
+    return [(html.unescape(word), float(x), float(y)) for x, y, word in found]
+
+
+def position(path: Path, word: str) -> tuple[float, float]:
+    """Return where poppler places the first occurrence of a word."""
+    for found, x, y in word_boxes(path):
+        if found == word:
+            return x, y
+    raise AssertionError(f"{word!r} is not in the text")
