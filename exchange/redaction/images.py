@@ -259,10 +259,11 @@ def _union(words: Iterable[Word]) -> Box:
 def _padded(box: Box, size: tuple[int, int]) -> Box:
     left, top, right, bottom = box
     pad = max(2, round((bottom - top) * PAD))
+    side = max(2, pad // 3)  # Less to the sides, so neighbouring words stay readable.
     return (
-        max(0, left - pad),
+        max(0, left - side),
         max(0, top - pad),
-        min(size[0] - 1, right + pad),
+        min(size[0] - 1, right + side),
         min(size[1] - 1, bottom + pad),
     )
 
