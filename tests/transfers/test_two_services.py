@@ -23,11 +23,12 @@ from exchange.db import transaction
 from exchange.instance import Instance, open_instance
 from exchange.outbox.service import celery_sender, dispatch, written_in
 from exchange.partners.service import find_partner
-from exchange.records.models import Incident, Pupil, School, User
+from exchange.records.models import Incident, Pupil, School, User, VaultDocument
 from exchange.tasks.celery_app import make_celery
 from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.models import Transfer
+from exchange.transfers.workflow_types import ActionRefused
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
 BROKER_URL = os.environ.get("EXCHANGE_TEST_BROKER_URL", "")
@@ -287,3 +288,86 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
             {"transfer_id": uid}, SigningKey.generate(), OFFER, school.urn, "990102"
         )
         assert http.post(partner_url(transfer, "offers"), forged).status == 403
+
+
+def _draft(a: Service) -> tuple[int, str]:
+    """Start and review a draft for the leaving child at A; return its id and shared id."""
+    with transaction(a.instance.sessions) as session:
+        school = session.get(School, a.school_id)
+        dsl = Actor.of(session.get(User, a.dsl_id))
+        pupil = next(
+            row
+            for row in session.scalars(select(Pupil).filter_by(school_id=school.id))
+            if row.forename == "Maisie"
+        )
+        partner = find_partner(session, school.id, "990102")
+        transfer = workflow.start(
+            session, a.instance, school, "create", dsl, pupil=pupil, partner=partner
+        )
+        workflow.apply(session, a.instance, transfer, "start_review", dsl)
+        return transfer.id, transfer.transfer_uid
+
+
+def test_withdrawal_re_offer_and_recall_reach_the_other_service_over_http(
+    services: tuple[Service, Service],
+) -> None:
+    a, b = services
+    # A withdrawal before an answer leaves B's queue.
+    first_id, first = _draft(a)
+    a.act(first_id, "offer")
+    offered = _wait(lambda: b.transfer(first), 60, f"the offer did not arrive: {a.tail()}")
+    a.act(first_id, "withdraw", reason="The family is staying.")
+    _wait(lambda: b.transfer(first).state == states.WITHDRAWN, 60, f"not withdrawn: {a.tail()}")
+    with pytest.raises(ActionRefused):
+        b.act(offered.id, "accept", on_roll_confirmed=True)
+
+    # A rejection, answered with a re-offer linked to it.
+    second_id, second = _draft(a)
+    a.act(second_id, "offer")
+    got = _wait(lambda: b.transfer(second), 60, f"the offer did not arrive: {a.tail()}")
+    b.act(got.id, "reject", reason="Not on our roll yet")
+    _wait(lambda: a.transfer(second).state == states.REJECTED, 60, f"no rejection: {b.tail()}")
+    with transaction(a.instance.sessions) as session:
+        again = workflow.start(
+            session,
+            a.instance,
+            session.get(School, a.school_id),
+            "reoffer",
+            Actor.of(session.get(User, a.dsl_id)),
+            previous=session.get(Transfer, second_id),
+            reason="Her start date is confirmed.",
+        )
+        again_id, again_uid = again.id, again.transfer_uid
+    a.act(again_id, "start_review")
+    a.act(again_id, "offer")
+    linked = _wait(lambda: b.transfer(again_uid), 60, f"no re-offer: {a.tail()}")
+    assert (linked.follows_uid, linked.follows_answer) == (second, "Her start date is confirmed.")
+
+    # Delivered, then recalled: B destroys its copy and A records the signed notice.
+    b.act(linked.id, "accept", on_roll_confirmed=True)
+    _wait(lambda: a.transfer(again_uid).state == states.ACCEPTED, 60, f"no accept: {b.tail()}")
+    a.act(
+        again_id,
+        "record_conversation",
+        held_on=a.transfer(again_uid).created_at.date(),
+        participants="Dsl 1, Dsl 2",
+        summary="Needs a trusted adult.",
+    )
+    a.act(again_id, "authorise", fresh_second_factor=True)
+    _wait(lambda: b.transfer(again_uid).state == states.CLOSED, 120, f"not closed: {a.tail()}")
+    _wait(lambda: a.transfer(again_uid).state == states.CLOSED, 60, f"not closed: {b.tail()}")
+    a.act(again_id, "recall", reason="Sent before the move was final.", fresh_second_factor=True)
+    _wait(
+        lambda: b.transfer(again_uid).state == states.RECALL_REQUESTED,
+        60,
+        f"no recall: {a.tail()}",
+    )
+    b.act(linked.id, "confirm_destruction", fresh_second_factor=True)
+    _wait(lambda: a.transfer(again_uid).state == states.RECALLED, 60, f"no notice: {b.tail()}")
+    assert b.transfer(again_uid).state == states.RECALLED
+    with b.instance.sessions() as session:
+        for model in (Incident, VaultDocument):
+            left = session.scalar(
+                select(func.count()).select_from(model).filter_by(school_id=b.school_id)
+            )
+            assert left == 0
