@@ -59,6 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from exchange.web.setup import init_app as init_pages
 
     init_pages(app)
+    from exchange.subject_access.web import init_app as init_subject_access
+
+    init_subject_access(app)
     return app
 
 
