@@ -2,8 +2,8 @@
 
 Each picture is read by OCR; the words of a name are painted over in the pixels themselves and
 the picture is re-encoded from those pixels alone (no EXIF, XMP or other metadata survives),
-so nothing of the name remains under a box. The strips that changed are read by OCR again;
-the rest of the picture is unchanged and was already read. What OCR cannot read with
+so nothing of the name remains under a box. The surroundings of each burned box are read by
+OCR again; the rest of the picture is unchanged and was already read. What OCR cannot read with
 confidence (handwriting, a poor scan, a picture without text) is flagged with its page and box.
 """
 
@@ -105,7 +105,9 @@ def redact_pictures(
     return results
 
 
-def _read(pictures: list[tuple[Image.Image, int]], folder: Path, stem: str) -> list[list[Word]]:
+def _read(
+    pictures: list[tuple[Image.Image, int]], folder: Path, stem: str, *, single_line: bool = False
+) -> list[list[Word]]:
     """OCR pictures grouped by resolution, returning the words of each in order."""
     pages: list[list[Word]] = [[] for _ in pictures]
     by_dpi: dict[int, list[int]] = {}
@@ -119,7 +121,8 @@ def _read(pictures: list[tuple[Image.Image, int]], folder: Path, stem: str) -> l
             image.save(path)
             paths.append(path)
         try:
-            for index, words in zip(indexes, ocr.read_images(paths, dpi=dpi), strict=True):
+            read = ocr.read_images(paths, dpi=dpi, single_line=single_line)
+            for index, words in zip(indexes, read, strict=True):
                 pages[index] = words
         finally:
             for path in paths:
@@ -192,37 +195,53 @@ def _judge_confidence(result: PictureResult, words: list[Word]) -> None:
 
 
 def _verify(results: list[PictureResult], needles: list[Needle], folder: Path) -> None:
-    """Read again the strips of each picture that changed, and keep any name still seen."""
-    strips: list[tuple[PictureResult, int, Image.Image]] = []
+    """Read again the surroundings of each burned box, and keep any name still seen there."""
+    crops: list[tuple[PictureResult, Box, Image.Image]] = []
     for result in results:
-        for top, bottom in _strips(result):
-            crop = result.image.crop((0, top, result.image.width, bottom))
-            strips.append((result, top, Image.frombytes(crop.mode, crop.size, crop.tobytes())))
-    if not strips:
+        for box in _surroundings(result):
+            crop = result.image.crop(box)
+            crops.append((result, box, Image.frombytes(crop.mode, crop.size, crop.tobytes())))
+    if not crops:
         return
-    pages = _read([(image, result.dpi) for result, _top, image in strips], folder, "verify")
-    for (result, top, _image), words in zip(strips, pages, strict=True):
+    pages = _read(
+        [(image, result.dpi) for result, _box, image in crops], folder, "verify", single_line=True
+    )
+    for (result, box, _image), words in zip(crops, pages, strict=True):
+        left, top = box[0], box[1]
         shifted = [
-            Word(w.page, w.line, w.left, w.top + top, w.width, w.height, w.confidence, w.text)
+            Word(
+                w.page, w.line, w.left + left, w.top + top, w.width, w.height, w.confidence, w.text
+            )
             for w in words
         ]
         result.remaining.extend(find_names(shifted, needles, 1))
 
 
-def _strips(result: PictureResult) -> list[tuple[int, int]]:
-    """Return merged horizontal bands, a line above and below each burned box."""
-    bands = []
+def _surroundings(result: PictureResult) -> list[Box]:
+    """Return boxes around each burned box: its line, a few letters' width either side.
+
+    The rest of the picture did not change and was read in full before burning.
+    """
+    boxes = []
+    width, height = result.image.size
     for burned in result.burned:
         left, top, right, bottom = burned.box
-        del left, right
-        margin = max(8, bottom - top)
-        bands.append((max(0, top - margin), min(result.image.height, bottom + margin)))
-    merged: list[tuple[int, int]] = []
-    for top, bottom in sorted(bands):
-        if merged and top <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], bottom))
+        tall = bottom - top
+        boxes.append(
+            (
+                max(0, left - 4 * tall),
+                max(0, top - tall // 2),
+                min(width, right + 4 * tall),
+                min(height, bottom + tall // 2),
+            )
+        )
+    merged: list[Box] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        last = merged[-1] if merged else None
+        if last and abs(box[1] - last[1]) < (box[3] - box[1]) // 2 and box[0] <= last[2]:
+            merged[-1] = (last[0], min(last[1], box[1]), max(last[2], box[2]), max(last[3], box[3]))
         else:
-            merged.append((top, bottom))
+            merged.append(box)
     return merged
 
 

@@ -53,7 +53,7 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def read_images(images: Sequence[Path], *, dpi: int) -> list[list[Word]]:
+def read_images(images: Sequence[Path], *, dpi: int, single_line: bool = False) -> list[list[Word]]:
     """Return the words of each image, in order, read by one tesseract process."""
     if not images:
         return []
@@ -62,7 +62,8 @@ def read_images(images: Sequence[Path], *, dpi: int) -> list[list[Word]]:
         raise OcrUnavailable("tesseract is not installed: apt-get install tesseract-ocr")
     listing = images[0].parent / "ocr-pages.txt"
     listing.write_text("".join(f"{path}\n" for path in images), encoding="utf-8")
-    command = [tesseract, str(listing), "-", "-l", LANGUAGE, "--dpi", str(dpi), "tsv"]
+    layout = ["--psm", "7"] if single_line else []  # 7: the image is one line of text.
+    command = [tesseract, str(listing), "-", "-l", LANGUAGE, "--dpi", str(dpi), *layout, "tsv"]
     try:
         done = subprocess.run(
             command,
