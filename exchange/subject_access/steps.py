@@ -28,6 +28,7 @@ OPEN, AWAITING, APPROVED, SENT, CLOSED, REFUSED = STATES = (
 )
 ACTIVE = (OPEN, AWAITING, APPROVED)  # The clock runs: the response has not gone yet.
 OBJECT_TYPE = "subject_access_request"
+AUDIT_REASON = 200  # The audit log keeps short reasons only.
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def refused(
             OBJECT_TYPE,
             object_id,
             actor.request_id,
-            reason,
+            reason if len(reason) <= AUDIT_REASON else reason[: AUDIT_REASON - 1] + "…",
         ),
     )
 

@@ -22,6 +22,7 @@ from exchange.subject_access.errors import RequestRefused
 from exchange.subject_access.export import handling_record
 from exchange.subject_access.models import SubjectAccessRequest
 from exchange.subject_access.package import RESPONSE_NAME
+from tests.redaction.producers import ocr_pdf
 
 SEVEN_ZIP = shutil.which("7zz") or shutil.which("7z")
 
@@ -122,6 +123,10 @@ def test_a_parents_request_from_logging_to_acknowledgement(
         assert name.casefold() not in extracted.casefold(), name
     for kept in ("Maisie", "Joanna Thornbury", "Teacher Abbott"):
         assert kept in extracted
+    seen = ocr_pdf(response, tmp_path).casefold()
+    assert "joanna thornbury" in seen  # OCR reads the page at all.
+    for name in FORBIDDEN_NAMES:
+        assert name.casefold() not in seen, name
     assert "pushed her at break" not in extracted
     assert "[withheld: see schedule item" in extracted
     assert "Schedule of information withheld or removed" in extracted
