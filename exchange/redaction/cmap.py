@@ -49,6 +49,9 @@ def _unhex(text: bytes) -> bytes:
 def _utf16(data: bytes) -> str:
     if len(data) % 2:
         data = b"\x00" + data
+    if len(data) >= 4 and not any(data[1::2]) and all(0x20 < b < 0x7F for b in data[0::2]):
+        # Ghostscript writes some ligatures one byte off: <66006600> for "ff" (U+6600 U+6600).
+        return data[0::2].decode("ascii")
     return data.decode("utf-16-be", errors="replace")
 
 

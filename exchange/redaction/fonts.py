@@ -28,6 +28,11 @@ _STANDARD_14 = {
     "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique", "Times-Roman", "Times-Bold",
     "Times-Italic", "Times-BoldItalic", "Symbol", "ZapfDingbats",
 }  # fmt: skip
+_LIGATURES = {
+    name: text
+    for text in ("ff", "fi", "fl", "ffi", "ffl", "ft", "st")
+    for name in (text, "_".join(text))
+}
 _ALIASES = {"Arial": "Helvetica", "TimesNewRoman": "Times-Roman", "CourierNew": "Courier"}
 
 
@@ -76,7 +81,11 @@ class Font:
         self._table: list[tuple[str | None, float]] = []
         for code in range(256):
             text: str | None = None
-            if self._unicode is not None and bytes([code]) in self._unicode.unicode:
+            name = names[code]
+            if name in _LIGATURES:
+                # A ligature's glyph name is surer than a ToUnicode map that producers get wrong.
+                text = _LIGATURES[name]
+            elif self._unicode is not None and bytes([code]) in self._unicode.unicode:
                 text = self._unicode.unicode[bytes([code])]
             elif names[code] is not None:
                 text = glyph_text(names[code] or "")

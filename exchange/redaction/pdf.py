@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ from exchange.redaction.strings import StringRedactor
 # Images smaller than this (in pixels, each side) cannot hold a readable name.
 MIN_IMAGE_SIDE = 16
 _MARKED_KEYS = ("/ActualText", "/Alt", "/E")
+_RESOURCE_CATEGORIES = (
+    "/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/Properties",
+)  # fmt: skip
 
 
 @dataclass
@@ -53,6 +57,7 @@ class PdfRedactor:
         self.strings = StringRedactor(matcher, book, report, redact_review)
         self._fonts: dict[tuple[int, int], Font] = {}
         self._done: set[tuple[int, int]] = set()
+        self._renames: dict[tuple[int, int], dict[str, str]] = {}
 
     def run(self) -> None:
         """Redact every page, then every other place a name can hide."""
@@ -109,6 +114,9 @@ class PdfRedactor:
         except pikepdf.PdfError:
             self.report.flag(number, "content_unreadable", location)
             return None
+        renames = self._rename_resources(resources, number)
+        if renames:
+            instructions = [_renamed(i, renames) for i in instructions]
         reader = ContentReader(self._font, resources)
         text = reader.read(instructions)
         tally.glyphs += text.glyph_count
@@ -121,7 +129,7 @@ class PdfRedactor:
             names = ", ".join(sorted(text.unmapped_fonts))
             self.report.flag(number, "unmapped_glyphs", f"font {names}")
         removals = self._find(text, number, location)
-        changed = self._marked_content(instructions, reader.marked, number)
+        changed = self._marked_content(instructions, reader.marked, number) or bool(renames)
         if removals:
             return rewrite(instructions, removals)
         return instructions if changed else None
@@ -154,6 +162,36 @@ class PdfRedactor:
                     properties[key] = pikepdf.String(new)
                     changed = True
         return changed
+
+    def _rename_resources(self, resources: object, number: int) -> dict[str, str]:
+        """Give resources whose names carry a child's name (/OliverSmith) neutral names."""
+        if not isinstance(resources, pikepdf.Dictionary):
+            return {}
+        key = resources.objgen if resources.is_indirect else (id(resources), -1)
+        if key in self._renames:
+            return self._renames[key]
+        renames: dict[str, str] = {}
+        for category in _RESOURCE_CATEGORIES:
+            entries = resources.get(category)
+            if not isinstance(entries, pikepdf.Dictionary):
+                continue
+            for name in list(entries.keys()):
+                if not self._carries_name(name[1:]):
+                    continue
+                new = f"/R{len(renames) + 1}x{len(entries)}"
+                while new in entries:
+                    new += "x"
+                entries[new] = entries[name]
+                del entries[name]
+                renames[name] = new
+        if renames:
+            self.report.removed.append(Removal(number, "resource_name", (), None, "part"))
+        self._renames[key] = renames
+        return renames
+
+    def _carries_name(self, name: str) -> bool:
+        words = re.sub(r"(?<=[a-z])(?=[A-Z])|[_#.\-]+|(?<=\D)(?=\d)", " ", name)
+        return any(m.decision != "kept" for m in self.matcher.find(words))
 
     def _resources(self, resources: object, number: int, tally: PageTally) -> None:
         if not isinstance(resources, pikepdf.Dictionary):
@@ -216,6 +254,20 @@ class PdfRedactor:
         objects.clean_xmp(pdf, self.matcher, report)
         objects.rename_destinations(pdf, self.matcher, report)
         objects.clean_strings(pdf, self.strings, objects.annotation_pages(pdf))
+
+
+def _renamed(instruction: object, renames: dict[str, str]) -> object:
+    """Return an instruction with renamed resource names among its operands."""
+    if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+        return instruction
+    operands = list(instruction.operands)
+    if not any(isinstance(o, pikepdf.Name) and str(o) in renames for o in operands):
+        return instruction
+    operands = [
+        pikepdf.Name(renames[str(o)]) if isinstance(o, pikepdf.Name) and str(o) in renames else o
+        for o in operands
+    ]
+    return pikepdf.ContentStreamInstruction(operands, instruction.operator)
 
 
 def _inherited(page: pikepdf.Dictionary, key: str) -> object:

@@ -97,3 +97,9 @@ def position(path: Path, word: str) -> tuple[float, float]:
         if found == word:
             return x, y
     raise AssertionError(f"{word!r} is not in the text")
+
+
+def letters(text: str) -> str:
+    """Return only the letters of text, folded: soft hyphens, spacing and breaks cannot hide."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isalpha()).lower()
