@@ -151,7 +151,9 @@ def test_type3_font_is_removed_and_flagged(tmp_path: Path) -> None:
 
 def test_scan_page_is_flagged(tmp_path: Path) -> None:
     _, report = run(corpus.scan_pdf, tmp_path)
-    assert {"image_only_page", "image_may_contain_text"} <= reasons(report)
+    # OCR reads the picture (tests/redaction/test_scans.py): its tiny text is read with little
+    # confidence, so the page still needs a person.
+    assert "no_readable_text" in reasons(report)
     assert {f.page for f in report.flags} == {1}
 
 
