@@ -152,7 +152,7 @@ class SchoolCalendar:
 
     def school_days_between(self, start: date, end: date) -> int:
         """Return how many school days fall after `start` up to and including `end`."""
-        if end <= start:
+        if end < start:
             return -self.school_days_between(end, start)
         return sum(
             1 for n in range((end - start).days) if self.is_school_day(start + (n + 1) * DAY)

@@ -1,15 +1,20 @@
-"""Alerts to a school's DSL (and SENCO when a file arrives): by email, never with names in them."""
+"""Alerts to a school's DSLs (and SENCO when a file arrives): by email, never with names in them.
+
+An alert says what happened and links to the page; the child's name, date of birth and case
+never leave the service by email. A user who chose the daily digest gets no single alerts:
+one email a day counts what waits (exchange.notifications.digest).
+"""
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.auth.mail import send_mail
 from exchange.logs import get_logger
+from exchange.notifications.preferences import digest_user_ids
 from exchange.records.models import School, User
 from exchange.transfers.models import Transfer
 from exchange.transfers.settings import school_setting
@@ -20,60 +25,69 @@ SUBJECTS = {
     "offer_received": "A safeguarding file is offered to your school",
     "offer_accepted": "Your offer of a safeguarding file was accepted",
     "offer_rejected": "Your offer of a safeguarding file was rejected",
+    "offer_expired": "An offer of a safeguarding file expired unanswered",
     "file_received": "A safeguarding file has arrived for a pupil joining your school",
+    "receipt_countersigned": "The receipt for a safeguarding file is countersigned",
     "delivery_failed": "A safeguarding file could not be delivered",
+    "offer_withdrawn": "An offer of a safeguarding file was withdrawn by the sending school",
+    "recall_requested": "The sending school recalled a safeguarding file it sent you",
+    "recall_confirmed": "The receiving school destroyed the safeguarding file you recalled",
+    "deadline_5": "A safeguarding file is due within 5 school days",
+    "deadline_3": "A safeguarding file is due within 3 school days",
     "overdue": "A safeguarding file transfer is overdue",
-    "offer_expired": "Your offer of a safeguarding file expired unanswered",
-    "offer_withdrawn": "An offer of a safeguarding file was withdrawn by its sender",
-    "recall_requested": "A school recalled a safeguarding file it sent you",
-    "recall_confirmed": "The receiving school destroyed the file you recalled",
 }
+DSL_ROLES = ("dsl", "deputy_dsl")
 
 
 def recipients(session: Session, school: School, event: str) -> list[str]:
-    """Return who is told: the school's DSLs, its DSL mailbox, and its SENCO for arrivals."""
-    users = session.scalars(
-        select(User.email).where(
-            User.school_id == school.id, User.role == "dsl", User.is_active.is_(True)
+    """Return who is told at once: DSLs and deputies (not on the digest), the DSL mailbox, SENCO."""
+    digest = digest_user_ids(school)
+    users = session.execute(
+        select(User.id, User.email).where(
+            User.school_id == school.id, User.role.in_(DSL_ROLES), User.is_active.is_(True)
         )
     ).all()
     extra = [school_setting(school, "dsl_email")]
     if event == "file_received":
         extra.append(school_setting(school, "senco_email"))
-    return sorted({address for address in [*users, *extra] if address})
+    addresses = [email for user_id, email in users if user_id not in digest]
+    return sorted({address for address in [*addresses, *extra] if address})
 
 
-def compose(transfer: Transfer, event: str, sender: str, to: list[str]) -> EmailMessage:
-    """Return the alert: what happened and the transfer reference, no child's details."""
-    message = EmailMessage()
-    message["Subject"] = SUBJECTS[event]
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    message.set_content(
+def link(config: dict[str, Any], path: str) -> str:
+    """Return the address of a page of the service, for an email."""
+    return f"{config['PUBLIC_URL'].rstrip('/')}{path}"
+
+
+def body(config: dict[str, Any], school: School, event: str, path: str, reference: str) -> str:
+    """Return an alert's text: what happened and a link, nothing about the child."""
+    return (
         f"{SUBJECTS[event]}.\n\n"
-        f"Transfer reference: {transfer.transfer_uid}\n"
-        f"Deadline: {transfer.deadline.isoformat() if transfer.deadline else 'not set'}\n\n"
-        "Sign in to the safeguarding exchange to see the details. This email deliberately "
-        "holds no information about the child.\n"
+        f"Sign in to see what to do next:\n\n  {link(config, path)}\n\n"
+        f"Reference: {reference}\n\n"
+        "This email deliberately holds no information about the child.\n\n"
+        f"You get these emails as a DSL at {school.name}. To get one email a day instead, "
+        f"choose the daily digest on your start page: {link(config, '/start')}\n"
     )
-    return message
+
+
+def tell(
+    session: Session, config: dict[str, Any], school: School, event: str, path: str, reference: str
+) -> int:
+    """Email the school's DSLs that something happened; return how many addresses it reached."""
+    if event not in SUBJECTS:
+        raise ValueError(f"unknown alert {event!r}")
+    to = recipients(session, school, event)
+    sent = send_mail(config, to, SUBJECTS[event], body(config, school, event, path, reference))
+    log.info(
+        "alert emailed" if sent else "alert not emailed",
+        extra={"alert": event, "school_id": school.id, "addresses": sent},
+    )
+    return sent
 
 
 def send_alert(session: Session, config: dict[str, Any], transfer: Transfer, event: str) -> int:
-    """Email the alert; return how many addresses it went to (0 if no SMTP is set up)."""
-    if event not in SUBJECTS:
-        raise ValueError(f"unknown alert {event!r}")
+    """Email the alert about a transfer; return how many addresses it went to (0 if no SMTP)."""
     school = session.get(School, transfer.school_id)
-    to = recipients(session, school, event)
-    if not to or not config.get("SMTP_HOST"):
-        log.info(
-            "alert not emailed",
-            extra={"alert": event, "transfer_id": transfer.id, "addresses": len(to)},
-        )
-        return 0
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
-        smtp.send_message(compose(transfer, event, config["SMTP_FROM"], to))
-    log.info(
-        "alert emailed", extra={"alert": event, "transfer_id": transfer.id, "addresses": len(to)}
-    )
-    return len(to)
+    assert school is not None
+    return tell(session, config, school, event, f"/transfers/{transfer.id}", transfer.transfer_uid)

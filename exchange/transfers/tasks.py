@@ -167,16 +167,18 @@ def notify_task(self: Task, transfer_id: int, event: str, outbox_id: int | None 
 
 
 @shared_task(name=names.TRANSFERS_DAILY, bind=True, **RESILIENT)
-def daily_task(self: Task) -> dict[str, int]:
-    """Expire stale offers and remind DSLs of overdue transfers, for every school."""
-    counts = {"expired": 0, "overdue": 0}
+def daily_task(self: Task, today: str | None = None) -> dict[str, int]:
+    """Expire stale offers; remind DSLs of files due or overdue and send digests, each school."""
+    from exchange.notifications.daily import daily_notices
+
+    day = date.fromisoformat(today) if today else date.today()
+    counts = {"expired": 0, "reminders": 0, "digests": 0}
     with outbox_work(self, None) as (instance, session):
         assert session is not None
         for school in session.scalars(select(School)):
             counts["expired"] += expire_offers(session, instance, school.id)
-            for transfer in overdue(session, school.id, date.today()):
-                send_alert(session, instance.config, transfer, "overdue")
-                counts["overdue"] += 1
+            for key, count in daily_notices(session, instance.config, school, day).items():
+                counts[key] += count
     log.info("daily transfer checks", extra=counts)
     return counts
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from exchange.auth.permissions import can
 from exchange.notifications.dpo_work import WINDOW_DAYS, dpo_work
+from exchange.notifications.preferences import digest_user_ids, set_digest
 from exchange.notifications.worklist import (
     ACKNOWLEDGED,
     acknowledged_uids,
@@ -62,9 +63,25 @@ def start_page() -> Any:
     assert user is not None
     today = date.today()
     if can(user.role, "view_children"):
-        return render_template("dsl/start.html", work=_dsl_work(), today=today)
+        digest = user.id in digest_user_ids(current_school())
+        return render_template("dsl/start.html", work=_dsl_work(), today=today, digest=digest)
     work = _dpo_work()
     return render_template("dpo/start.html", work=work, today=today, window=WINDOW_DAYS)
+
+
+@home.route("/start/emails", methods=["POST"])
+@requires("view_children")
+def emails() -> Any:
+    """Choose an email for each event, or one digest a day (the DSL's own choice)."""
+    user = current_user()
+    assert user is not None
+    choice = request.form.get("emails", "")
+    if choice not in ("each", "digest"):
+        return render_template(
+            "error.html", title="Choose how to be emailed", message="Choose one of the two"
+        ), 400
+    set_digest(current_school(), user.id, wanted=choice == "digest")
+    return redirect(url_for("home.start_page") + "#emails")
 
 
 def _dsl_work() -> Any:

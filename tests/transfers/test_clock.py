@@ -157,3 +157,12 @@ def test_a_leaver_before_a_bank_holiday_weekend_gets_a_day_more(region: str, yea
     leaving = early_may - timedelta(days=3)  # The Friday before.
     # Tuesday to Friday, then the next Monday: not the Friday a week on.
     assert deadline_for(school, leaving, leaving) == early_may + timedelta(days=7)
+
+
+def test_on_the_day_it_is_due_the_clock_says_so() -> None:
+    school = _school()
+    due = deadline_for(school, date(2027, 1, 13), date(2027, 1, 13))
+    clock = clock_for(school, date(2027, 1, 13), due, due)
+    assert (clock.school_days_left, clock.left_in_words, clock.overdue) == (0, "Due today", False)
+    late = clock_for(school, date(2027, 1, 13), due, due + timedelta(days=1))
+    assert (late.left_in_words, late.overdue) == ("1 school day overdue", True)

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from flask import Flask
-from flow import complete, incoming_id, post, start_and_offer
+from flow import complete, incoming_id, partner_id, post, start_and_offer
 from sqlalchemy import select
 from transfer_kit import OTHER_CHILD, SUBJECT
 from web_kit import World, sign_in
@@ -133,7 +133,16 @@ def test_leavers_shows_the_delivered_file_not_a_later_withdrawn_transfer(
     sign_in(receiver, instance, world.user("receiver", "dsl"))
     first = start_and_offer(sender, instance, world.sender_id, world.receiver_id, world.pupil_id)
     complete(sender, receiver, instance, world.receiver_id, first)
-    second = start_and_offer(sender, instance, world.sender_id, world.receiver_id, world.pupil_id)
+    post(
+        sender,
+        f"/transfers/new/{world.pupil_id}",
+        {"partner_id": str(partner_id(instance, world.sender_id, world.receiver_id))},
+    )
+    with instance.sessions() as session:
+        second = max(
+            session.scalars(select(Transfer.id).where(Transfer.school_id == world.sender_id))
+        )
+    assert second != first
     post(sender, f"/transfers/{second}/withdraw", {"reason": "Started by mistake"})
     page = sender.get("/leavers").get_data(as_text=True)
     row = page[page.index(SUBJECT[1]) :]
@@ -161,3 +170,25 @@ def test_the_dpo_start_page_counts_receipts_without_naming_the_child(
     assert "children's records due in the next 90 days" in page
     for name in (*SUBJECT, *OTHER_CHILD):
         assert name not in page
+
+
+def test_a_dsl_chooses_the_daily_digest_on_the_start_page(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    from exchange.notifications.preferences import digest_user_ids
+    from exchange.records.models import School
+
+    client = app.test_client()
+    dsl = world.user("sender", "dsl")
+    sign_in(client, instance, dsl)
+    assert 'id="emails-each" name="emails" value="each" checked' in client.get("/start").get_data(
+        as_text=True
+    )
+    post(client, "/start/emails", {"emails": "digest"})
+    assert 'value="digest" checked' in client.get("/start").get_data(as_text=True)
+    with instance.sessions() as session:
+        assert digest_user_ids(session.get(School, world.sender_id)) == {dsl}
+    post(client, "/start/emails", {"emails": "whatever"}, status=400)
+    post(client, "/start/emails", {"emails": "each"})
+    with instance.sessions() as session:
+        assert digest_user_ids(session.get(School, world.sender_id)) == frozenset()
