@@ -19,15 +19,32 @@ class Partner(SchoolScoped, Base):
     __table_args__ = (UniqueConstraint("school_id", "urn"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    urn: Mapped[str] = mapped_column(String(6))
-    laestab: Mapped[str] = mapped_column(String(7))
+    # A school with an English URN has one; other destinations (exchange.partners.destinations)
+    # are named by their own identifier instead.
+    urn: Mapped[str | None] = mapped_column(String(6))
+    laestab: Mapped[str | None] = mapped_column(String(7))
     name: Mapped[str] = mapped_column(String(200))
     service_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(30), default="partner_school")
+    identifier: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    purpose: Mapped[str | None] = mapped_column(String(30))
 
     keys: Mapped[list[PartnerKey]] = relationship(
         back_populates="partner", order_by="PartnerKey.added_at"
     )
+
+    @property
+    def reference(self) -> str:
+        """Return how records name this destination: its URN, or its kind and identifier."""
+        if self.urn:
+            return self.urn
+        return f"{self.kind}:{self.identifier}" if self.identifier else self.kind
 
     @property
     def offline(self) -> bool:

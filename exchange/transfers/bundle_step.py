@@ -107,7 +107,7 @@ def make_chronology(
     return content.Chronology(
         transfer_id=transfer.transfer_uid,
         sender=content.SchoolRef(school.urn, school.name, school.laestab),
-        recipient=content.SchoolRef(partner.urn, partner.name, partner.laestab),
+        recipient=content.SchoolRef(partner.reference, partner.name, partner.laestab),
         pupil=content.PupilSummary(
             display_name=f"{pupil.preferred_name or pupil.forename} {pupil.surname}",
             date_of_birth=pupil.date_of_birth,

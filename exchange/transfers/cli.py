@@ -38,9 +38,9 @@ def list_transfers(obj: dict[str, Any]) -> None:
             click.echo("no transfers")
         for transfer in rows:
             sender, receiver = (
-                (school.urn, transfer.partner.urn)
+                (school.urn, transfer.partner.reference)
                 if transfer.direction == "outgoing"
-                else (transfer.partner.urn, school.urn)
+                else (transfer.partner.reference, school.urn)
             )
             deadline = transfer.deadline.isoformat() if transfer.deadline else "-"
             overdue = " OVERDUE" if progress.is_overdue(transfer, date.today()) else ""
@@ -52,13 +52,18 @@ def list_transfers(obj: dict[str, Any]) -> None:
 
 @transfers.command("create")
 @click.option("--upn", required=True, help="The leaving child's UPN.")
-@click.option("--to", "to_urn", required=True, help="URN of the receiving school (a partner).")
+@click.option(
+    "--to",
+    "to_urn",
+    required=True,
+    help='Where the file goes: a URN, a destination ("scottish_school:5244439"), or "unknown".',
+)
 @click.option("--leaving-date", type=click.DateTime(["%Y-%m-%d"]))
 @ACT_AS
 @click.pass_obj
 def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as: str) -> None:
     """Start a draft transfer with the policy's selection of records."""
-    from exchange.partners.service import find_partner
+    from exchange.partners.destinations import find
     from exchange.records.models import Pupil
     from exchange.records.sealed_reads import upn_is
     from exchange.records.upn import validate_upn
@@ -80,9 +85,14 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
             "create",
             actor_for(session, school.id, act_as),
             pupil=pupil,
-            partner=find_partner(session, school.id, to_urn),
+            partner=find(session, school.id, to_urn),
             leaving_date=leaving_date.date() if leaving_date else None,
         )
+        if transfer.partner.kind == "unknown":
+            click.echo(
+                "destination unknown: tell the local authority (children missing education), "
+                "then `exchange transfers set-destination` when it is known"
+            )
         included = sum(1 for item in transfer.items if item.included)
         click.echo(
             f"draft {transfer.transfer_uid}: {included} of {len(transfer.items)} records "
@@ -245,13 +255,94 @@ def confirm_receipt(
     click.echo("receipt recorded and signed; the transfer is closed")
 
 
+@transfers.command("destination-add")
+@click.argument(
+    "kind",
+    type=click.Choice(
+        [
+            "english_school",
+            "welsh_school",
+            "scottish_school",
+            "northern_irish_school",
+            "independent_school",
+            "school_abroad",
+            "local_authority",
+        ]
+    ),
+)
+@click.option(
+    "--identifier", help="URN, LA+establishment number, SEED code, DE reference or LA code."
+)
+@click.option("--laestab", help="An English school's LAESTAB, if known.")
+@click.option("--name", required=True, help="The school's or local authority's name.")
+@click.option("--contact-name", required=True, help="The receiving DSL or the LA's named officer.")
+@click.option("--contact-email", required=True)
+@click.option("--contact-phone", help="For reading the passphrase out.")
+@click.option("--country", help="A school abroad: its country.")
+@click.option("--address", help="An independent school or a school abroad: its address.")
+@click.option("--purpose", type=click.Choice(["missing_education", "elective_home_education"]))
+@ACT_AS
+@click.pass_obj
+def destination_add(obj: dict[str, Any], kind: str, act_as: str, **fields: Any) -> None:
+    """Add a destination that does not run this service (the offline route goes there)."""
+    from exchange.audit.service import record_event
+    from exchange.auth.permissions import require
+    from exchange.partners import destinations
+
+    with transaction(obj["session_factory"]) as session:
+        actor = actor_for(session, obj["school_id"], act_as)
+        require(actor.role, "transfer.create")
+        partner = destinations.keep(
+            session, obj["school_id"], destinations.validate(kind, **fields)
+        )
+        record_event(
+            session,
+            obj["school_id"],
+            actor.user_id,
+            actor.role,
+            "destination.added",
+            "partner",
+            str(partner.id),
+            None,
+            {"kind": partner.kind},
+        )
+        click.echo(f"{partner.reference}  {destinations.describe(partner)}")
+
+
+@transfers.command("set-destination")
+@click.argument("reference")
+@click.option("--to", "to_reference", required=True, help="A URN or destination reference.")
+@ACT_AS
+@click.pass_obj
+def set_destination(obj: dict[str, Any], reference: str, to_reference: str, act_as: str) -> None:
+    """Set where a draft goes, once an unknown destination is known (or to correct it)."""
+    from exchange.partners.destinations import describe, find
+
+    with transfer_step(obj, reference, act_as) as (session, transfer, actor):
+        partner = find(session, transfer.school_id, to_reference)
+        from exchange.transfers import workflow
+
+        workflow.apply(
+            session, obj["instance"], transfer, "set_destination", actor, partner=partner
+        )
+        click.echo(f"the transfer now goes to {describe(partner)} ({transfer.route} route)")
+
+
 @transfers.command("create-from-ctf")
 @click.argument("ctf_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--leaving-date", type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--to",
+    "to_reference",
+    help="Where the files go when the CTF names no destination (a URN, a destination, unknown).",
+)
 @ACT_AS
 @click.pass_obj
-def create_from_ctf(obj: dict[str, Any], ctf_file: Path, leaving_date: Any, act_as: str) -> None:
+def create_from_ctf(
+    obj: dict[str, Any], ctf_file: Path, leaving_date: Any, to_reference: str | None, act_as: str
+) -> None:
     """Start a draft transfer for each pupil in a Common Transfer File."""
+    from exchange.partners.destinations import UNKNOWN, describe, find
     from exchange.transfers.from_ctf import transfers_from_ctf
 
     with transaction(obj["session_factory"]) as session:
@@ -262,9 +353,19 @@ def create_from_ctf(obj: dict[str, Any], ctf_file: Path, leaving_date: Any, act_
             actor_for(session, school.id, act_as),
             ctf_file,
             leaving_date=leaving_date.date() if leaving_date else None,
+            destination=find(session, school.id, to_reference) if to_reference else None,
         )
         for transfer in made:
-            click.echo(f"draft {transfer.transfer_uid} to {transfer.partner.urn}")
+            click.echo(f"draft {transfer.transfer_uid} to {describe(transfer.partner)}")
+        if any(transfer.partner.kind == UNKNOWN for transfer in made):
+            click.echo(
+                "The CTF names no destination. Tell the local authority (children missing "
+                "education), then, for each draft, `exchange transfers set-destination ID --to` "
+                "one of: a partner school's URN; a destination added with "
+                "`exchange transfers destination-add` (a school in England without the service, "
+                "Wales, Scotland, Northern Ireland, an independent school, a school abroad, or "
+                "the local authority)."
+            )
 
 
 @transfers.command("item")

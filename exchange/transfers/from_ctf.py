@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.errors import NotFound, ValidationError
+from exchange.partners import destinations
 from exchange.partners.models import Partner
 from exchange.records.ctf import MAX_CTF_BYTES, parse_ctf
 from exchange.records.models import Pupil, School
@@ -19,24 +20,29 @@ from exchange.transfers.models import Transfer
 
 
 def transfers_from_ctf(
-    session: Session, school: School, actor: Actor, path: Path, *, leaving_date: date | None = None
+    session: Session,
+    school: School,
+    actor: Actor,
+    path: Path,
+    *,
+    leaving_date: date | None = None,
+    destination: Partner | None = None,
 ) -> list[Transfer]:
-    """Create a draft transfer for each pupil of the CTF, to the partner it names as destination."""
+    """Create a draft transfer for each pupil of the CTF, to its destination or the one given.
+
+    A CTF that names no destination (DfE's MMM/MMMM "missing", or XXX/XXXX "outside England and
+    Wales") goes to `destination` if given, else to "destination unknown", which starts the
+    children-missing-education route until the DSL sets where the child went.
+    """
     if path.stat().st_size > MAX_CTF_BYTES:
         raise ValidationError(f"the CTF is larger than {MAX_CTF_BYTES} bytes")
     ctf = parse_ctf(path.read_bytes(), date.today())
     if ctf.source.laestab != school.laestab:
         raise ValidationError("the CTF was not made by this school", where="Header/SourceSchool")
-    if ctf.destination.laestab is None:
-        raise ValidationError("the CTF names no destination school", where="Header/DestSchool")
-    partner = session.scalar(
-        select(Partner).where(
-            Partner.school_id == school.id, Partner.laestab == ctf.destination.laestab
-        )
-    )
-    if partner is None:
-        raise NotFound(f"the destination {ctf.destination.laestab} is not in the partner directory")
+    partner = destination or _named_destination(session, school, ctf.destination.laestab)
     created = []
+    if partner.school_id != school.id:
+        raise ValidationError("the destination must be in this school's directory")
     for entry in ctf.pupils:
         pupil = session.scalar(
             select(Pupil).where(
@@ -63,3 +69,17 @@ def transfers_from_ctf(
             )
         )
     return created
+
+
+def _named_destination(session: Session, school: School, laestab: str | None) -> Partner:
+    if laestab is None:
+        return destinations.keep(session, school.id, destinations.validate(destinations.UNKNOWN))
+    partner = session.scalar(
+        select(Partner).where(Partner.school_id == school.id, Partner.laestab == laestab)
+    )
+    if partner is None:
+        raise NotFound(
+            f"the destination {laestab} is not in the directory: enrol the partner school, or "
+            "add it as a destination and name it with --to"
+        )
+    return partner

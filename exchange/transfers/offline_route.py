@@ -72,7 +72,7 @@ def confirm_receipt_code(step: Step) -> str:
         "v": 1,
         "transfer_id": transfer.transfer_uid,
         "sender": school.urn,
-        "recipient": transfer.partner.urn,
+        "recipient": transfer.partner.reference,
         "zip_sha256": transfer.bundle_sha256,
         "file_count": transfer.file_count,
         "method": "receipt code",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from exchange.db import utcnow
 from exchange.errors import ValidationError
 from exchange.packaging.keys import load_signing_key
+from exchange.partners.destinations import UNKNOWN
 from exchange.partners.models import Partner
 from exchange.policy.service import is_transferable
 from exchange.records.models import Incident, Pupil, School, VaultDocument
@@ -202,6 +203,23 @@ def retry(step: Step) -> None:
     transfer = step.need_transfer
     transfer.last_delivery_error = None
     step.details["retried_by"] = step.actor.user_id
+
+
+def set_destination(step: Step) -> None:
+    """Send the transfer somewhere else (once an unknown destination is known, or corrected)."""
+    transfer = step.need_transfer
+    partner: Partner = step.inputs["partner"]
+    if partner.school_id != step.school.id:
+        raise ValidationError("the destination must be in this school's directory")
+    if partner.kind == UNKNOWN:
+        raise ValidationError("choose the destination the child has gone to")
+    if partner.id == transfer.partner_id:
+        raise ValidationError("the transfer already goes there")
+    step.details["from"] = transfer.partner.reference
+    step.details["to"] = partner.reference
+    transfer.partner_id = partner.id
+    transfer.partner = partner
+    transfer.route = "offline" if partner.offline else "online"
 
 
 def withdraw(step: Step) -> None:

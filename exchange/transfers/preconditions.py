@@ -101,6 +101,15 @@ def _offer_held_by_partner(step: Step) -> str | None:
     return "Only a file delivered online can be recalled: contact the receiving DSL directly"
 
 
+def _destination_known(step: Step) -> str | None:
+    if step.need_transfer.partner.kind != "unknown":
+        return None
+    return (
+        "The child's destination is unknown: the local authority is told (children missing "
+        "education); set the destination when it is known"
+    )
+
+
 FRESH_SECOND_FACTOR = Precondition("a second factor confirmed minutes ago", _fresh_second_factor)
 FLAGS_RESOLVED = Precondition("every redaction flag resolved", _flags_resolved)
 PARTNER_CONFIRMED = Precondition("the partner's keys confirmed (online)", _partner_confirmed)
@@ -116,4 +125,5 @@ BUNDLE_KEPT = Precondition("the authorised bundle still kept", _bundle_kept)
 PREVIOUS_ANSWERED_NO = Precondition(
     "the earlier offer rejected or expired, and not yet offered again", _previous_answered_no
 )
+DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
 DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)

@@ -128,6 +128,15 @@ ACTIONS: dict[str, Action] = {
             (P.SOMETHING_SELECTED,),
         ),
         Action(
+            "set_destination",
+            "Choose or correct where the file goes (an unknown destination once known)",
+            OUT,
+            _both(S.DRAFT, S.REDACTION_REVIEW),
+            (None,),
+            "transfer.select",
+            outgoing.set_destination,
+        ),
+        Action(
             "back_to_draft",
             "Go back to choosing what goes",
             OUT,
@@ -164,7 +173,7 @@ ACTIONS: dict[str, Action] = {
             (S.OFFERED,),
             "transfer.offer",
             outgoing.make_offer,
-            (P.PARTNER_CONFIRMED,),
+            (P.DESTINATION_KNOWN, P.PARTNER_CONFIRMED),
             (SEND_OFFER,),
         ),
         Action(
@@ -175,6 +184,7 @@ ACTIONS: dict[str, Action] = {
             (S.CONVERSATION_RECORDED,),
             "transfer.converse",
             outgoing.record_conversation,
+            (P.DESTINATION_KNOWN,),
         ),
         Action(
             "authorise",
@@ -185,6 +195,7 @@ ACTIONS: dict[str, Action] = {
             "transfer.authorise",
             outgoing.authorise,
             (
+                P.DESTINATION_KNOWN,
                 P.FRESH_SECOND_FACTOR,
                 P.CONVERSATION_WHEN_REQUIRED,
                 P.FLAGS_RESOLVED,
@@ -247,6 +258,7 @@ ACTIONS: dict[str, Action] = {
             (S.EXPORTED,),
             "transfer.export",
             offline_route.export_package,
+            (P.DESTINATION_KNOWN,),
         ),
         Action(
             "confirm_receipt_code",

@@ -113,6 +113,7 @@ def _install_page_errors(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from exchange.web.admin_pages import admin_pages
     from exchange.web.api import api
+    from exchange.web.destination_pages import destination_pages
     from exchange.web.dpo_pages import dpo_pages
     from exchange.web.home import home
     from exchange.web.signin import signin
@@ -122,8 +123,8 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.user_pages import user_pages
 
     blueprints = (
-        signin, home, transfer_pages, transfer_actions, transfer_notices, dpo_pages, admin_pages,
-        user_pages, api,
+        signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
+        dpo_pages, admin_pages, user_pages, api,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
