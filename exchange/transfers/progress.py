@@ -125,6 +125,8 @@ def outgoing_tasks(
         )
     )
     status, colour = _ready("authorise" in can_do, at >= 5)
+    if status == "Cannot start yet":
+        status = authorise_missing(transfer, flags, conversation_required)
     tasks.append(
         Task(
             "Authorise",
@@ -136,6 +138,26 @@ def outgoing_tasks(
     )
     tasks.extend(_offline_tasks(transfer, can_do) if offline else [_delivery_task(transfer)])
     return tasks
+
+
+def authorise_missing(transfer: Transfer, flags: int, conversation_required: bool) -> str:
+    """Return what must happen before this transfer can be authorised, in the DSL's words."""
+    at, state = stage(transfer), transfer.state
+    if transfer.authorised_at is not None:
+        return "Completed"
+    if at < 0:
+        return "Stopped"
+    if at < ORDER.index(states.REDACTION_REVIEW):
+        return "Choose what goes and start the redaction review first"
+    if flags:
+        return f"Resolve {flags} redaction flag{'s' if flags > 1 else ''} first"
+    if transfer.route != "offline" and at < ORDER.index(states.ACCEPTED):
+        if state == states.OFFERED:
+            return "Waiting for the other school to accept"
+        return "Send the offer first"
+    if conversation_required and not transfer.conversation_held_on:
+        return "Record the DSL conversation first"
+    return "Needs the DSL (deputies may not authorise at this school)"
 
 
 def _offline_tasks(transfer: Transfer, can_do: set[str]) -> list[Task]:
