@@ -28,7 +28,7 @@ CATALOGUE: dict[str, Exemption] = {
             "serious_harm",
             "Disclosure would be likely to cause serious harm to the physical or mental "
             "health of the child or another person",
-            "Data Protection Act 2018, Schedule 3 (Part 2 paras 5-6; Part 3 para 10; "
+            "Data Protection Act 2018, Schedule 3 (Part 2 paras 5-6; Part 3 para 11; "
             "Part 4 para 19): the serious harm test",
             "the appropriate professional consulted (name and role)",
         ),
@@ -41,7 +41,7 @@ CATALOGUE: dict[str, Exemption] = {
         Exemption(
             "child_expectations",
             "The child gave this information expecting it would not be shared with the requester",
-            "Data Protection Act 2018, Schedule 3 (Part 2 para 4; Part 3 para 9): the data "
+            "Data Protection Act 2018, Schedule 3 (Part 2 para 4; Part 3 para 10): the data "
             "subject's expectations and wishes",
         ),
         Exemption(
