@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from exchange.audit.service import record_event
 from exchange.instance import Instance
@@ -24,6 +24,14 @@ from exchange.subject_access.settings import sar_setting
 from exchange.subject_access.steps import ACTIVE, OBJECT_TYPE
 from exchange.transfers.actors import Actor
 
+# The register reads only what is not sealed, so it still works once a child's file (and with
+# it the child's key) has been purged while the request is kept.
+R = SubjectAccessRequest
+METADATA = load_only(
+    R.id, R.school_id, R.pupil_id, R.request_uid, R.state, R.received_on, R.due_on,
+    R.extension_months, R.closed_at, R.retain_until, R.last_reminder_on, R.response_storage_key,
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class RegisterRow:
@@ -38,6 +46,7 @@ def register(session: Session, school_id: int, today: date) -> list[RegisterRow]
     """Return every request of the school, the most urgent open ones first."""
     rows = session.scalars(
         select(SubjectAccessRequest)
+        .options(METADATA)
         .where(SubjectAccessRequest.school_id == school_id)
         .order_by(SubjectAccessRequest.due_on, SubjectAccessRequest.id)
     ).all()
@@ -57,6 +66,7 @@ def overdue(session: Session, school_id: int, today: date) -> list[SubjectAccess
     return list(
         session.scalars(
             select(SubjectAccessRequest)
+            .options(METADATA)
             .where(
                 SubjectAccessRequest.school_id == school_id,
                 SubjectAccessRequest.state.in_(ACTIVE),
@@ -71,7 +81,9 @@ def reminders_due(session: Session, school: School, today: date) -> list[Subject
     """Return open requests due within the school's reminder window not yet reminded today."""
     window = int(sar_setting(school, "reminder_days"))
     rows = session.scalars(
-        select(SubjectAccessRequest).where(
+        select(SubjectAccessRequest)
+        .options(METADATA)
+        .where(
             SubjectAccessRequest.school_id == school.id,
             SubjectAccessRequest.state.in_(ACTIVE),
         )
@@ -106,16 +118,23 @@ def purge_expired(
 
     require(actor.role, "sar.purge")
     expired = session.scalars(
-        select(SubjectAccessRequest).where(
+        select(SubjectAccessRequest)
+        .options(METADATA)
+        .where(
             SubjectAccessRequest.school_id == school_id,
             SubjectAccessRequest.retain_until.is_not(None),
             SubjectAccessRequest.retain_until < today,
         )
     ).all()
     for request in expired:
-        for item in request.items:
-            if item.redacted_storage_key:
-                instance.blobs.delete(item.redacted_storage_key)
+        blobs = session.scalars(
+            select(SubjectAccessItem.redacted_storage_key).where(
+                SubjectAccessItem.request_id == request.id,
+                SubjectAccessItem.redacted_storage_key.is_not(None),
+            )
+        )
+        for storage_key in blobs:
+            instance.blobs.delete(storage_key)
         if request.response_storage_key:
             instance.blobs.delete(request.response_storage_key)
         package_path(instance, request).unlink(missing_ok=True)

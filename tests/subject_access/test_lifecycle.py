@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 from sar_kit import Setting, actor, make_setting, school
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from exchange.audit.models import AuditEntry
 from exchange.auth.permissions import Forbidden
 from exchange.db import transaction
-from exchange.errors import ValidationError
+from exchange.errors import CryptoError, ValidationError
 from exchange.instance import Instance
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil
@@ -19,6 +19,7 @@ from exchange.subject_access import register, service
 from exchange.subject_access.models import SubjectAccessRequest, SubjectAccessStep
 from exchange.subject_access.schedule import build_schedule
 from exchange.subject_access.scope import OUT_OF_DATES
+from exchange.vault.pupil_keys import destroy_pupil_key
 
 
 @pytest.fixture
@@ -151,3 +152,22 @@ def test_reminders_overdue_refusal_and_retention(instance: Instance, setting: Se
         )
     assert steps == 0
     assert destroyed_events == 1
+
+
+def test_the_register_outlives_the_childs_key(instance: Instance, setting: Setting) -> None:
+    request_id = _log(instance, setting)
+    with transaction(instance.sessions) as session:
+        destroy_pupil_key(session, session.get(Pupil, setting.pupil_id))
+        session.execute(
+            update(SubjectAccessRequest)
+            .where(SubjectAccessRequest.id == request_id)
+            .values(state="refused", retain_until=date(2027, 1, 1))
+        )
+    with instance.sessions() as session, pytest.raises(CryptoError):
+        session.get(SubjectAccessRequest, request_id)  # Its sealed details went with the key.
+    with transaction(instance.sessions) as session:
+        rows = register.register(session, setting.school_id, date(2027, 1, 1))
+        assert [row.request.id for row in rows] == [request_id]
+        dpo = actor(session, setting.dpo_id)
+        purged = register.purge_expired(session, instance, setting.school_id, date(2027, 1, 2), dpo)
+    assert purged == 1
