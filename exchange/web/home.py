@@ -198,6 +198,18 @@ def acknowledge(transfer_id: int) -> Any:
     ), (400 if errors else 200)
 
 
+@home.route("/pupils")
+@requires("view_children")
+def pupils() -> Any:
+    """Find a child by name or UPN (the UPN through its blind index)."""
+    from exchange.web.search import find_pupils
+
+    text = request.args.get("q", "").strip()[:100]
+    school = current_school()
+    found = find_pupils(db(), school.id, text) if text else []
+    return render_template("dsl/pupils.html", text=text, found=found)
+
+
 @home.route("/pupils/<int:pupil_id>")
 @requires("view_narrative")
 def pupil(pupil_id: int) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from exchange.auth.permissions import can
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.transfers import progress, workflow
@@ -75,14 +76,26 @@ def _act(transfer: Transfer, action: str, **inputs: Any) -> str | None:
 @transfer_pages.route("")
 @requires("view_transfers")
 def index() -> Any:
-    """List transfers out and in, by state and deadline."""
-    rows = db().scalars(select(Transfer).order_by(Transfer.deadline, Transfer.id)).all()
+    """List transfers out and in: searched, filtered and sorted from the query string."""
+    from exchange.calendar.store import load
+    from exchange.web import search
+
+    user = current_user()
+    assert user is not None
+    query = search.TransferQuery.from_args(request.args)
+    names = can(user.role, "view_children")  # The DPO keeps to the UPN and the reference.
+    rows = query.apply(
+        db().scalars(select(Transfer)), load(current_school()), date.today(), names=names
+    )
     return render_template(
         "transfers/index.html",
         outgoing=[t for t in rows if t.direction == OUTGOING],
         incoming=[t for t in rows if t.direction == INCOMING],
         today=date.today(),
         is_overdue=progress.is_overdue,
+        query=query,
+        names=names,
+        search=search,
     )
 
 
