@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -33,5 +34,11 @@ def export(obj: dict[str, Any], reference: str, out: Path) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(folder: Path) -> None:
     """Check an evidence pack offline with nothing but its contents."""
+    from exchange.receipts.offline_evidence import is_offline_pack, verify_offline_pack
+
+    if is_offline_pack(folder):
+        click.echo(json.dumps(verify_offline_pack(folder).summary(), indent=2, sort_keys=True))
+        click.echo("the offline receipt record verifies")
+        return
     click.echo(summary_json(verify_pack(folder)))
     click.echo("the receipt and its countersignature verify")

@@ -36,7 +36,9 @@ def signing_key_by_id(session: Session, transfer: Transfer, key_id: str) -> Sign
 
 
 def export_pack(session: Session, transfer: Transfer, folder: Path) -> Path:
-    """Write the evidence pack of a countersigned transfer into a new folder."""
+    """Write the evidence pack of a countersigned (or offline-receipted) transfer into a folder."""
+    if transfer.route == "offline":
+        return _export_offline(session, transfer, folder)
     if not transfer.receipt_jws or not transfer.countersignature_jws:
         raise ValidationError("this transfer has no countersigned receipt yet")
     receiver_kid = jws.unverified_header(transfer.receipt_jws)["kid"]
@@ -47,4 +49,15 @@ def export_pack(session: Session, transfer: Transfer, folder: Path) -> Path:
         transfer.countersignature_jws,
         signing_key_by_id(session, transfer, receiver_kid),
         signing_key_by_id(session, transfer, sender_kid),
+    )
+
+
+def _export_offline(session: Session, transfer: Transfer, folder: Path) -> Path:
+    from exchange.receipts.offline_evidence import write_offline_pack
+
+    if not transfer.receipt_jws:
+        raise ValidationError("this offline transfer has no confirmed receipt yet")
+    kid = jws.unverified_header(transfer.receipt_jws)["kid"]
+    return write_offline_pack(
+        folder, transfer.receipt_jws, signing_key_by_id(session, transfer, kid)
     )

@@ -15,6 +15,7 @@ from exchange.audit.service import verify_log
 from exchange.errors import ExchangeError
 from exchange.packaging.keys import KIND_SIGNING, all_public_keys, public_key_of
 from exchange.receipts.evidence import verify_pack
+from exchange.receipts.offline_evidence import is_offline_pack, verify_offline_pack
 from exchange.receipts.service import export_pack
 from exchange.retention.rules import london_today
 from exchange.transfers.actors import Actor
@@ -66,8 +67,9 @@ def verify_receipt(transfer_id: int) -> Any:
     transfer = _receipted(transfer_id)
     with tempfile.TemporaryDirectory() as folder:
         try:
-            evidence = verify_pack(_export(transfer, Path(folder)))
-            result, problem = evidence, None
+            pack = _export(transfer, Path(folder))
+            check = verify_offline_pack if is_offline_pack(pack) else verify_pack
+            result, problem = check(pack), None
         except ExchangeError as exc:
             result, problem = None, exc.message
     return render_template(
