@@ -3,8 +3,9 @@
 The viewer shows a DSL the original and the redacted pages side by side. Pages are rendered
 here (PDFium for PDFs, Pillow for scans and photos), never in the browser, with caps on the
 number of pages and on the pixels of each page so a hostile file cannot exhaust the server.
-Marks are boxes in PDF user space (points, origin bottom left), converted to pixels by PDFium
-itself so rotated and cropped pages line up.
+Marks are boxes either in PDF user space (points, origin bottom left: the names and pictures
+found here, converted to pixels by PDFium itself so rotated and cropped pages line up) or, as
+the redaction report gives them, in points from the top left of the page as it is shown.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ REMOVED, UNCERTAIN, FLAGGED = "removed", "uncertain", "flagged"
 # Colours with a contrast of at least 3:1 on white, as WCAG asks of graphics.
 COLOURS = {REMOVED: (212, 53, 28), UNCERTAIN: (178, 80, 0), FLAGGED: (29, 112, 184)}
 PREFIX = {REMOVED: "R", UNCERTAIN: "U", FLAGGED: "F"}
-IMAGE_FLAGS = frozenset({"image_may_contain_text", "image_only_page"})
+IMAGE_FLAGS = frozenset(
+    {"image_may_contain_text", "image_only_page", "image_unreadable", "no_readable_text"}
+)
+# Where a box is measured from: PDF user space, or the top left of the page as shown.
+PDF_SPACE, SHOWN_SPACE = "pdf", "shown"
 
 Box = tuple[float, float, float, float]
 
@@ -46,6 +51,7 @@ class Mark:
     box: Box
     kind: str
     label: str
+    space: str = PDF_SPACE
 
 
 def can_render(media_type: str) -> bool:
@@ -67,11 +73,10 @@ def render_page(data: bytes, media_type: str, number: int, marks: Iterable[Mark]
     if not 1 <= number <= MAX_PAGES:
         raise ValidationError(f"only the first {MAX_PAGES} pages can be shown")
     on_page = [mark for mark in marks if mark.page == number]
-    boxes = [mark.box for mark in on_page]
     if media_type == PDF:
-        image, pixels = _render_pdf_page(data, number, boxes)
+        image, pixels = _render_pdf_page(data, number, on_page)
     elif media_type in IMAGE_TYPES:
-        image, pixels = _render_image_page(data, number, boxes)
+        image, pixels = _render_image_page(data, number, on_page)
     else:
         raise ValidationError("this kind of document cannot be shown as pages")
     _draw(image, list(zip(on_page, pixels, strict=True)))
@@ -121,10 +126,12 @@ def locate_images(data: bytes, pages: Iterable[int]) -> list[Mark]:
 
 
 def report_marks(report: dict, pages: int = MAX_PAGES) -> list[Mark]:
-    """Return the boxes a redaction report carries itself (entries with a page and a box)."""
+    """Return the boxes a redaction report carries (left, top, right, bottom from the top left)."""
     found: list[tuple[int, Box, str]] = []
     entries = [(entry, REMOVED) for entry in report.get("removed") or []]
-    entries += [(entry, FLAGGED) for entry in report.get("flags") or []]
+    for entry in report.get("flags") or []:
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        entries.append((entry, UNCERTAIN if reason == "possible_name" else FLAGGED))
     check = report.get("check") or {}
     entries += [(entry, UNCERTAIN) for entry in check.get("hits") or []]
     for entry, kind in entries:
@@ -133,7 +140,27 @@ def report_marks(report: dict, pages: int = MAX_PAGES) -> list[Mark]:
         if not isinstance(page, int) or not 1 <= page <= pages or not _is_box(box):
             continue
         found.append((page, tuple(float(v) for v in box), kind))  # type: ignore[arg-type, union-attr]
-    return _labelled(found)
+    return _labelled(found, SHOWN_SPACE)
+
+
+def boxed_pages(report: dict) -> set[int]:
+    """Return the pages on which the report's flags already carry their own boxes."""
+    return {
+        flag["page"]
+        for flag in report.get("flags") or []
+        if isinstance(flag, dict) and isinstance(flag.get("page"), int) and _is_box(flag.get("box"))
+    }
+
+
+def relabel(marks: Sequence[Mark]) -> list[Mark]:
+    """Return the marks numbered again in order (R1, R2, ..., U1, ..., F1, ...)."""
+    counts: dict[str, int] = {}
+    out = []
+    for mark in sorted(marks, key=lambda m: m.page):
+        counts[mark.kind] = counts.get(mark.kind, 0) + 1
+        label = f"{PREFIX[mark.kind]}{counts[mark.kind]}"
+        out.append(Mark(mark.page, mark.box, mark.kind, label, mark.space))
+    return out
 
 
 def _is_box(value: object) -> bool:
@@ -144,13 +171,8 @@ def _is_box(value: object) -> bool:
     )
 
 
-def _labelled(marks: Sequence[tuple[int, Box, str]]) -> list[Mark]:
-    counts: dict[str, int] = {}
-    labelled = []
-    for page, box, kind in marks:
-        counts[kind] = counts.get(kind, 0) + 1
-        labelled.append(Mark(page, box, kind, f"{PREFIX[kind]}{counts[kind]}"))
-    return labelled
+def _labelled(marks: Sequence[tuple[int, Box, str]], space: str = PDF_SPACE) -> list[Mark]:
+    return relabel([Mark(page, box, kind, "", space) for page, box, kind in marks])
 
 
 def _open_pdf(data: bytes):  # type: ignore[no-untyped-def]
@@ -194,7 +216,7 @@ def _scale(width: float, height: float, dots: float) -> float:
     return max(scale, 0.01)
 
 
-def _render_pdf_page(data: bytes, number: int, boxes: list[Box]):  # type: ignore[no-untyped-def]
+def _render_pdf_page(data: bytes, number: int, marks: list[Mark]):  # type: ignore[no-untyped-def]
     """Return the page as a picture and the boxes in its pixels (converted while it is open)."""
     import pypdfium2.raw as pdfium_c
 
@@ -204,11 +226,23 @@ def _render_pdf_page(data: bytes, number: int, boxes: list[Box]):  # type: ignor
         page = pdf[number - 1]
         try:
             width, height = page.get_size()
-            bitmap = page.render(scale=_scale(width, height, DPI / 72), may_draw_forms=True)
+            scale = _scale(width, height, DPI / 72)
+            bitmap = page.render(scale=scale, may_draw_forms=True)
             image = bitmap.to_pil().convert("RGB")
-            return image, [_to_device(pdfium_c, page, image.size, box) for box in boxes]
+            pixels = [
+                _to_device(pdfium_c, page, image.size, mark.box)
+                if mark.space == PDF_SPACE
+                else _shown(mark.box, scale)
+                for mark in marks
+            ]
+            return image, pixels
         finally:
             page.close()
+
+
+def _shown(box: Box, scale: float) -> tuple[int, int, int, int]:
+    left, top, right, bottom = (round(v * scale) for v in box)
+    return min(left, right), min(top, bottom), max(left, right), max(top, bottom)
 
 
 def _to_device(pdfium_c, page, size: tuple[int, int], box: Box) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
@@ -224,30 +258,34 @@ def _to_device(pdfium_c, page, size: tuple[int, int], box: Box) -> tuple[int, in
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _render_image_page(data: bytes, number: int, boxes: list[Box]):  # type: ignore[no-untyped-def]
+def _render_image_page(data: bytes, number: int, marks: list[Mark]):  # type: ignore[no-untyped-def]
     from PIL import ImageOps
 
     with _open_image(data) as image:
         if number > int(getattr(image, "n_frames", 1)):
             raise ValidationError("the document has no such page")
         image.seek(number - 1)
+        dpi = _dpi_of(image)
         frame = ImageOps.exif_transpose(image.convert("RGB"))
     width, height = frame.size
     scale = min(_scale(width, height, 1.0), 1.0)
     if scale < 1.0:
         frame = frame.resize((max(1, int(width * scale)), max(1, int(height * scale))))
 
-    def to_pixels(box: Box) -> tuple[int, int, int, int]:
-        # A box on a picture is in its pixels, origin bottom left, like a PDF at 72 dpi.
-        left, bottom, right, top = box
-        return (
-            int(left * scale),
-            int((height - top) * scale),
-            int(right * scale),
-            int((height - bottom) * scale),
-        )
+    def to_pixels(mark: Mark) -> tuple[int, int, int, int]:
+        if mark.space == SHOWN_SPACE:  # Points of a page at the picture's own resolution.
+            return _shown(mark.box, scale * dpi / 72)
+        left, bottom, right, top = mark.box  # Pixels, origin bottom left.
+        return _shown((left, height - top, right, height - bottom), scale)
 
-    return frame, [to_pixels(box) for box in boxes]
+    return frame, [to_pixels(mark) for mark in marks]
+
+
+def _dpi_of(image) -> float:  # type: ignore[no-untyped-def]
+    """Return the picture's resolution as the scan redactor reads it (points are 1/72 inch)."""
+    from exchange.redaction.images import dpi_of
+
+    return float(dpi_of(image))
 
 
 def _draw(image, placed: list[tuple[Mark, tuple[int, int, int, int]]]) -> None:  # type: ignore[no-untyped-def]

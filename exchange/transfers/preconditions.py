@@ -8,7 +8,8 @@ from exchange.db import utcnow
 from exchange.partners.service import is_confirmed
 from exchange.transfers import states
 from exchange.transfers.bundle_step import outbox_path
-from exchange.transfers.models import Transfer
+from exchange.transfers.models import RedactionReview, Transfer
+from exchange.transfers.openings import has_opened
 from exchange.transfers.outgoing import conversation_required
 from exchange.transfers.redaction_step import unresolved_flags
 from exchange.transfers.workflow_types import Precondition, Step
@@ -25,6 +26,23 @@ def _flags_resolved(step: Step) -> str | None:
     if not flags:
         return None
     return f"Resolve the {len(flags)} redaction flag(s) first: each needs your decision"
+
+
+def _opened_before_confirming(step: Step) -> str | None:
+    if step.inputs.get("resolution") != "confirmed":
+        return None
+    try:
+        review = step.session.get(RedactionReview, int(step.inputs.get("review_id") or 0))
+    except (TypeError, ValueError):
+        return None  # The step itself refuses an unknown review.
+    if review is None or review.kind != "document" or review.transfer_id != step.need_transfer.id:
+        return None
+    if has_opened(step.session, review, step.actor.user_id):
+        return None
+    return (
+        "Open the document in the viewer before you confirm it: its original and redacted "
+        "pages are shown side by side on the redaction review"
+    )
 
 
 def _partner_confirmed(step: Step) -> str | None:
@@ -112,6 +130,9 @@ def _destination_known(step: Step) -> str | None:
 
 FRESH_SECOND_FACTOR = Precondition("a second factor confirmed minutes ago", _fresh_second_factor)
 FLAGS_RESOLVED = Precondition("every redaction flag resolved", _flags_resolved)
+OPENED_BEFORE_CONFIRMING = Precondition(
+    "a document confirmed only after its DSL opened it in the viewer", _opened_before_confirming
+)
 PARTNER_CONFIRMED = Precondition("the partner's keys confirmed (online)", _partner_confirmed)
 CONVERSATION_WHEN_REQUIRED = Precondition(
     "the DSL conversation recorded, where the school requires it", _conversation_when_required

@@ -163,7 +163,7 @@ ACTIONS: dict[str, Action] = {
             (None, S.CONVERSATION_RECORDED, S.ACCEPTED),
             "transfer.review",
             resolve,
-            (P.NOT_BEING_DELIVERED,),
+            (P.NOT_BEING_DELIVERED, P.OPENED_BEFORE_CONFIRMING),
         ),
         Action(
             "offer",

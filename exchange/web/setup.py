@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.admin_pages import admin_pages
     from exchange.web.api import api
     from exchange.web.destination_pages import destination_pages
+    from exchange.web.document_viewer import document_viewer
     from exchange.web.dpo_pages import dpo_pages
     from exchange.web.home import home
     from exchange.web.signin import signin
@@ -124,7 +125,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
-        dpo_pages, admin_pages, user_pages, api,
+        document_viewer, dpo_pages, admin_pages, user_pages, api,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

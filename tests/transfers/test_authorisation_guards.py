@@ -21,6 +21,7 @@ from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import partner_url
 from exchange.transfers.incoming import find_transfer
 from exchange.transfers.models import Transfer
+from exchange.transfers.openings import record_opening
 from exchange.transfers.redaction_step import reviews, unresolved_flags
 from exchange.transfers.settings import update_settings
 from exchange.transfers.workflow_types import ActionRefused
@@ -104,6 +105,9 @@ def test_a_flagged_scan_blocks_authorisation_until_the_dsl_resolves_it(
         assert flag.kind == "document"
         with pytest.raises(ActionRefused, match="redaction flag"):
             workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
+        with pytest.raises(ActionRefused, match="Open the document in the viewer"):
+            _resolve(session, instance, transfer, flag.id, "confirmed", "Read it.", dsl)
+        record_opening(session, flag, dsl.user_id)  # As the viewer does when it shows the pages.
         with pytest.raises(ValidationError, match="say what was checked"):
             _resolve(session, instance, transfer, flag.id, "confirmed", " ", dsl)
         _resolve(
@@ -183,6 +187,7 @@ def test_resolving_a_flag_after_authorisation_sends_the_transfer_back_for_author
         dsl = actor(session, pair.sender_dsl_id)
         _converse(session, instance, transfer, dsl)
         [flag] = unresolved_flags(session, transfer)
+        record_opening(session, flag, dsl.user_id)
         _resolve(session, instance, transfer, flag.id, "confirmed", "Read: no child named.", dsl)
         workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
         # While the delivery is in flight, nothing that travels can change.
