@@ -106,7 +106,7 @@ def redact_pictures(
 
 
 def _read(
-    pictures: list[tuple[Image.Image, int]], folder: Path, stem: str, *, single_line: bool = False
+    pictures: list[tuple[Image.Image, int]], folder: Path, stem: str, *, block: bool = False
 ) -> list[list[Word]]:
     """OCR pictures grouped by resolution, returning the words of each in order."""
     pages: list[list[Word]] = [[] for _ in pictures]
@@ -121,7 +121,7 @@ def _read(
             image.save(path)
             paths.append(path)
         try:
-            read = ocr.read_images(paths, dpi=dpi, single_line=single_line)
+            read = ocr.read_images(paths, dpi=dpi, block=block)
             for index, words in zip(indexes, read, strict=True):
                 pages[index] = words
         finally:
@@ -195,26 +195,59 @@ def _judge_confidence(result: PictureResult, words: list[Word]) -> None:
 
 
 def _verify(results: list[PictureResult], needles: list[Needle], folder: Path) -> None:
-    """Read again the surroundings of each burned box, and keep any name still seen there."""
-    crops: list[tuple[PictureResult, Box, Image.Image]] = []
+    """Read again the surroundings of each burned box, and keep any name still seen there.
+
+    The surroundings of one picture are stacked on one sheet, so tesseract reads one image per
+    picture rather than one per name.
+    """
+    sheets: list[tuple[PictureResult, Image.Image, list[tuple[int, Box]]]] = []
     for result in results:
-        for box in _surroundings(result):
-            crop = result.image.crop(box)
-            crops.append((result, box, Image.frombytes(crop.mode, crop.size, crop.tobytes())))
-    if not crops:
+        boxes = _surroundings(result)
+        if boxes:
+            sheet, placed = _sheet(result.image, boxes)
+            sheets.append((result, sheet, placed))
+    if not sheets:
         return
     pages = _read(
-        [(image, result.dpi) for result, _box, image in crops], folder, "verify", single_line=True
+        [(sheet, result.dpi) for result, sheet, _ in sheets], folder, "verify", block=True
     )
-    for (result, box, _image), words in zip(crops, pages, strict=True):
-        left, top = box[0], box[1]
-        shifted = [
-            Word(
-                w.page, w.line, w.left + left, w.top + top, w.width, w.height, w.confidence, w.text
+    for (result, _sheet_image, placed), words in zip(sheets, pages, strict=True):
+        back = [_back(word, placed) for word in words]
+        result.remaining.extend(find_names([w for w in back if w is not None], needles, 1))
+
+
+def _sheet(image: Image.Image, boxes: list[Box]) -> tuple[Image.Image, list[tuple[int, Box]]]:
+    """Stack crops of a picture on a white sheet, gaps between; return each crop's top."""
+    gap = max(12, max(b[3] - b[1] for b in boxes))
+    width = max(b[2] - b[0] for b in boxes) + 2 * gap
+    height = sum(b[3] - b[1] + gap for b in boxes) + gap
+    sheet = Image.new(image.mode, (width, height), 255 if image.mode == "L" else (255,) * 3)
+    placed: list[tuple[int, Box]] = []
+    top = gap
+    for box in boxes:
+        sheet.paste(image.crop(box), (gap, top))
+        placed.append((top, box))
+        top += box[3] - box[1] + gap
+    return sheet, placed
+
+
+def _back(word: Word, placed: list[tuple[int, Box]]) -> Word | None:
+    """Map a word read on a sheet back to the picture, by the crop its middle falls in."""
+    middle = word.top + word.height // 2
+    for top, box in placed:
+        if top <= middle < top + box[3] - box[1]:
+            gap = placed[0][0]  # The first crop sits one gap from the top and the left.
+            return Word(
+                word.page,
+                word.line,
+                word.left - gap + box[0],
+                word.top - top + box[1],
+                word.width,
+                word.height,
+                word.confidence,
+                word.text,
             )
-            for w in words
-        ]
-        result.remaining.extend(find_names(shifted, needles, 1))
+    return None
 
 
 def _surroundings(result: PictureResult) -> list[Box]:

@@ -53,7 +53,7 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def read_images(images: Sequence[Path], *, dpi: int, single_line: bool = False) -> list[list[Word]]:
+def read_images(images: Sequence[Path], *, dpi: int, block: bool = False) -> list[list[Word]]:
     """Return the words of each image, in order, read by one tesseract process."""
     if not images:
         return []
@@ -62,7 +62,7 @@ def read_images(images: Sequence[Path], *, dpi: int, single_line: bool = False) 
         raise OcrUnavailable("tesseract is not installed: apt-get install tesseract-ocr")
     listing = images[0].parent / "ocr-pages.txt"
     listing.write_text("".join(f"{path}\n" for path in images), encoding="utf-8")
-    layout = ["--psm", "7"] if single_line else []  # 7: the image is one line of text.
+    layout = ["--psm", "6"] if block else []  # 6: one block of lines, no layout analysis.
     command = [tesseract, str(listing), "-", "-l", LANGUAGE, "--dpi", str(dpi), *layout, "tsv"]
     try:
         done = subprocess.run(

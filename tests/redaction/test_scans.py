@@ -119,3 +119,18 @@ def test_a_damaged_picture_is_a_clear_error_with_no_output(tmp_path):
         process_document(source, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
     assert type(error.value).__name__ == "ValidationError"
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_re_reading_finds_a_name_left_beside_a_burned_box_where_it_is(tmp_path):
+    from exchange.redaction.checker import needles_for
+    from exchange.redaction.images import Burned, PictureResult, _verify
+
+    image = text_image(["On Monday Griffin Talbot pushed Rowan Pike."])
+    # Pretend only "Monday" was burned: the name beside it must still be found, in place.
+    result = PictureResult(image, 200, burned=[Burned(("c1",), "[Child A]", (200, 60, 330, 100))])
+    _verify([result], needles_for(PEOPLE, "s1"), tmp_path)
+    found = {hit.person_id: hit.box for hit in result.remaining}
+    assert set(found) == {"c1"}
+    left, top, right, bottom = found["c1"]
+    assert 60 <= left < right < 900
+    assert 50 < top < bottom < 110
