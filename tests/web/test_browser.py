@@ -87,6 +87,8 @@ def test_a_transfer_in_the_browser(
     for school, role in (("sender", "dsl"), ("receiver", "dsl"), ("sender", "dpo")):
         give_credentials(instance, world.user(school, role))
     sender = _sign_in(browser, server, "dsl1@example.org")
+    assert sender.get_by_role("heading", name="What needs you today").is_visible()
+    sender.get_by_role("link", name="Leavers", exact=True).click()
     assert sender.get_by_role("heading", name="Leavers").is_visible()
     _shot(sender, "01-leavers")
     sender.get_by_role("link", name="Maisie Thornbury").click()
@@ -130,6 +132,7 @@ def test_a_transfer_in_the_browser(
     _shot(receiver, "06-imported-chronology")
 
     dpo = _sign_in(browser, server, "dpo1@example.org")
+    dpo.get_by_role("link", name="Receipts", exact=True).click()
     dpo.get_by_role("link", name="Verify").first.click()
     assert dpo.get_by_role("heading", name="Receipt verified").is_visible()
     _shot(dpo, "07-receipt-verified")
