@@ -23,6 +23,18 @@ from exchange.redaction.report import CheckHit, CheckResult
 TOOL_TIMEOUT = 120
 _WORD = re.compile(r"[^\W_]+")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011]\s*\n\s*(?=[^\W\d_])")
+# A title or role word just before a single name, or a role just after it, makes it an adult's
+# ("Mr Daniel Smith", "her mother Anne Smith", "Smith (class teacher)"): not a finding.
+_ADULT_BEFORE = re.compile(
+    r"(?:\b(?:mr|mrs|miss|ms|mx|dr|prof|sir|dame|revd?)\.?|\b(?:mum|mother|dad|father|carer"
+    r"|guardian|teacher|tutor|grandmother|grandfather|gran|nan|grandad|aunt|uncle|senco"
+    r"|worker|nurse|coach|stepmum|stepdad|stepmother|stepfather))[\s:(\-]*(?:(?:[^\W\d_]\.|[^\W\d_]+)\s+){0,2}$"
+)
+_ADULT_AFTER = re.compile(
+    r"^\s*[,(\-:]?\s*(?:(?:the|a|an|her|his|their|class|form|head)\s+){0,3}(?:mum|mother|dad"
+    r"|father|carer|guardian|teacher|tutor|grandmother|grandfather|aunt|uncle|senco"
+    r"|headteacher|worker|nurse|coach)\b"
+)
 # Three or more single letters with spaces between: letter-spaced text ("s m i t h").
 _SPACED_RUN = re.compile(r"(?:(?<![^\W_])[^\W\d_]\s{1,4}){2,}[^\W\d_](?![^\W_])")
 _QDF_OBJECT = re.compile(rb"\n(\d+) (\d+) obj\n")
@@ -101,10 +113,23 @@ def search(text: str, needles: list[Needle], *, single_words: bool = True) -> li
         if len(needle.words) == 1:
             word = needle.words[0]
             if single_words and (word in words or any(word in run for run in spaced)):
+                in_spaced_run = any(word in run for run in spaced)
+                if not in_spaced_run and _all_adults(folded, word):
+                    continue
                 found.append(needle)
         elif needle.letters in letters:
             found.append(needle)
     return found
+
+
+def _all_adults(folded: str, word: str) -> bool:
+    """Say whether every occurrence of a single name has a title or adult role beside it."""
+    for found in re.finditer(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", folded):
+        before = folded[max(0, found.start() - 60) : found.start()]
+        after = folded[found.end() : found.end() + 60]
+        if not (_ADULT_BEFORE.search(before) or _ADULT_AFTER.match(after)):
+            return False
+    return True
 
 
 def check_pdf(path: str | Path, needles: list[Needle]) -> CheckResult:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
-from exchange.redaction.fold import Folded, fold
+from exchange.redaction.context import adult_by_context, widen
+from exchange.redaction.fold import Folded, fold, fold_word
 from exchange.redaction.names import Decision, MatchSet, TermGroup
 
 # A word character here is a letter or a digit; underscores and dots separate words.
@@ -94,14 +95,40 @@ class Matcher:
                 continue
             start, end = folded.span(found.start(), found.end(), len(text))
             decision, reasons = group.decide()
-            if decision != "kept" and not _case_allows(text[start:end], group):
-                continue
+            if decision != "kept":
+                if not _case_allows(text[start:end], group):
+                    continue
+                decision, reasons = self._in_context(text, start, end, group, decision, reasons)
+                if decision != "kept":
+                    start, end = widen(text, start, end, self._initials(group))
             matches.append(Match(start, end, group, decision, reasons))
         matches.extend(self._find_inside_words(text, folded, matches))
         if UNMAPPED in folded.text:
             matches = self._find_unmapped(text, folded, matches)
-        matches.sort(key=lambda m: m.start)
-        return matches
+        matches.sort(key=lambda m: (m.start, -m.end))
+        return _merged(text, matches)
+
+    @staticmethod
+    def _in_context(
+        text: str, start: int, end: int, group: TermGroup, decision: Decision, reasons: tuple
+    ) -> tuple[Decision, tuple[str, ...]]:
+        """Keep a single name that a title or role gives to an adult (a full name stays a hit)."""
+        if "full" in group.forms:
+            return decision, reasons
+        adult = adult_by_context(text, start, end)
+        if adult is None:
+            return decision, reasons
+        return "kept", (f"adult_by_{adult}",)
+
+    def _initials(self, group: TermGroup) -> tuple[str, str]:
+        """Return the initials that may stand beside this form: (forename's, surname's)."""
+        people = [self.match_set.people[pid] for pid in group.target_ids]
+        form = group.forms[0]
+        if form == "surname":
+            return next((fold_word(p.forename)[:1] for p in people if p.forename), ""), ""
+        if form in ("forename", "diminutive"):
+            return "", next((fold_word(p.surname)[:1] for p in people if p.surname), "")
+        return "", ""
 
     def _find_unmapped(self, text: str, folded: Folded, found: list[Match]) -> list[Match]:
         """Add names in which some glyphs have no known text (most letters still known)."""
@@ -144,9 +171,35 @@ class Matcher:
                 group = self.match_set.group(hit.group())
                 if group is None:
                     continue
-                found.append(Match(start, end, group, "needs_review", ("inside_longer_word",)))
+                decision, reasons = group.decide()
+                found.append(Match(start, end, group, decision, (*reasons, "inside_longer_word")))
                 taken.append((start, end))
         return found
+
+
+def _merged(text: str, matches: list[Match]) -> list[Match]:
+    """Join overlapping hits, and hits of the same children with only spaces between."""
+    merged: list[Match] = []
+    for match in matches:
+        last = merged[-1] if merged else None
+        if last is None or match.start >= last.end:
+            same = (
+                last is not None
+                and last.decision == match.decision == "redacted"
+                and last.group.target_ids == match.group.target_ids
+                and not text[last.end : match.start].strip()
+            )
+            if same and last is not None:
+                merged[-1] = replace(last, end=match.end)
+            else:
+                merged.append(match)
+            continue
+        if match.decision == "kept" or last.decision == "kept":
+            if last.decision == "kept" and match.decision != "kept" and match.end > last.end:
+                continue  # An adult's name: the rest of the overlapping hit is theirs too.
+            continue
+        merged[-1] = replace(last, end=max(last.end, match.end))
+    return merged
 
 
 def _wild_pattern(folded: str) -> str:

@@ -61,7 +61,7 @@ class Owner:
     """Say that a person is known by a name form, and in what role."""
 
     person_id: str
-    form: str  # "full", "forename", "surname", "part", "initials"
+    form: str  # "full", "forename", "surname", "part", "diminutive", "initials"
     role: Literal["target", "protected", "staff"]
 
 
@@ -168,6 +168,24 @@ def name_forms(person: Person) -> list[tuple[str, str]]:
     return forms
 
 
+def diminutive_forms(person: Person) -> list[tuple[str, str]]:
+    """Return (form, text) for the listed diminutives of a person's forename."""
+    from exchange.redaction.diminutives import diminutives
+
+    known = {fold_word(n) for n in person.given_names()}
+    forms: list[tuple[str, str]] = []
+    surname = person.surname.strip()
+    for part in [person.forename, *split_parts(person.forename)]:
+        for nick in diminutives(fold_word(part)):
+            if nick in known:
+                continue
+            known.add(nick)
+            forms.append(("diminutive", nick))
+            if surname:
+                forms.append(("full", f"{nick} {surname}"))
+    return forms
+
+
 def variants(person: Person) -> list[str]:
     """Return readable spellings of a person's names: cases, accent-free, possessives."""
     found: list[str] = []
@@ -186,8 +204,13 @@ def build_match_set(
     people: Iterable[Person],
     subject_id: str | None = None,
     family_ids: Iterable[str] = (),
+    *,
+    diminutives: bool = True,
 ) -> MatchSet:
-    """Build the match set: other children are targets, the subject, family and staff are kept."""
+    """Build the match set: other children are targets, the subject, family and staff are kept.
+
+    Other children are also looked for by the listed English diminutives of their forenames.
+    """
     family = set(family_ids)
     by_id: dict[str, Person] = {}
     groups: dict[str, TermGroup] = {}
@@ -196,6 +219,9 @@ def build_match_set(
         role = _role(person, subject_id, family)
         for form, text in name_forms(person):
             _add(groups, fold_word(text), Owner(person.person_id, form, role))
+        if role == "target" and diminutives:
+            for form, text in diminutive_forms(person):
+                _add(groups, fold_word(text), Owner(person.person_id, form, role))
         if role == "target" and person.forename and person.surname:
             first, last = fold_word(person.forename)[:1], fold_word(person.surname)[:1]
             if first.isalpha() and last.isalpha():

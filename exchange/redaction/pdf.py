@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,8 @@ from exchange.redaction.pseudonyms import PseudonymBook
 from exchange.redaction.report import Removal, Report
 from exchange.redaction.strings import StringRedactor
 
+# A PDF ends with %%EOF within this many bytes of its end (some producers add a little after).
+TAIL_BYTES = 4096
 # Images smaller than this (in pixels, each side) cannot hold a readable name.
 MIN_IMAGE_SIDE = 16
 _MARKED_KEYS = ("/ActualText", "/Alt", "/E")
@@ -281,8 +285,37 @@ def _inherited(page: pikepdf.Dictionary, key: str) -> object:
     return None
 
 
+def check_source(source: str | os.PathLike[str]) -> None:
+    """Refuse a truncated PDF before redacting it (pikepdf would only patch it up)."""
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            handle.seek(max(0, size - TAIL_BYTES))
+            tail = handle.read()
+    except OSError as error:
+        raise ValidationError(f"the PDF cannot be read: {error.strerror}") from error
+    if b"%%EOF" not in tail:
+        raise ValidationError(
+            "the PDF cannot be read: it is truncated (no end-of-file marker), get a whole copy"
+        )
+
+
+def check_structure(source: str | os.PathLike[str]) -> None:
+    """Refuse a PDF that qpdf finds damaged (pikepdf would open it by patching it up)."""
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        return
+    checked = subprocess.run(
+        [qpdf, "--check", os.fspath(source)], capture_output=True, timeout=120, check=False
+    )
+    if checked.returncode not in (0, 3):  # 3 means warnings only.
+        raise ValidationError("the PDF cannot be read: it is damaged (qpdf --check fails)")
+
+
 def open_pdf(source: str | os.PathLike[str]) -> pikepdf.Pdf:
     """Open a PDF for redaction, turning every failure into a clear ValidationError."""
+    check_source(source)
     try:
         pdf = pikepdf.open(source)
     except pikepdf.PasswordError as error:
@@ -292,6 +325,11 @@ def open_pdf(source: str | os.PathLike[str]) -> pikepdf.Pdf:
     if pdf.is_encrypted:
         pdf.close()
         raise ValidationError("the PDF is encrypted: remove the password first")
+    try:
+        check_structure(source)
+    except ValidationError:
+        pdf.close()
+        raise
     return pdf
 
 

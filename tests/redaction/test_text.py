@@ -72,9 +72,9 @@ def test_sibling_surname_shared_with_another_child_goes_to_review() -> None:
     assert "Pike was sent out." in result.text
 
 
-def test_staff_sharing_a_surname_goes_to_review() -> None:
-    result = redact("Mrs Ostrander spoke to Will Ostrander.")
-    assert result.text == "Mrs Ostrander spoke to [Child A]."
+def test_staff_sharing_a_surname_goes_to_review_unless_a_title_says_adult() -> None:
+    result = redact("Mrs Ostrander spoke to Will Ostrander. Ostrander left.")
+    assert result.text == "Mrs Ostrander spoke to [Child A]. Ostrander left."
     assert len(by_reason(result, "shared_with_staff")) == 1
 
 
@@ -92,9 +92,10 @@ def test_initials_are_low_confidence() -> None:
     assert result.text == "E.Q. and E Q and EQ, but not eq."
 
 
-def test_name_inside_a_longer_word_is_flagged_not_changed() -> None:
+def test_name_inside_a_longer_word_is_redacted_in_place() -> None:
     result = redact("Filed as QuornEllery and 2019Quorn.")
     assert len(by_reason(result, "inside_longer_word")) >= 1
+    assert result.text == "Filed as [Child A] and 2019[Child A]."
     plain = redact("The quorns were cooked.")  # No camel case, no digits: not a name.
     assert plain.hits == []
 
