@@ -294,7 +294,7 @@ def _draw(image, placed: list[tuple[Mark, tuple[int, int, int, int]]]) -> None: 
     if not placed:
         return
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(12, image.size[0] // 70))
+    font = ImageFont.load_default(size=max(14, image.size[0] // 40))
     for mark, (left, top, right, bottom) in placed:
         colour = COLOURS[mark.kind]
         pad = 2

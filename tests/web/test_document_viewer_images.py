@@ -65,9 +65,9 @@ def test_the_box_surrounds_the_name_on_a_page_turned_any_way(rotate: int) -> Non
     assert box[1] <= text[1]
     assert box[2] >= text[2]
     assert box[3] >= text[3]
-    # The box hugs the name: no more than a few pixels wider on either side.
+    # The box hugs the name: no wider on either side than its label (R1) is.
     assert text[0] - box[0] < 12
-    assert box[2] - text[2] < 12
+    assert box[2] - text[2] < 40
 
 
 def test_the_subject_is_not_boxed_and_an_uncertain_word_is_boxed_apart() -> None:
