@@ -210,6 +210,25 @@ def kerned_tj(folder: Path) -> Path:
     return target
 
 
+def spacing_operators(folder: Path) -> Path:
+    """Write letter spacing with Tc (whole name, single name), Tw justification and Tz."""
+    content = (
+        b"BT /F1 12 Tf 72 720 Td 3 Tc (Oliver Smith) Tj 0 Tc ( was spaced.) Tj ET\n"
+        b"BT /F1 12 Tf 72 700 Td (Then ) Tj 6 Tc (Smith) Tj 0 Tc ( alone.) Tj ET\n"
+        b"BT /F1 12 Tf 72 680 Td 5 Tw (Justified Oliver Smith text here.) Tj ET\n"
+        b"BT /F1 12 Tf 72 660 Td 80 Tz -0.4 Tc (Squeezed Ellis Griffin end.) Tj ET\n"
+        b"BT /F1 12 Tf 72 640 Td 0.2 Tc 2 Tw [(Kept ) -30 (Rowan Pike) 20 ( too.)] TJ ET"
+    )
+    target = folder / "spacing.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    page = pdf.pages[0]
+    page.obj.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(helvetica())))
+    page.obj.Contents = pdf.make_stream(content)
+    pdf.save(target)
+    return target
+
+
 def unijis(folder: Path) -> Path:
     """Write text through the predefined CMap UniJIS-UCS2-H (codes are UCS-2)."""
     text = "Oliver Smith met Rowan Pike."
@@ -265,6 +284,7 @@ PRODUCERS: dict[str, Callable[[Path], Path]] = {
     "matplotlib": matplotlib_chart,
     "fpdf2": fpdf2_page,
     "hand-kerned-tj": kerned_tj,
+    "hand-tc-tw-tz": spacing_operators,
     "hand-unijis-ucs2": unijis,
     "identity-h-font-cmap": identity_without_to_unicode,
 }
@@ -329,6 +349,9 @@ def test_chromium_letter_spacing_and_soft_hyphens_are_clean(made: dict[str, Path
         ("groff-ghostscript", ("42", "17", "early.", "cried.", "pushed")),
         ("ghostscript-redistilled", ("42", "17", "waited.", "pushed")),
         ("libreoffice-docx", ("42", "17", "waited.", "pushed")),
+        ("hand-tc-tw-tz", ("spaced.", "alone.", "text", "end.")),
+        ("fpdf2", ("hit", "waited.")),
+        ("chromium", ("pushed", "42", "cried")),
     ],
 )
 def test_text_after_a_name_keeps_its_place(
