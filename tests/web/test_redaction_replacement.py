@@ -7,10 +7,6 @@ import io
 import pytest
 from flask import Flask
 from flow import partner_id, post
-from PIL import Image
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from transfer_kit import OTHER_CHILD, make_pdf
 from web_kit import World, sign_in
@@ -21,18 +17,12 @@ from exchange.records.models import Pupil, VaultDocument
 from exchange.transfers.models import OUTGOING, RedactionReview, Transfer
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 from exchange.web import transfer_pages
+from tests.redaction.producers import handwriting_image, image_pdf
 
 
 def scanned_pdf() -> bytes:
-    """Return a one-page PDF that is only a picture: the redactor flags it for a person to check."""
-    picture = io.BytesIO()
-    Image.new("RGB", (200, 100), "white").save(picture, format="PNG")
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4)
-    page.drawImage(ImageReader(io.BytesIO(picture.getvalue())), 72, 600, 200, 100)
-    page.showPage()
-    page.save()
-    return buffer.getvalue()
+    """Return a one-page PDF of a handwritten note: OCR cannot read it, so it is flagged."""
+    return image_pdf(handwriting_image())
 
 
 def add_scanned_document(instance: Instance, pupil_id: int) -> None:
