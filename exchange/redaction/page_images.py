@@ -59,6 +59,43 @@ def can_render(media_type: str) -> bool:
     return media_type == PDF or media_type in IMAGE_TYPES
 
 
+def as_pages(data: bytes, media_type: str, name: str = "") -> tuple[bytes, str, bool]:
+    """Return a document as something with pages: (bytes, media type, whether it was converted).
+
+    PDFs and scans are shown as they are; Word, OpenDocument, RTF, email and text documents
+    are converted to PDF as the redactor converts them (LibreOffice, or a laid-out page).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from exchange.redaction import convert, formats
+
+    with tempfile.TemporaryDirectory(prefix="sgx-view-") as folder:
+        work = Path(folder)
+        source = work / "original"
+        source.write_bytes(data)
+        kind = formats.kind_of(source, media_type, name)
+        if kind == "pdf":
+            return data, PDF, False
+        if kind == "image":
+            return data, _image_type(data), False
+        if kind == "office":
+            pdf = convert.office_to_pdf(source, work, media_type=media_type, name=name)
+        elif kind == "email":
+            pdf = convert.email_to_pdf(source, work)
+        else:
+            pdf = convert.text_to_pdf(source, work)
+        return pdf.read_bytes(), PDF, True
+
+
+def _image_type(data: bytes) -> str:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    return "image/tiff"
+
+
 def page_count(data: bytes, media_type: str) -> int:
     """Return how many pages the document has (a clear error if it cannot be read)."""
     if media_type == PDF:

@@ -46,6 +46,10 @@ FLAG_WORDS = {
 # (boxes and labels, never text) so each page picture does not search the whole file again.
 _MARKS: OrderedDict[tuple[object, ...], list[Mark]] = OrderedDict()
 _MARKS_KEPT = 32
+# A Word or email original is converted to PDF to be shown (seconds with LibreOffice): the last
+# few conversions are kept in this process's memory only, never on disk, for their page pictures.
+_CONVERTED: OrderedDict[tuple[object, ...], tuple[bytes, str, bool]] = OrderedDict()
+_CONVERTED_KEPT = 4
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Side:
     media_type: str
     pages: int = 0
     problem: str | None = None
+    converted: bool = False
 
     @property
     def shown(self) -> int:
@@ -98,11 +103,32 @@ def _side(name: str, data: bytes | None, media_type: str) -> Side:
 
 def _sides(review: RedactionReview, document: VaultDocument) -> tuple[Side, Side]:
     pupil = own(Pupil, document.pupil_id)
-    original = _side("original", _read(pupil, document.storage_key), document.media_type)
+    original = _original(document, _read(pupil, document.storage_key))
     redacted_data = (
         _read(pupil, review.redacted_storage_key) if review.redacted_storage_key else None
     )
     return original, _side("redacted", redacted_data, page_images.PDF)
+
+
+def _original(document: VaultDocument, data: bytes) -> Side:
+    """Return the original as pages: a Word, email or text document converted to PDF first."""
+    key = (document.school_id, document.id, document.sha256)
+    shown = _CONVERTED.get(key)
+    if shown is None:
+        try:
+            shown = page_images.as_pages(data, document.media_type, document.original_filename)
+        except ValidationError as error:
+            problem = error.message[:1].upper() + error.message[1:]
+            return Side("original", None, document.media_type, problem=problem)
+        if shown[2]:
+            _CONVERTED[key] = shown
+            while len(_CONVERTED) > _CONVERTED_KEPT:
+                _CONVERTED.popitem(last=False)
+    else:
+        _CONVERTED.move_to_end(key)
+    side = _side("original", shown[0], shown[1])
+    side.converted = shown[2]
+    return side
 
 
 def _marks(review: RedactionReview, document: VaultDocument, original: Side) -> list[Mark]:
@@ -186,7 +212,7 @@ def _sent_page(
     deciding = (
         review.blocks_authorisation
         and review.report.get("status") != "blocked"
-        and redacted.shown > 0
+        and shown > 0
         and "resolve_flag" in _possible_actions(transfer)
     )
     return render_template(

@@ -50,16 +50,23 @@ def scanned_pdf() -> bytes:
 
 def add_scan(instance: Instance, pupil_id: int) -> None:
     """Give the child a scanned letter in the vault: the redactor flags it for a person."""
+    add_document(instance, pupil_id, scanned_pdf(), "application/pdf", "scanned-letter.pdf")
+
+
+def add_document(
+    instance: Instance, pupil_id: int, data: bytes, media_type: str, name: str
+) -> None:
+    """Put a document in the child's vault."""
     with transaction(instance.sessions) as session:
         pupil = session.get(Pupil, pupil_id)
         key = pupil_data_key(session, pupil, instance.instance_key)
-        blob = instance.blobs.write(key, blob_context(pupil), io.BytesIO(scanned_pdf()), 10**7)
+        blob = instance.blobs.write(key, blob_context(pupil), io.BytesIO(data), 10**7)
         session.add(
             VaultDocument(
                 school_id=pupil.school_id,
                 pupil_id=pupil.id,
-                original_filename="scanned-letter.pdf",
-                media_type="application/pdf",
+                original_filename=name,
+                media_type=media_type,
                 size=blob.size,
                 sha256=blob.sha256,
                 storage_key=blob.storage_key,
@@ -293,3 +300,35 @@ def test_the_receiving_dsl_sees_only_what_was_delivered(
     assert dpo.get(links[0]).status_code == 403
     received = audit_events(instance, "document.page_viewed")
     assert {entry.object_type for entry in received} == {"vault_document"}
+
+
+def test_an_email_original_is_shown_converted_beside_its_redacted_copy(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    message = (
+        "From: office@example.org\r\nTo: dsl@example.org\r\nSubject: Break time\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{OTHER_CHILD[0]} {OTHER_CHILD[1]} was seen at the gate.\r\n"
+    ).encode()
+    add_document(instance, world.pupil_id, message, "message/rfc822", "note.eml")
+    client = app.test_client()
+    sign_in(client, instance, world.user("sender", "dsl"))
+    transfer_id = start_review(client, instance, world)
+    with instance.sessions() as session:
+        review = session.scalar(
+            select(RedactionReview)
+            .join(VaultDocument, VaultDocument.id == RedactionReview.object_id)
+            .where(RedactionReview.kind == "document", VaultDocument.media_type == "message/rfc822")
+        )
+        review_id, redacted = review.id, review.redacted_storage_key
+    assert redacted, "the email was converted and redacted"
+    body = client.get(f"/transfers/{transfer_id}/redactions/{review_id}/viewer").get_data(
+        as_text=True
+    )
+    assert "converted to PDF to be shown" in body
+    assert [alt for _src, alt in IMG.findall(body)][:2] == [
+        "Original page 1, boxed: R1",
+        "Redacted page 1, boxed: R1",
+    ]
+    for src, _alt in IMG.findall(body)[:2]:
+        assert client.get(src).mimetype == "image/png"
