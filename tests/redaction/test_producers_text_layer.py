@@ -18,6 +18,7 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name
 
+from exchange.redaction.checker import check_pdf, needles_for
 from exchange.redaction.names import Person
 from exchange.redaction.pipeline import RedactionBlocked, process_pdf
 from exchange.redaction.report import Report
@@ -372,3 +373,21 @@ def test_kerning_inside_a_name_leaves_the_line_in_place(made: dict[str, Path], f
     assert report.status == "clean"
     with pikepdf.open(out) as pdf:
         assert all("Oliver" not in str(key) for key in pdf.pages[0].Resources.Font.keys())  # noqa: SIM118
+
+
+def test_the_check_sees_a_letter_spaced_or_soft_hyphenated_single_name(folder: Path) -> None:
+    page = folder / "singles.html"
+    page.write_text(
+        '<!doctype html><meta charset="utf-8"><p>Then <span style="letter-spacing:.25em">'
+        "Smith</span> left.</p><p>Later Grif&shy;fin cried.</p>",
+        encoding="utf-8",
+    )
+    source = folder / "singles.pdf"
+    run(
+        [tool("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+         f"--print-to-pdf={source}", page.as_uri()],
+        folder,
+    )  # fmt: skip
+    found = check_pdf(source, needles_for(PEOPLE, "s1"))
+    seen = {(hit.source, hit.person_id) for hit in found.hits}
+    assert {("pdftotext", "c1"), ("pdftotext", "c2")} <= seen
