@@ -1,6 +1,7 @@
 """Render the transfer form for an offline export: every file, its SHA-256, and signature boxes.
 
-The form is not digitally signed: PAdES signing (pyHanko) is left out of this version.
+The PDF made here is then signed as PAdES with the sending school's key (exchange.packaging.pades);
+the form states the key's fingerprint so the receiver can match it against what they were told.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from exchange.packaging._pdfkit import (
     when,
 )
 from exchange.packaging.content import Chronology
+from exchange.packaging.keys import phone_fingerprint
 from exchange.packaging.manifest import FileEntry
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
 
 
 def render_transfer_form(
-    chronology: Chronology, files: Sequence[FileEntry], receipt_file: str, zip_file_count: int
+    chronology: Chronology,
+    files: Sequence[FileEntry],
+    receipt_file: str,
+    zip_file_count: int,
+    key_fingerprint: str | None = None,
 ) -> bytes:
     """Return the transfer form PDF listing files with their sizes and SHA-256."""
     doc = DocTemplate(
@@ -34,11 +40,15 @@ def render_transfer_form(
         author=chronology.sender.name,
         subject="Child protection file transfer: transfer form",
     )
-    return doc.render(_story(chronology, files, receipt_file, zip_file_count))
+    return doc.render(_story(chronology, files, receipt_file, zip_file_count, key_fingerprint))
 
 
 def _story(
-    chronology: Chronology, files: Sequence[FileEntry], receipt_file: str, zip_file_count: int
+    chronology: Chronology,
+    files: Sequence[FileEntry],
+    receipt_file: str,
+    zip_file_count: int,
+    key_fingerprint: str | None,
 ) -> list[Flowable]:
     sheet = styles()
     details = [
@@ -49,12 +59,14 @@ def _story(
         ("Transfer id", chronology.transfer_id),
         ("Authorised by", f"{chronology.authorised_by}, {when(chronology.authorised_at)}"),
     ]
+    name_style = sheet["mono"]
     listing = [["File", "Bytes", "SHA-256"]] + [
-        [entry.name, f"{entry.size}", entry.sha256] for entry in files
+        [TaggedParagraph(text(entry.name), name_style), f"{entry.size}", entry.sha256]
+        for entry in files
     ]
     table = Table(
         listing,
-        colWidths=(38 * mm, 20 * mm, None),
+        colWidths=(52 * mm, 16 * mm, None),
         hAlign="LEFT",
         repeatRows=1,
         renderCB=TableTagger(header_rows=1),
@@ -65,6 +77,7 @@ def _story(
                 ("FONT", (0, 0), (-1, -1), "SgxMono", 7),
                 ("FONT", (0, 0), (-1, 0), "SgxSansBold", 8),
                 ("ALIGN", (1, 1), (1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
             ]
         )
@@ -77,8 +90,9 @@ def _story(
         Heading("Files in this transfer", sheet["h1"], 0, "files"),
         TaggedParagraph(
             f"Number of files listed: {len(files)}. The zip holds {zip_file_count} files: "
-            "these and this form. Check each file's SHA-256 (for example with "
-            "<font name='SgxMono'>sha256sum</font> or <font name='SgxMono'>certutil -hashfile "
+            "this form and the files listed without a '/'. A name with a '/' is a document "
+            "inside the inner zip named before the '/'. Check each file's SHA-256 (for example "
+            "with <font name='SgxMono'>sha256sum</font> or <font name='SgxMono'>certutil -hashfile "
             "FILE SHA256</font>) before you rely on it.",
             sheet["body"],
         ),
@@ -96,12 +110,24 @@ def _story(
         Heading("Receiving DSL", sheet["h2"], 1, "signature"),
         _signature_box(),
         Spacer(1, 4 * mm),
-        TaggedParagraph(
-            "This form is not digitally signed. The sending school authorised the transfer "
-            "as shown above.",
-            sheet["meta"],
-        ),
+        TaggedParagraph(_signature_statement(key_fingerprint), sheet["meta"]),
     ]
+
+
+def _signature_statement(key_fingerprint: str | None) -> str:
+    if key_fingerprint is None:
+        return (
+            "This form is not digitally signed. The sending school authorised the transfer "
+            "as shown above."
+        )
+    return (
+        "This form is digitally signed (PAdES) by the sending school's key, whose fingerprint "
+        "is <font name='SgxMono'>"
+        f"{text(phone_fingerprint(key_fingerprint))}</font>. Check that your PDF reader shows "
+        "the signature as intact and that this fingerprint (the dnQualifier of the signing "
+        "certificate) matches the one the sending DSL gave you by phone. The certificate is "
+        "self-signed: trust comes from the fingerprint, not from a certificate authority."
+    )
 
 
 def _pairs(rows: list[tuple[str, str]]) -> Table:

@@ -13,6 +13,7 @@ from exchange.packaging.keys import load_signing_key
 from exchange.packaging.offline import check_receipt_code, export_offline
 from exchange.records.models import Pupil
 from exchange.transfers.bundle_step import make_chronology, vault_files_for
+from exchange.transfers.offline_details import receiver_details, titled_vault_files
 from exchange.transfers.workflow_types import Step
 
 OFFLINE_RECEIPT = "sgx-offline-receipt+jws"
@@ -40,10 +41,13 @@ def export_package(step: Step) -> OfflinePackage:
     target = folder / f"{transfer.transfer_uid}.zip"
     target.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="sgx-offline-") as work:
+        vault_files = vault_files_for(session, instance, transfer, pupil, Path(work))
         exported = export_offline(
             target,
             make_chronology(session, transfer, school, pupil),
-            vault_files_for(session, instance, transfer, pupil, Path(work)),
+            titled_vault_files(session, transfer, pupil, vault_files),
+            signing_key=load_signing_key(session, school.id, instance.instance_key),
+            details=receiver_details(session, transfer, vault_files),
         )
     transfer.offline_code_hash = exported.receipt_code_sha256
     transfer.bundle_storage_key = target.name

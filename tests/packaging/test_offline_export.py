@@ -14,6 +14,7 @@ from bundle_kit import tool
 
 from exchange.packaging import offline
 from exchange.packaging._words import WORDS
+from exchange.packaging.keys import SigningKey
 from exchange.packaging.samples import fictional_chronology, fictional_vault
 
 
@@ -22,7 +23,10 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> offline.OfflineExport:
     """Return a small offline export written to disk."""
     folder = tmp_path_factory.mktemp("offline")
     return offline.export_offline(
-        folder / "transfer.zip", fictional_chronology(8), fictional_vault(4, 30_000)
+        folder / "transfer.zip",
+        fictional_chronology(8),
+        fictional_vault(4, 30_000),
+        signing_key=SigningKey.generate(),
     )
 
 
@@ -61,22 +65,25 @@ def test_7zip_extracts_and_hashes_match_the_form(
         capture_output=True,
         text=True,
     ).stdout
-    assert listing.count("Method = AES-256") == len(export.files)
+    outer = [f for f in export.files if "/" not in f.name]
+    assert listing.count("Method = AES-256") == len(outer)
     assert "CRC = \n" in listing.replace("\r", "")  # AE-2: no CRC of the plaintext.
     form = out / offline.FORM_NAME
     text = subprocess.run(
         [tool("pdftotext"), "-layout", str(form), "-"], capture_output=True, text=True, check=True
     ).stdout
-    rows = dict(re.findall(r"^\s*(\S+)\s+\d+\s+([0-9a-f]{64})\s*$", text, flags=re.MULTILINE))
-    extracted = sorted(
-        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p != form
+    listed = set(re.findall(r"\b[0-9a-f]{64}\b", text))
+    inner = out / "inner"
+    subprocess.run(
+        [seven, "x", f"-o{inner}", str(out / offline.DOCUMENTS_NAME)],
+        check=True,
+        capture_output=True,
     )
-    assert sorted(rows) == extracted
-    for name, digest in rows.items():
-        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    extracted = [p for p in out.rglob("*") if p.is_file() and p != form]
+    assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in extracted} == listed
     count = re.search(r"Number of files listed: (\d+)", text)
     assert count is not None
-    assert int(count.group(1)) == len(extracted)
+    assert int(count.group(1)) == len(extracted) == len(export.files) - 1
     code_text = (out / offline.RECEIPT_NAME).read_text()
     assert export.receipt_code in code_text
     assert offline.check_receipt_code(export.receipt_code_sha256, export.receipt_code)
@@ -90,7 +97,7 @@ def test_names_in_clear_are_neutral_and_wrong_passphrase_fails(
         assert needle not in data
     with pyzipper.AESZipFile(export.path) as archive:
         names = archive.namelist()
-        assert all(re.fullmatch(r"(\d\d-[a-z-]+\.(pdf|txt)|vault/\d{4}\.pdf)", n) for n in names)
+        assert all(re.fullmatch(r"\d\d-[A-Za-z-]+\.(pdf|txt|json|csv|zip|pem)", n) for n in names)
         archive.setpassword(b"wrong-passphrase-words")
         with pytest.raises(RuntimeError):
             archive.read(names[0])
@@ -100,4 +107,6 @@ def test_names_in_clear_are_neutral_and_wrong_passphrase_fails(
 
 def test_export_refuses_to_overwrite(export: offline.OfflineExport) -> None:
     with pytest.raises(FileExistsError):
-        offline.export_offline(export.path, fictional_chronology(1), [])
+        offline.export_offline(
+            export.path, fictional_chronology(1), [], signing_key=SigningKey.generate()
+        )

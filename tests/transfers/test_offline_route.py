@@ -67,7 +67,17 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
         capture_output=True,
     )
     names = sorted(p.name for p in out.rglob("*") if p.is_file())
-    assert names == ["00-transfer-form.pdf", "0001.pdf", "01-chronology.pdf", "02-receipt-code.txt"]
+    assert names == [
+        "00-transfer-form.pdf",
+        "01-chronology.pdf",
+        "02-receipt-code.txt",
+        "03-chronology.json",
+        "04-chronology.csv",
+        "05-documents.zip",
+        "06-index.csv",
+        "07-README.txt",
+        "08-signing-certificate.pem",
+    ]
     form = subprocess.run(
         ["pdftotext", str(out / "00-transfer-form.pdf"), "-"],
         capture_output=True,
