@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, abort, g, redirect, render_templat
 from sqlalchemy import select
 
 from exchange.auth.permissions import can
-from exchange.errors import ExchangeError
+from exchange.errors import CryptoError, ExchangeError
 from exchange.records.models import Pupil, StaffMember
 from exchange.subject_access import service
 from exchange.subject_access.exemptions import CATALOGUE
@@ -51,7 +51,14 @@ def _actor() -> Actor:
 
 
 def _request(request_id: int) -> SubjectAccessRequest:
-    return own(SubjectAccessRequest, request_id)
+    try:
+        return own(SubjectAccessRequest, request_id)
+    except CryptoError:
+        abort(
+            410,
+            "The child's file, and with it this request's details, has been destroyed; "
+            "the register keeps its dates and decisions.",
+        )
 
 
 def _day(name: str, errors: dict[str, str], required: bool = True) -> date | None:

@@ -8,16 +8,27 @@ import pytest
 from flask import Flask
 from flow import post
 from sar_kit import Setting, make_setting
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from transfer_kit import school_with_keys
 from web_kit import make_app, sign_in
 
 from exchange.audit.models import AuditEntry
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.records.models import User
+from exchange.records.models import (
+    Incident,
+    IncidentAction,
+    IncidentEdit,
+    Pupil,
+    PupilDataKey,
+    User,
+    VaultDocument,
+    incident_categories,
+    incident_linked_pupils,
+)
 from exchange.records.schools import add_user
 from exchange.subject_access.models import SubjectAccessRequest
+from exchange.vault.pupil_keys import destroy_pupil_key
 
 HOSTILE = '<script>alert("x")</script> Smith'
 
@@ -126,8 +137,52 @@ def test_a_requester_not_linked_is_refused_on_the_page(
     app: Flask, instance: Instance, setting: Setting
 ) -> None:
     request_id = _log(app, instance, setting, linked="no", relationship="carer")
-    dsl = app.test_client()
-    sign_in(dsl, instance, setting.dsl_id)
-    page = dsl.get(f"/subject-access/{request_id}").get_data(as_text=True)
+    dpo = app.test_client()
+    sign_in(dpo, instance, setting.dpo_id)
+    index = dpo.get("/subject-access")
+    assert index.status_code == 200
+    with instance.sessions() as session:
+        uid = session.scalar(
+            select(SubjectAccessRequest.request_uid).where(SubjectAccessRequest.id == request_id)
+        )
+    assert uid[:8] in index.get_data(as_text=True)
+    page = dpo.get(f"/subject-access/{request_id}").get_data(as_text=True)
     assert "Refused" in page
     assert "parental responsibility" in page
+
+
+def test_a_request_whose_childs_file_was_destroyed(
+    app: Flask, instance: Instance, setting: Setting
+) -> None:
+    request_id = _log(app, instance, setting)
+    _destroy_file(instance, setting.pupil_id)
+    dpo = app.test_client()
+    sign_in(dpo, instance, setting.dpo_id)
+    index = dpo.get("/subject-access")
+    assert index.status_code == 200
+    with instance.sessions() as session:
+        uid = session.scalar(
+            select(SubjectAccessRequest.request_uid).where(SubjectAccessRequest.id == request_id)
+        )
+    assert uid[:8] in index.get_data(as_text=True)
+    page = dpo.get(f"/subject-access/{request_id}")
+    assert page.status_code == 410
+    assert "has been destroyed" in page.get_data(as_text=True)
+
+
+def _destroy_file(instance: Instance, pupil_id: int) -> None:
+    """Remove a child's whole file and key, as the purge does (rows, links, key)."""
+    with transaction(instance.sessions) as session:
+        destroy_pupil_key(session, session.get(Pupil, pupil_id))
+        incidents = select(Incident.id).where(Incident.pupil_id == pupil_id)
+        for table in (IncidentAction.__table__, IncidentEdit.__table__, incident_categories):
+            session.execute(delete(table).where(table.c.incident_id.in_(incidents)))
+        session.execute(
+            delete(incident_linked_pupils).where(
+                incident_linked_pupils.c.incident_id.in_(incidents)
+                | (incident_linked_pupils.c.pupil_id == pupil_id)
+            )
+        )
+        for model in (VaultDocument, Incident, PupilDataKey):
+            session.execute(delete(model).where(model.pupil_id == pupil_id))
+        session.execute(delete(Pupil).where(Pupil.id == pupil_id))
