@@ -171,3 +171,22 @@ def test_the_register_outlives_the_childs_key(instance: Instance, setting: Setti
         dpo = actor(session, setting.dpo_id)
         purged = register.purge_expired(session, instance, setting.school_id, date(2027, 1, 2), dpo)
     assert purged == 1
+
+
+def test_the_daily_reminder_task(
+    instance: Instance, setting: Setting, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exchange.subject_access.tasks import remind_all
+    from exchange.tasks.worker import worker_instance
+
+    _log(instance, setting, received_on=date(2026, 11, 2), today=date(2026, 11, 3))
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+    worker_instance.cache_clear()
+    try:
+        assert remind_all("2026-11-20") == {"schools": 1, "reminders": 0}  # 12 days left.
+        assert remind_all("2026-11-26") == {"schools": 1, "reminders": 1}
+        assert remind_all("2026-11-26") == {"schools": 1, "reminders": 0}  # Once a day.
+    finally:
+        worker_instance().close()
+        worker_instance.cache_clear()
