@@ -60,8 +60,12 @@ def fold(text: str) -> Folded:
     """Fold text for matching: casefold, strip accents, unify apostrophes, join hyphenation,
     drop invisible characters and close up letter spacing."""
     skips = _skipped(text)
-    if not skips and text.isascii():
-        return Folded(text.lower(), None)
+    if not skips:
+        if text.isascii():
+            return Folded(text.lower(), None)
+        table = _one_to_one(text)
+        if table is not None:
+            return Folded(text.translate(table).lower(), None)
     pieces: list[str] = []
     origin: list[int] = []
     index = 0
@@ -77,6 +81,20 @@ def fold(text: str) -> Folded:
         index += 1
     origin.append(length)
     return Folded("".join(pieces), origin)
+
+
+def _one_to_one(text: str) -> dict[int, str] | None:
+    """Return a translation folding each non-ASCII character of text to one character, or
+    None when some character folds to more or fewer (ß, ﬁ, combining marks)."""
+    table: dict[int, str] = {}
+    for char in set(text):
+        if char.isascii():
+            continue
+        folded = fold_char(char)
+        if len(folded) != 1:
+            return None
+        table[ord(char)] = folded
+    return table
 
 
 def _skipped(text: str) -> dict[int, int]:

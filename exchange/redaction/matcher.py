@@ -41,13 +41,18 @@ class Matcher:
 
     def __init__(self, match_set: MatchSet) -> None:
         self.match_set = match_set
+        self._initials_of: dict[str, tuple[str, str]] = {}
 
     @cached_property
     def _whole_words(self) -> re.Pattern[str] | None:
         groups = sorted(self.match_set.groups.values(), key=lambda g: (-len(g.key), g.key))
         if not groups:
             return None
-        alternatives = "|".join(g.pattern for g in groups)
+        # One trie-shaped pattern: the regex engine walks the names letter by letter instead of
+        # trying each of thousands of alternatives at every position.
+        names = [_fragments(g.folded) for g in groups if g.folded and not g.initials]
+        others = [g.pattern for g in groups if not g.folded or g.initials]
+        alternatives = "|".join(p for p in (_trie_pattern(names), *others) if p)
         return re.compile(f"{_BEFORE}(?:{alternatives}){_AFTER}")
 
     @cached_property
@@ -122,6 +127,12 @@ class Matcher:
 
     def _initials(self, group: TermGroup) -> tuple[str, str]:
         """Return the initials that may stand beside this form: (forename's, surname's)."""
+        cached = self._initials_of.get(group.key)
+        if cached is None:
+            cached = self._initials_of[group.key] = self._initials_for(group)
+        return cached
+
+    def _initials_for(self, group: TermGroup) -> tuple[str, str]:
         people = [self.match_set.people[pid] for pid in group.target_ids]
         form = group.forms[0]
         if form == "surname":
@@ -200,6 +211,43 @@ def _merged(text: str, matches: list[Match]) -> list[Match]:
             continue
         merged[-1] = replace(last, end=max(last.end, match.end))
     return merged
+
+
+def _fragments(folded: str) -> list[str]:
+    """Return a folded name as regex fragments: one per letter, a separator between parts."""
+    fragments: list[str] = []
+    for piece in (p for p in re.split(r"[\s._'\-]+", folded) if p):
+        if fragments:
+            fragments.append(_SEPARATOR)
+        fragments.extend(re.escape(c) for c in piece)
+    return fragments
+
+
+def _trie_pattern(sequences: list[list[str]]) -> str:
+    """Return one pattern matching any of the fragment sequences, longest first."""
+    root: dict = {}
+    for sequence in sequences:
+        node = root
+        for fragment in sequence:
+            node = node.setdefault(fragment, {})
+        node[""] = {}
+
+    def depth(node: dict) -> int:
+        return 1 + max((depth(child) for child in node.values()), default=0)
+
+    def emit(node: dict) -> str:
+        branches = sorted(
+            ((fragment, child) for fragment, child in node.items() if fragment),
+            key=lambda item: -depth(item[1]),
+        )
+        alternatives = [fragment + emit(child) for fragment, child in branches]
+        if "" in node:
+            alternatives.append("")
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return "(?:" + "|".join(alternatives) + ")"
+
+    return emit(root) if root else ""
 
 
 def _wild_pattern(folded: str) -> str:
