@@ -90,16 +90,20 @@ def needles_for(
                 found[(person.person_id, given_words + surname)] = Needle(
                     person.person_id, given_words + surname
                 )
-        for word in _words_of(person):
+        for word in _words_of(person, later_parts=False):
             if len(word) < 2 or word in ORDINARY_WORD_NAMES or word in reserved:
                 continue
             found[(person.person_id, (word,))] = Needle(person.person_id, (word,))
     return list(found.values())
 
 
-def _words_of(person: Person) -> set[str]:
-    names = [person.forename, person.surname, person.preferred_name or "", *person.nicknames]
-    return {w for n in names for w in _WORD.findall(fold_for_check(n))}
+def _words_of(person: Person, *, later_parts: bool = True) -> set[str]:
+    """Return the words of a person's names (without the later parts of a hyphenated
+    forename, "Anne" of "Chloë-Anne", when later_parts is False: those go to review)."""
+    forename = _WORD.findall(fold_for_check(person.forename))
+    names = [person.surname, person.preferred_name or "", *person.nicknames]
+    words = {w for n in names for w in _WORD.findall(fold_for_check(n))}
+    return words | set(forename if later_parts else forename[:1])
 
 
 def search(text: str, needles: list[Needle], *, single_words: bool = True) -> list[Needle]:

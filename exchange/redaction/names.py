@@ -61,7 +61,7 @@ class Owner:
     """Say that a person is known by a name form, and in what role."""
 
     person_id: str
-    form: str  # "full", "forename", "surname", "part", "diminutive", "initials"
+    form: str  # "full", "forename", "surname", "part", "later_part", "diminutive", "initials"
     role: Literal["target", "protected", "staff"]
 
 
@@ -103,6 +103,9 @@ class TermGroup:
             reasons.append("shared_with_staff")
         if self.initials:
             reasons.append("initials")
+        target_forms = {o.form for o in self.owners if o.role == "target"}
+        if target_forms == {"later_part"}:
+            reasons.append("part_of_first_name")
         if self.ordinary_word and "full" not in self.forms:
             reasons.append("ordinary_word")
         return ("needs_review" if reasons else "redacted"), tuple(reasons)
@@ -156,7 +159,10 @@ def name_forms(person: Person) -> list[tuple[str, str]]:
         form = "forename"
         forms.append((form, given))
         if len(split_parts(given)) > 1:
-            forms.extend(("part", part) for part in split_parts(given))
+            first, *later = split_parts(given)
+            forms.append(("part", first))
+            # "Anne" alone is weak evidence for "Chloë-Anne": the DSL decides.
+            forms.extend(("later_part", part) for part in later)
         if surname:
             forms.append(("full", f"{given} {surname}"))
             if len(surname_parts) > 1:

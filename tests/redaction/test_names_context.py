@@ -62,6 +62,14 @@ def test_hyphenated_and_accented_first_names_go_whole() -> None:
     assert redact("Chloë-Anne Baker left.", only_first) == "[Child A] left."
 
 
+def test_a_later_part_of_a_hyphenated_first_name_alone_goes_to_review() -> None:
+    result = redact_text("Anne Smith (mum) and Anne rang.", build_match_set(PEOPLE, "s1"),
+                         PseudonymBook())  # fmt: skip
+    assert result.text == "Anne Smith (mum) and Anne rang."
+    assert {h.reasons for h in result.hits} == {("part_of_first_name",)}
+    assert check_text(result.text, needles_for(PEOPLE, "s1")).passed
+
+
 def test_initials_next_to_a_removed_name_go_with_it() -> None:
     assert redact("O. Smith's bag and O Smith and Oliver S. and Tom J. left.") == (
         "[Child A]'s bag and [Child A] and [Child A] and [Child B] left."
