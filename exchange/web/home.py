@@ -246,3 +246,7 @@ def pupil(pupil_id: int) -> Any:
         partners=partners,
         transfers=transfers,
     )
+
+
+# The calendar page adds its routes to this blueprint.
+from exchange.web import calendar_page  # noqa: E402, F401

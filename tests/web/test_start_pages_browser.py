@@ -133,11 +133,11 @@ def test_the_search_and_leavers_pages_are_axe_clean(
 ) -> None:
     give_credentials(instance, world.user("sender", "dsl"))
     page = _sign_in(browser, server, "dsl1@example.org")
-    for path in ("/transfers?q=zz&state=draft", "/leavers", f"/pupils?q={SUBJECT[1]}"):
+    for path in ("/transfers?q=zz&state=draft", "/leavers", f"/pupils?q={SUBJECT[1]}", "/calendar"):
         page.goto(f"{server}{path}")
         _axe_clean(page)
     page.set_viewport_size({"width": 390, "height": 800})
-    for path in ("/start", "/leavers", "/transfers"):
+    for path in ("/start", "/leavers", "/transfers", "/calendar"):
         page.goto(f"{server}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(WIDEST)
