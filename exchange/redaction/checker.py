@@ -126,12 +126,17 @@ def search(text: str, needles: list[Needle], *, single_words: bool = True) -> li
     return found
 
 
+def adult_beside(before: str, after: str) -> bool:
+    """Say whether the folded words just before or after a single name make it an adult's
+    (a title or role word before it, a role after it), for the checks that find names."""
+    return bool(_ADULT_BEFORE.search(before[-60:]) or _ADULT_AFTER.match(after[:60]))
+
+
 def _all_adults(folded: str, word: str) -> bool:
     """Say whether every occurrence of a single name has a title or adult role beside it."""
     for found in re.finditer(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", folded):
         before = folded[max(0, found.start() - 60) : found.start()]
-        after = folded[found.end() : found.end() + 60]
-        if not (_ADULT_BEFORE.search(before) or _ADULT_AFTER.match(after)):
+        if not adult_beside(before, folded[found.end() : found.end() + 60]):
             return False
     return True
 

@@ -19,8 +19,10 @@ import pytest
 from pikepdf import Array, Dictionary, Name
 
 from exchange.redaction.checker import check_pdf, needles_for
-from exchange.redaction.names import Person
+from exchange.redaction.names import Person, build_match_set
+from exchange.redaction.pdf import redact_pdf
 from exchange.redaction.pipeline import RedactionBlocked, process_pdf
+from exchange.redaction.pseudonyms import PseudonymBook
 from exchange.redaction.report import Report
 from tests.redaction.corpus import helvetica
 from tests.redaction.tools import letters, pdftotext, position
@@ -391,3 +393,22 @@ def test_the_check_sees_a_letter_spaced_or_soft_hyphenated_single_name(folder: P
     found = check_pdf(source, needles_for(PEOPLE, "s1"))
     seen = {(hit.source, hit.person_id) for hit in found.hits}
     assert {("pdftotext", "c1"), ("pdftotext", "c2")} <= seen
+
+
+def test_adults_sharing_a_surname_stay_in_the_text_layer(folder: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    text = "Mr Daniel Smith (class teacher) saw Oliver Smith. Her mother Jane Smith came in."
+    pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    source, out = folder / "adults.pdf", folder / "adults-redacted.pdf"
+    pdf.output(str(source))
+    report = redact_pdf(source, out, build_match_set(PEOPLE, "s1"), PseudonymBook())
+    after = pdftotext(out)
+    assert "Mr Daniel Smith (class teacher)" in after
+    assert "mother Jane Smith" in after
+    assert "oliver" not in letters(after)
+    assert report.status == "clean"
+    assert check_pdf(out, needles_for(PEOPLE, "s1")).passed
