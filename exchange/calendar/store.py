@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from exchange.calendar.bank_holidays import REGIONS
 from exchange.calendar.terms import SchoolCalendar, Term, term_name
@@ -41,8 +43,13 @@ def _period(start: date, end: date, name: str = "") -> Term:
 
 
 def load(school: School) -> SchoolCalendar:
-    """Return the school's calendar from its settings."""
-    raw = (school.settings or {}).get(KEY) or {}
+    """Return the school's calendar from its settings (shared while they are unchanged)."""
+    return _load(json.dumps((school.settings or {}).get(KEY) or {}, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _load(dumped: str) -> SchoolCalendar:
+    raw = json.loads(dumped)
     return SchoolCalendar(
         region=raw.get("region", "england"),
         terms=tuple(

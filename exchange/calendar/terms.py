@@ -107,6 +107,7 @@ class SchoolCalendar:
     terms: tuple[Term, ...] = ()
     closures: tuple[Term, ...] = ()  # Holidays inside an entered term (a half-term week).
     inset_days: frozenset[date] = frozenset()
+    _known: dict[date, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def entered_years(self) -> frozenset[int]:
@@ -129,6 +130,12 @@ class SchoolCalendar:
 
     def is_school_day(self, day: date) -> bool:
         """Return whether pupils are taught that day: a weekday in term, not a holiday."""
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_school_day(day)
+        return known
+
+    def _is_school_day(self, day: date) -> bool:
         if day.weekday() >= 5 or day in self.inset_days or is_bank_holiday(day, self.region):
             return False
         if self.term_on(day) is None:

@@ -71,12 +71,12 @@ class Clock:
         return f"{left} {days} left" if left > 0 else f"{-left} {days} overdue"
 
 
-def rule_in_words(school: School, leaving: date) -> str:
+def rule_in_words(school: School, leaving: date, calendar: SchoolCalendar | None = None) -> str:
     """Return the rule that sets the deadline for this leaving date, in words."""
     count, unit = school_setting(school, "deadline_days"), school_setting(school, "deadline_unit")
     if unit == "days":
         return f"within {count} days of leaving (the school's own setting)"
-    reopening = load(school).reopening_after(leaving)
+    reopening = (calendar or load(school)).reopening_after(leaving)
     if reopening is not None:
         return (
             f"left at the end of a term: within the first {count} school days of the new term "
@@ -88,15 +88,20 @@ def rule_in_words(school: School, leaving: date) -> str:
 def clock_for(school: School, leaving: date, deadline: date | None, today: date) -> Clock:
     """Return the clock of a child leaving on `leaving` (deadline as stored, if set)."""
     calendar = load(school)
-    deadline = deadline or deadline_for(school, leaving, today)
+    deadline = deadline or deadline_on(
+        calendar,
+        leaving,
+        school_setting(school, "deadline_days"),
+        school_setting(school, "deadline_unit"),
+    )
     if deadline >= today:
         left = calendar.school_days_between(today, deadline)  # School days after today.
     else:
         left = min(-calendar.school_days_between(deadline, today), -1)
     return Clock(
         deadline=deadline,
-        record_deadline=record_deadline_for(school, leaving, today),
+        record_deadline=calendar.nth_school_day_after(leaving, RECORD_DAYS),
         school_days_left=left,
-        rule=rule_in_words(school, leaving),
+        rule=rule_in_words(school, leaving, calendar),
         estimated=calendar.is_estimated(leaving) or calendar.is_estimated(deadline),
     )
