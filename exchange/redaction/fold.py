@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 
 # Apostrophes and hyphens that people and word processors type interchangeably.
@@ -34,6 +35,8 @@ class Folded:
 
     text: str
     origin: list[int] | None  # None means the identity map (same length, same offsets).
+    # Folded spans of letter-spaced runs that were closed up: word breaks inside them are lost.
+    runs: tuple[tuple[int, int], ...] = ()
 
     def span(self, start: int, end: int, original_length: int) -> tuple[int, int]:
         """Map a folded span back to a span of the original text."""
@@ -59,7 +62,7 @@ def fold_word(word: str) -> str:
 def fold(text: str) -> Folded:
     """Fold text for matching: casefold, strip accents, unify apostrophes, join hyphenation,
     drop invisible characters and close up letter spacing."""
-    skips = _skipped(text)
+    skips, spaced = _skipped(text)
     if not skips:
         if text.isascii():
             return Folded(text.lower(), None)
@@ -80,7 +83,8 @@ def fold(text: str) -> Folded:
         origin.extend([index] * len(folded))
         index += 1
     origin.append(length)
-    return Folded("".join(pieces), origin)
+    runs = tuple((bisect_left(origin, a), bisect_left(origin, b)) for a, b in spaced)
+    return Folded("".join(pieces), origin, runs)
 
 
 def _one_to_one(text: str) -> dict[int, str] | None:
@@ -97,9 +101,11 @@ def _one_to_one(text: str) -> dict[int, str] | None:
     return table
 
 
-def _skipped(text: str) -> dict[int, int]:
-    """Return start -> end of every run of characters that matching skips."""
+def _skipped(text: str) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    """Return start -> end of every run of characters that matching skips, and the spans of
+    the letter-spaced runs closed up."""
     skips: dict[int, int] = {}
+    spaced: list[tuple[int, int]] = []
     if not text.isascii():
         skips.update((m.start(), m.end()) for m in _INVISIBLE_RUN.finditer(text))
     if "\n" in text:
@@ -111,4 +117,5 @@ def _skipped(text: str) -> dict[int, int]:
             gap = len(m.group("gap"))
             for start in range(m.start() + 1, m.end() - 1, gap + 1):
                 skips[start] = start + gap
-    return skips
+            spaced.append((m.start(), m.end()))
+    return skips, spaced

@@ -108,6 +108,8 @@ class Matcher:
                     start, end = widen(text, start, end, self._initials(group))
             matches.append(Match(start, end, group, decision, reasons))
         matches.extend(self._find_inside_words(text, folded, matches))
+        if folded.runs:
+            matches.extend(self._find_in_spaced_runs(text, folded, matches))
         if UNMAPPED in folded.text:
             matches = self._find_unmapped(text, folded, matches)
         matches.sort(key=lambda m: (m.start, -m.end))
@@ -140,6 +142,26 @@ class Matcher:
         if form in ("forename", "diminutive"):
             return "", next((fold_word(p.surname)[:1] for p in people if p.surname), "")
         return "", ""
+
+    def _find_in_spaced_runs(self, text: str, folded: Folded, found: list[Match]) -> list[Match]:
+        """Find names anywhere in closed-up letter spacing, whose word breaks are unknown."""
+        pattern = self._inside_words
+        if pattern is None:
+            return []
+        taken = [(m.start, m.end) for m in found]
+        hits: list[Match] = []
+        for run_start, run_end in folded.runs:
+            for hit in pattern.finditer(folded.text, run_start, run_end):
+                start, end = folded.span(hit.start(), hit.end(), len(text))
+                if any(s < end and start < e for s, e in taken):
+                    continue
+                group = self.match_set.group(hit.group())
+                if group is None:
+                    continue
+                decision, reasons = group.decide()
+                hits.append(Match(start, end, group, decision, (*reasons, "letter_spaced")))
+                taken.append((start, end))
+        return hits
 
     def _find_unmapped(self, text: str, folded: Folded, found: list[Match]) -> list[Match]:
         """Add names in which some glyphs have no known text (most letters still known)."""

@@ -98,6 +98,8 @@ def test_soft_hyphens_and_letter_spacing_in_text() -> None:
         "[Child A] and [Child A] and [Child A] and [Child A]."
     )
     assert redact("A b c and a spaced S  m  i  t  h.") == "A b c and a spaced [Child A]."
+    # With no wider gap between words, a name is found anywhere in the closed-up letters.
+    assert redact("J o h n S m i t h left.") == "J o h n [Child A] left."
 
 
 def test_the_check_sees_soft_hyphens_and_letter_spacing() -> None:
