@@ -193,7 +193,8 @@ class ContentReader:
             elif op in ("BDC", "DP") and len(operands) == 2 and _has_marked_text(operands[1]):
                 self.marked.append(index)
                 if op == "BDC":
-                    self._spans.append(_actual_text(operands[1]))
+                    single = _strings_in_span(instructions, index) == 1
+                    self._spans.append(_actual_text(operands[1]) if single else None)
             elif op in ("BMC", "BDC"):
                 self._spans.append(None)
             elif op == "EMC" and self._spans:
@@ -299,6 +300,32 @@ class ContentReader:
 def _letter_spaced(state: TextState) -> bool:
     """Say whether character spacing leaves a visible gap after every glyph."""
     return state.char_space > JOIN * abs(state.size) > 0
+
+
+def _strings_in_span(instructions: list, start: int) -> int:
+    """Count the strings shown between a BDC and its EMC (stopping early past two).
+
+    /ActualText is used only for a span of one string: spread over several, the glyphs of
+    the later strings could not be removed with it.
+    """
+    depth, count = 0, 0
+    for instruction in instructions[start + 1 :]:
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            continue
+        op = str(instruction.operator)
+        if op in ("BMC", "BDC"):
+            depth += 1
+        elif op == "EMC":
+            if depth == 0:
+                break
+            depth -= 1
+        elif op == "TJ" and instruction.operands:
+            count += sum(isinstance(e, pikepdf.String) for e in instruction.operands[0])
+        elif op in _SHOW:
+            count += 1
+        if count > 1:
+            break
+    return count
 
 
 def _actual_text(properties: object) -> str | None:
