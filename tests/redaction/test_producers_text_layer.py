@@ -412,3 +412,24 @@ def test_adults_sharing_a_surname_stay_in_the_text_layer(folder: Path) -> None:
     assert "oliver" not in letters(after)
     assert report.status == "clean"
     assert check_pdf(out, needles_for(PEOPLE, "s1")).passed
+
+
+def test_actual_text_stands_for_one_string_only(folder: Path) -> None:
+    content = (
+        b"BT /F1 12 Tf 72 700 Td /Span <</ActualText (Oliver Smith)>> BDC (O) Tj (liver) Tj"
+        b" ( Smith) Tj EMC ( left.) Tj ET\n"
+        b"BT /F1 12 Tf 72 680 Td /Span <</ActualText (Smith)>> BDC (XYZ) Tj EMC ( went.) Tj ET"
+    )
+    source = folder / "actual-text.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    pdf.pages[0].obj.Resources = Dictionary(Font=Dictionary(F1=pdf.make_indirect(helvetica())))
+    pdf.pages[0].obj.Contents = pdf.make_stream(content)
+    pdf.save(source)
+    out, report = redact(source)
+    text = pdftotext(out)
+    assert "liver" not in text  # Spread over three strings: the glyphs' own text is matched.
+    assert "XYZ" not in text  # One string: its /ActualText says it is a name.
+    assert "left." in text
+    assert "went." in text
+    assert report.status == "clean"
