@@ -28,7 +28,7 @@ _ROLE_AFTER = re.compile(
     rf"^\s*[,(\-\u2013:]?\s*(?i:(?:the|a|an|their|her|his|year\s*\d+|deputy|acting)\s+){{0,3}}"
     rf"(?i:{_ROLE})\b"
 )
-_INITIAL_BEFORE = re.compile(r"(?<![\w.])([A-Z])(?:\.\s*|\s)$")
+_INITIAL_BEFORE = re.compile(r"(?<![\w.])(?:([A-Z])(?:\.\s*|\s)|([a-z])[._])$")
 _INITIAL_AFTER = re.compile(r"^\s([A-Z])\.(?![\w])")
 _COMPOUND_AFTER = re.compile(r"^[-\u2010\u2011][A-Z\u00c0-\u00de][\w\u00c0-\u024f]*")
 _COMPOUND_BEFORE = re.compile(r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f]*[-\u2010\u2011]$")
@@ -51,8 +51,9 @@ def widen(text: str, start: int, end: int, initials: tuple[str, str]) -> tuple[i
     forename_initial, surname_initial = initials
     before = text[max(0, start - 4) : start]
     found = _INITIAL_BEFORE.search(before)
-    if found and forename_initial and found.group(1).casefold() == forename_initial:
-        start -= len(found.group())
+    letter = (found.group(1) or found.group(2)) if found else ""
+    if found and forename_initial and letter.casefold() == forename_initial:
+        start -= len(found.group())  # "O. Smith", "O Smith", "o.smith@...", "o_smith".
     found = _INITIAL_AFTER.match(text[end : end + 4])
     if found and surname_initial and found.group(1).casefold() == surname_initial:
         end += len(found.group())

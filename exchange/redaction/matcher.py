@@ -211,7 +211,8 @@ class Matcher:
 
 
 def _merged(text: str, matches: list[Match]) -> list[Match]:
-    """Join overlapping hits, and hits of the same children with only spaces between."""
+    """Join overlapping hits, and hits of the same children with only spaces, commas, dots or
+    underscores between ("SMITH, Oliver", "smith.oliver@")."""
     merged: list[Match] = []
     for match in matches:
         last = merged[-1] if merged else None
@@ -220,7 +221,7 @@ def _merged(text: str, matches: list[Match]) -> list[Match]:
                 last is not None
                 and last.decision == match.decision == "redacted"
                 and last.group.target_ids == match.group.target_ids
-                and not text[last.end : match.start].strip()
+                and _joinable(text[last.end : match.start], last, match)
             )
             if same and last is not None:
                 merged[-1] = replace(last, end=match.end)
@@ -270,6 +271,17 @@ def _trie_pattern(sequences: list[list[str]]) -> str:
         return "(?:" + "|".join(alternatives) + ")"
 
     return emit(root) if root else ""
+
+
+def _joinable(between: str, first: Match, second: Match) -> bool:
+    """Say whether two hits of the same child make one name: spaces only, a dot or an
+    underscore (e-mail forms), or a comma after a surname ("SMITH, Oliver")."""
+    if not between.strip() or between in (".", "_"):
+        return True
+    return between.strip() == "," and (
+        first.group.forms[0] == "surname"
+        and second.group.forms[0] in ("forename", "diminutive", "part")
+    )
 
 
 def _wild_pattern(folded: str) -> str:

@@ -76,6 +76,12 @@ def test_initials_next_to_a_removed_name_go_with_it() -> None:
     )
 
 
+def test_register_order_and_email_forms_become_one_pseudonym() -> None:
+    assert redact("SMITH, Oliver (Y6) and o.smith@example.invalid and smith_oliver") == (
+        "[Child A] (Y6) and [Child A]@example.invalid and [Child A]"
+    )
+
+
 def test_names_glued_into_usernames_and_emails_are_redacted_in_place() -> None:
     text = "Logged in as OliverSmith2014, then oliver.smith@example.invalid and 2014OliverSmith."
     assert redact(text) == (
