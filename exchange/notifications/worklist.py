@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.models import AuditEntry
+from exchange.calendar.store import load
 from exchange.records.models import Pupil, School
 from exchange.transfers.clock import Clock, clock_for
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
 
 ACKNOWLEDGED = "transfer.acknowledged"
+ACKNOWLEDGE_DAYS = 5  # School days the receiving school gives itself to read an arrived file.
 # From the most meaningful state of a child's transfers to the least: a file that reached the
 # new school says more than a second transfer withdrawn after it.
 MEANING = (
@@ -79,6 +81,8 @@ class DslWork:
     to_act_on: list[tuple[Transfer, str]] = field(default_factory=list)
     leavers: list[Leaver] = field(default_factory=list)
     unacknowledged: list[Transfer] = field(default_factory=list)
+    # For each file not yet acknowledged: the day to read it by, and school days left (or < 0).
+    acknowledge_by: dict[int, tuple[date, int]] = field(default_factory=dict)
 
     @property
     def due_soon(self) -> list[Leaver]:
@@ -141,6 +145,16 @@ def leavers(
     return sorted(rows, key=lambda row: (row.clock.deadline, row.pupil.id))
 
 
+def _acknowledge_by(school: School, transfer: Transfer, today: date) -> tuple[date, int]:
+    """Return when a person should have read an arrived file, and school days left for it."""
+    calendar = load(school)
+    arrived = (transfer.delivered_at or transfer.updated_at).date()
+    due = calendar.nth_school_day_after(arrived, ACKNOWLEDGE_DAYS)
+    if due >= today:
+        return due, calendar.school_days_between(today, due)
+    return due, min(-calendar.school_days_between(due, today), -1)
+
+
 def dsl_work(session: Session, school: School, today: date) -> DslWork:
     """Return what waits for the school's DSLs today."""
     transfers = _transfers(session, school.id)
@@ -152,6 +166,7 @@ def dsl_work(session: Session, school: School, today: date) -> DslWork:
                 work.offers.append(transfer)
             elif transfer.state in ("receipted", "closed") and transfer.transfer_uid not in seen:
                 work.unacknowledged.append(transfer)
+                work.acknowledge_by[transfer.id] = _acknowledge_by(school, transfer, today)
         elif transfer.state in NEXT_STEP:
             work.to_act_on.append((transfer, NEXT_STEP[transfer.state]))
     return work

@@ -83,6 +83,7 @@ def test_offers_steps_and_arrivals_reach_each_dsl_and_an_acknowledgement_clears_
     complete_rest(sender, instance, transfer_id)
     arrived = receiver.get("/start").get_data(as_text=True)
     assert "<strong>1</strong> files arrived, not yet acknowledged" in arrived
+    assert re.search(r"\d school days left|>Today<", arrived)  # The receiving school's clock.
     link = f"/received/{received}/acknowledge"
     assert link in arrived
     refused = post(receiver, link, {"action": "senco"}, status=400)
