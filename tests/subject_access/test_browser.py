@@ -18,7 +18,7 @@ from web_kit import TOTP_SECRET, give_credentials, inline_task_runner, web_setti
 
 from exchange.audit.models import AuditEntry
 from exchange.instance import Instance
-from exchange.subject_access.models import SubjectAccessRequest
+from exchange.subject_access.models import SubjectAccessItem, SubjectAccessRequest
 from exchange.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -106,6 +106,19 @@ def test_a_request_from_logging_to_acknowledgement_in_chromium(
         dsl.get_by_label("Remove every doubtful name").first.check()
         dsl.get_by_label("What you checked").first.fill("Checked by hand")
         dsl.get_by_role("button", name="Save the decision").first.click()
+    with instance.sessions() as session:
+        bullying = session.scalar(
+            select(SubjectAccessItem.id).where(
+                SubjectAccessItem.kind == "incident", SubjectAccessItem.category != "Uncategorised"
+            )
+        )
+    dsl.get_by_label("Record to withhold from").select_option(value=str(bullying))
+    dsl.get_by_label("Exemption", exact=True).select_option("serious_harm")
+    dsl.get_by_label("Passage to withhold").fill("pushed her at break")
+    dsl.get_by_label("Why the exemption applies").fill("Would distress the child")
+    dsl.get_by_label("Who was consulted").fill("Dr A. Example, school nurse")
+    dsl.get_by_role("button", name="Withhold", exact=True).click()
+    assert dsl.get_by_text("(a passage)").is_visible()
     dsl.get_by_role("button", name="Send for approval").click()
     assert dsl.get_by_text("Awaiting approval").is_visible()
     _shot(dsl, "03-awaiting-approval")
@@ -137,6 +150,9 @@ def test_a_request_from_logging_to_acknowledgement_in_chromium(
     for name in FORBIDDEN_NAMES:
         assert name.casefold() not in text.casefold(), name
     assert "Joanna Thornbury" in text
+    assert "pushed her at break" not in text
+    assert "[withheld: see schedule item" in text
+    assert "Dr A. Example" not in text
     code = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", text).group(0)
 
     dsl.goto(f"{server}/subject-access/{request_id}")
