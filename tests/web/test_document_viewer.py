@@ -29,7 +29,7 @@ from exchange.transfers.openings import DocumentOpening
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 REFUSED = "Open the document in the viewer before you confirm it"
-IMG = re.compile(r'<img src="([^"]+)" alt="([^"]+)"')
+IMG = re.compile(r'<img src="([^"]+)"[^>]*? alt="([^"]+)"')
 
 
 def scanned_pdf() -> bytes:
