@@ -262,9 +262,9 @@ def _surroundings(result: PictureResult) -> list[Box]:
         tall = bottom - top
         boxes.append(
             (
-                max(0, left - 4 * tall),
+                max(0, left - 2 * tall),
                 max(0, top - tall // 2),
-                min(width, right + 4 * tall),
+                min(width, right + 2 * tall),
                 min(height, bottom + tall // 2),
             )
         )
