@@ -28,7 +28,7 @@ _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011]\s*\n\s*(?=[^\W\d_])")
 _ADULT_BEFORE = re.compile(
     r"(?:\b(?:mr|mrs|miss|ms|mx|dr|prof|sir|dame|revd?)\.?|\b(?:mum|mother|dad|father|carer"
     r"|guardian|teacher|tutor|grandmother|grandfather|gran|nan|grandad|aunt|uncle|senco"
-    r"|worker|nurse|coach|stepmum|stepdad|stepmother|stepfather))[\s:(\-]*(?:(?:[^\W\d_]\.|[^\W\d_]+)\s+){0,2}$"
+    r"|worker|nurse|coach|stepmum|stepdad|stepmother|stepfather))[\s:(\-]*(?:(?:[^\W\d_]\.|[^\W\d_]+)(?:\s+|-)){0,3}$"
 )
 _ADULT_AFTER = re.compile(
     r"^\s*[,(\-:]?\s*(?:(?:the|a|an|her|his|their|class|form|head)\s+){0,3}(?:mum|mother|dad"

@@ -21,7 +21,7 @@ ROLES = (
 _ROLE = "|".join(re.escape(r).replace(r"\ ", r"\s+") for r in sorted(ROLES, key=len, reverse=True))
 _TITLE = "|".join(TITLES)
 # A capitalised forename or initial between a title or role and the surname.
-_GIVEN = r"(?:(?:[A-Z]\.|[A-Z\u00c0-\u00de][\w'\u2019\-]*)\s+){0,2}"
+_GIVEN = r"(?:(?:[A-Z]\.|[A-Z\u00c0-\u00de][^\W\d_]*)(?:\s+|-)){0,3}"
 _TITLE_BEFORE = re.compile(rf"(?<![\w])(?:{_TITLE})\.?\s+{_GIVEN}$")
 _ROLE_BEFORE = re.compile(rf"(?<![\w])(?i:{_ROLE})\s*[:(\-\u2013]?\s*{_GIVEN}$")
 _ROLE_AFTER = re.compile(
@@ -35,9 +35,14 @@ _COMPOUND_BEFORE = re.compile(r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f]*[-\u2010\u20
 _WINDOW = 60
 
 
-def adult_by_context(text: str, start: int, end: int) -> str | None:
-    """Return "title" or "role" when the words around a hit name an adult, else None."""
-    before = text[max(0, start - _WINDOW) : start]
+def adult_by_context(text: str, start: int, end: int, free_from: int = 0) -> str | None:
+    """Return "title" or "role" when the words around a hit name an adult, else None.
+
+    Words before the hit count only from free_from on: a name removed just before it
+    ("Mr Talia Brenwick Brenwick") is not a forename that makes the hit an adult's.
+    """
+    offset = max(0, start - _WINDOW, free_from)
+    before = text[offset:start]
     if _TITLE_BEFORE.search(before):
         return "title"
     if _ROLE_BEFORE.search(before) or _ROLE_AFTER.match(text[end : end + _WINDOW]):

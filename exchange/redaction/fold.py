@@ -24,7 +24,8 @@ _LINE_BREAK_HYPHEN = re.compile(
 # Letter spacing: three or more single letters with the same run of spaces between each
 # ("S m i t h", or the thin gaps the PDF reader puts between letter-spaced glyphs).
 _LETTER_SPACED = re.compile(
-    r"(?<![^\W_])[^\W\d_](?P<gap>[ \u00a0\u2009]{1,3})[^\W\d_](?:(?P=gap)[^\W\d_])+(?![^\W_])"
+    rf"(?<![^\W_])(?<![{INVISIBLE}])[^\W\d_](?P<gap>[ \u00a0\u2009]{{1,3}})[^\W\d_]"
+    rf"(?:(?P=gap)[^\W\d_])+(?![^\W_])(?![{INVISIBLE}])"
 )
 _INVISIBLE_RUN = re.compile(f"[{INVISIBLE}]+")
 

@@ -94,6 +94,7 @@ class Matcher:
             return []
         folded = fold(text)
         matches: list[Match] = []
+        removed_end = 0
         for found in pattern.finditer(folded.text):
             group = self.match_set.group(found.group())
             if group is None:
@@ -103,9 +104,12 @@ class Matcher:
             if decision != "kept":
                 if not _case_allows(text[start:end], group):
                     continue
-                decision, reasons = self._in_context(text, start, end, group, decision, reasons)
+                decision, reasons = self._in_context(
+                    text, (start, end, removed_end), group, decision, reasons
+                )
                 if decision != "kept":
                     start, end = widen(text, start, end, self._initials(group))
+                    removed_end = end
             matches.append(Match(start, end, group, decision, reasons))
         matches.extend(self._find_inside_words(text, folded, matches))
         if folded.runs:
@@ -117,12 +121,20 @@ class Matcher:
 
     @staticmethod
     def _in_context(
-        text: str, start: int, end: int, group: TermGroup, decision: Decision, reasons: tuple
+        text: str,
+        span: tuple[int, int, int],
+        group: TermGroup,
+        decision: Decision,
+        reasons: tuple,
     ) -> tuple[Decision, tuple[str, ...]]:
-        """Keep a single name that a title or role gives to an adult (a full name stays a hit)."""
-        if "full" in group.forms:
-            return decision, reasons
-        adult = adult_by_context(text, start, end)
+        """Keep a single name that a title or role gives to an adult (a full name stays a hit).
+
+        span is (start, end, end of the last name removed before it).
+        """
+        start, end, free_from = span
+        if "full" in group.forms or any(c.isspace() for c in text[start:end]):
+            return decision, reasons  # A full name or letter-spaced name is removed anyway.
+        adult = adult_by_context(text, start, end, free_from)
         if adult is None:
             return decision, reasons
         return "kept", (f"adult_by_{adult}",)

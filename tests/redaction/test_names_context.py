@@ -6,6 +6,8 @@ Every name here is invented for the tests.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exchange.redaction import Person, PseudonymBook, build_match_set, redact_text
 from exchange.redaction.checker import check_text, needles_for
@@ -112,3 +114,46 @@ def test_the_check_sees_soft_hyphens_and_letter_spacing() -> None:
     needles = needles_for(PEOPLE, "s1")
     for text in ("Smi\u00adth was here", "S m i t h was here", "Oli-\nver went"):
         assert not check_text(text, needles).passed, repr(text)
+
+
+NAMES = [
+    Person("g1", "Talia", "Brenwick"),
+    Person("g2", "Osric", "Pellham"),
+    Person("g3", "Saoirse", "Dunmore"),
+    Person("g4", "Leontyne", "Marsh-Abbott"),
+]
+
+
+def _soft(word: str) -> str:
+    return "\u00ad".join(word[i : i + 2] for i in range(0, len(word), 2))
+
+
+def _spaced(word: str) -> str:
+    return " ".join(word)
+
+
+STYLES = [str, str.upper, _soft, _spaced, lambda w: w + "2014", lambda w: w + "'s"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["the", "pupil", "said", "and", ",", ".", "\n", "Mr", "bag"]),
+            st.builds(
+                lambda person, style, full: style(
+                    f"{person.forename} {person.surname}" if full else person.surname
+                ),
+                st.sampled_from(NAMES),
+                st.sampled_from(STYLES),
+                st.booleans(),
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_no_spelling_of_a_generated_name_survives(words: list[str]) -> None:
+    text = " ".join(words)
+    result = redact_text(text, build_match_set(NAMES), PseudonymBook())
+    check = check_text(result.text, needles_for(NAMES))
+    assert check.passed, (text, result.text)
