@@ -35,7 +35,7 @@ from exchange.packaging.offline_documents import (
     write_documents_zip,
 )
 from exchange.packaging.offline_index import IndexRow, index_csv, readme_text
-from exchange.packaging.offline_json import offline_chronology_json
+from exchange.packaging.offline_json import offline_chronology_json, schema_bytes
 from exchange.packaging.pades import certificate_pem, school_certificate, sign_pdf
 from exchange.packaging.transfer_form import render_transfer_form
 
@@ -51,6 +51,7 @@ DOCUMENTS_NAME = "05-documents.zip"
 INDEX_NAME = "06-index.csv"
 README_NAME = "07-README.txt"
 CERTIFICATE_NAME = "08-signing-certificate.pem"
+SCHEMA_NAME = "09-chronology.schema.json"
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U.
 _CODE_GROUPS = 4
 _CODE_GROUP_LENGTH = 4
@@ -145,6 +146,7 @@ def export_offline(
         ),
         CSV_NAME: ("Chronology (CSV)", chronology_csv(chronology, details.author_roles)),
         CERTIFICATE_NAME: ("Sending school's signing certificate", certificate_pem(certificate)),
+        SCHEMA_NAME: ("JSON Schema of the chronology (JSON)", schema_bytes()),
     }
     generated[README_NAME] = (
         "How to read and check these files",
@@ -157,6 +159,7 @@ def export_offline(
             documents_zip=DOCUMENTS_NAME,
             index=INDEX_NAME,
             certificate=CERTIFICATE_NAME,
+            schema=SCHEMA_NAME,
             fingerprint=phone_fingerprint(signing_key.key_id),
         ),
     )

@@ -49,6 +49,7 @@ def readme_text(
     documents_zip: str,
     index: str,
     certificate: str,
+    schema: str,
     fingerprint: str,
 ) -> bytes:
     """Return README.txt: plain ASCII, CRLF line ends, readable in Notepad."""
@@ -60,13 +61,13 @@ def readme_text(
         f"{form}  The transfer form. It lists every file with its SHA-256 and is",
         "    digitally signed (PAdES) by the sending school's key. Sign it and keep it.",
         f"{receipt}  The receipt code: give it to the sending school's DSL.",
-        f"{chronology_json}  The chronology as JSON (schema: offline-chronology.schema.json",
-        "    in the sending service's documentation), to load into another system.",
+        f"{chronology_json}  The chronology as JSON, to load into another system.",
         f"{chronology_csv}  The chronology as CSV, one row per incident (UTF-8), for a",
         "    spreadsheet. Cells a spreadsheet would run as a formula start with '.",
         f"{documents_zip}  The documents under their titles (a plain zip inside this one).",
         f"{index}  Every file: name, title, date, category, size and SHA-256.",
         f"{certificate}  The sending school's signing certificate (self-signed).",
+        f"{schema}  The JSON Schema (2020-12) that {chronology_json} follows.",
         "",
         "Checking the form's signature: the certificate's dnQualifier is the fingerprint of",
         "the sending school's key. Check it against the fingerprint the sending DSL gives",

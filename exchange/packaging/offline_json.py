@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import Any
 
 from exchange.packaging.content import Chronology, Incident, SchoolRef
@@ -12,6 +13,13 @@ from exchange.packaging.offline_documents import TitledDocument
 FORMAT = "sgx-offline-chronology"
 VERSION = 2
 SCHEMA_ID = "urn:safeguarding-exchange:schema:offline-chronology:2"
+
+
+def schema_bytes() -> bytes:
+    """Return the published JSON Schema of chronology.json (docs/schemas holds the same file)."""
+    return (
+        resources.files("exchange.packaging") / "schemas" / "offline-chronology.schema.json"
+    ).read_bytes()
 
 
 def _school(school: SchoolRef) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def test_names_in_clear_are_neutral_and_wrong_passphrase_fails(
         assert needle not in data
     with pyzipper.AESZipFile(export.path) as archive:
         names = archive.namelist()
-        assert all(re.fullmatch(r"\d\d-[A-Za-z-]+\.(pdf|txt|json|csv|zip|pem)", n) for n in names)
+        assert all(re.fullmatch(r"\d\d-[A-Za-z.-]+\.(pdf|txt|json|csv|zip|pem)", n) for n in names)
         archive.setpassword(b"wrong-passphrase-words")
         with pytest.raises(RuntimeError):
             archive.read(names[0])

@@ -77,6 +77,7 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
         "06-index.csv",
         "07-README.txt",
         "08-signing-certificate.pem",
+        "09-chronology.schema.json",
     ]
     form = subprocess.run(
         ["pdftotext", str(out / "00-transfer-form.pdf"), "-"],
