@@ -113,32 +113,34 @@ def redact_pdf_images(
     Return the names OCR still reads in an image after burning (each one blocks the document).
     """
     remaining: list[CheckHit] = []
-    found: list[tuple[int, pikepdf.Stream, float]] = []
-    pages_done: dict[int, bool] = {}
+    # Each image is read once, even when many pages draw it (a letterhead's logo).
+    unique: dict[tuple[int, int], tuple[int, pikepdf.Stream, float]] = {}
+    drawn: dict[int, set[tuple[int, int]]] = {}
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
-        seen: set[tuple[int, int]] = set()
         for number, page in enumerate(pdf.pages, 1):
             page_width = float(page.mediabox[2]) - float(page.mediabox[0])
-            for image in _images(page.obj.get("/Resources"), seen):
-                found.append((number, image, page_width))
+            for image in _images(page.obj.get("/Resources"), set()):
+                unique.setdefault(image.objgen, (number, image, page_width))
+                drawn.setdefault(number, set()).add(image.objgen)
         pictures: list[tuple[Image.Image, int]] = []
-        readable: list[tuple[int, pikepdf.Stream]] = []
-        for number, image, page_width in found:
+        readable: dict[tuple[int, int], tuple[int, pikepdf.Stream]] = {}
+        for key, (number, image, page_width) in unique.items():
             picture = _picture(image)
             if picture is None:
                 report.flag(number, "image_unreadable", "an image this tool cannot decode")
-                pages_done[number] = False
                 continue
             dpi = round(picture.width / max(page_width / 72, 0.1))
             pictures.append((clean_copy(picture), min(max(dpi, 70), 600) or DEFAULT_DPI))
-            readable.append((number, image))
-            pages_done.setdefault(number, True)
+            readable[key] = (number, image)
         results = redact_pictures(pictures, matcher, needles, book, folder) if pictures else []
-        for (number, image), result in zip(readable, results, strict=True):
+        for (number, image), result in zip(readable.values(), results, strict=True):
             remaining.extend(_record(report, number, result, None))
             _replace(image, result)
+        done = {number for number, keys in drawn.items() if keys <= readable.keys()}
         report.flags = [
-            f for f in report.flags if not (f.reason in READ_FLAGS and pages_done.get(f.page))
+            f
+            for f in report.flags
+            if not (f.reason in READ_FLAGS and f.page in done and f.detail != "inline image")
         ]
         pdf.save(path)
     return remaining

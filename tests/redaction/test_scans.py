@@ -134,3 +134,22 @@ def test_re_reading_finds_a_name_left_beside_a_burned_box_where_it_is(tmp_path):
     left, top, right, bottom = found["c1"]
     assert 60 <= left < right < 900
     assert 50 < top < bottom < 110
+
+
+@pytest.mark.slow
+def test_a_picture_on_every_page_is_read_once_and_clears_every_page(tmp_path):
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    picture = io.BytesIO()
+    text_image(["Hillside Primary School"], size=40).save(picture, format="PNG")
+    source = tmp_path / "letterhead.pdf"
+    c = canvas.Canvas(str(source), pagesize=(612, 792))
+    for line in ("Griffin Talbot was absent.", "Rowan Pike was present."):
+        c.drawImage(ImageReader(io.BytesIO(picture.getvalue())), 72, 700, width=300, height=40)
+        c.drawString(72, 600, line)
+        c.showPage()
+    c.save()
+    report = process_pdf(source, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
+    assert report.status == "clean", report.flags
+    assert "hillside primary school" in ocr_pdf(tmp_path / "out.pdf", tmp_path)
