@@ -9,7 +9,7 @@ from pathlib import Path
 from exchange.db import utcnow
 from exchange.errors import ValidationError
 from exchange.jws import sign
-from exchange.packaging.keys import load_signing_key
+from exchange.packaging.keys import load_signing_key, phone_fingerprint
 from exchange.packaging.offline import check_receipt_code, export_offline
 from exchange.records.models import Pupil
 from exchange.transfers.bundle_step import make_chronology, vault_files_for
@@ -26,6 +26,7 @@ class OfflinePackage:
     path: Path
     passphrase: str
     file_count: int
+    key_fingerprint: str = ""  # The form is signed with this key: read it out with the passphrase.
 
     def __repr__(self) -> str:
         return f"OfflinePackage(path={self.path}, files={self.file_count}, passphrase=<hidden>)"
@@ -40,13 +41,14 @@ def export_package(step: Step) -> OfflinePackage:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{transfer.transfer_uid}.zip"
     target.unlink(missing_ok=True)
+    signing_key = load_signing_key(session, school.id, instance.instance_key)
     with tempfile.TemporaryDirectory(prefix="sgx-offline-") as work:
         vault_files = vault_files_for(session, instance, transfer, pupil, Path(work))
         exported = export_offline(
             target,
             make_chronology(session, transfer, school, pupil),
             titled_vault_files(session, transfer, pupil, vault_files),
-            signing_key=load_signing_key(session, school.id, instance.instance_key),
+            signing_key=signing_key,
             details=receiver_details(session, transfer, vault_files),
         )
     transfer.offline_code_hash = exported.receipt_code_sha256
@@ -55,7 +57,9 @@ def export_package(step: Step) -> OfflinePackage:
     transfer.bundle_size = target.stat().st_size
     transfer.file_count = len(exported.files)
     step.details["zip_sha256"] = exported.zip_sha256
-    return OfflinePackage(target, exported.passphrase, len(exported.files))
+    return OfflinePackage(
+        target, exported.passphrase, len(exported.files), phone_fingerprint(signing_key.key_id)
+    )
 
 
 def confirm_receipt_code(step: Step) -> str:

@@ -6,6 +6,8 @@ import io
 import re
 
 import pyzipper
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from flow import post
 from offline_kit import authorised_offline_transfer
@@ -38,6 +40,9 @@ def test_the_dsl_exports_the_zip_sees_the_passphrase_once_and_closes_with_the_co
     shown = post(client, f"/transfers/{transfer_id}/export", status=200)
     passphrase = PASSPHRASE.search(shown).group(1)
     assert len(passphrase.split("-")) >= 8
+    # The key fingerprint to read out with it: the one the transfer form is signed with.
+    fingerprint = re.search(r'<code id="key-fingerprint">([0-9A-F ]{79})</code>', shown)
+    assert fingerprint is not None
     download = f"/transfers/{transfer_id}/export/download"
     assert download in shown
 
@@ -57,6 +62,9 @@ def test_the_dsl_exports_the_zip_sees_the_passphrase_once_and_closes_with_the_co
     with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
         archive.setpassword(passphrase.encode())
         text = archive.read("02-receipt-code.txt").decode()
+        certificate = x509.load_pem_x509_certificate(archive.read("08-signing-certificate.pem"))
+    key_id = certificate.subject.get_attributes_for_oid(NameOID.DN_QUALIFIER)[0].value
+    assert fingerprint.group(1).replace(" ", "").lower() == key_id
     code = re.search(r"Receipt code: (\S+)", text).group(1)
 
     wrong = post(
