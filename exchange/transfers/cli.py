@@ -230,6 +230,8 @@ def export(obj: dict[str, Any], reference: str, act_as: str) -> None:
     """Write the AES-256 zip of an authorised offline transfer; show its passphrase once."""
     package = _act(obj, reference, act_as, "export")
     click.echo(f"zip written to {package.path} ({package.file_count} files)")
+    click.echo("The transfer form inside is signed with the key of fingerprint (read it out too):")
+    click.echo(f"  {package.key_fingerprint}")
     click.echo("Read this passphrase to the receiving DSL by phone. It is shown only now:")
     click.echo(f"  {package.passphrase}")
 
