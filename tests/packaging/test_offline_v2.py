@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import json
@@ -13,6 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import jsonschema
+import openpyxl
 import pytest
 from bundle_kit import tool
 from cryptography import x509
@@ -214,46 +216,54 @@ def _calc_installed() -> bool:
     return any(program.glob("libsclo.so"))
 
 
-@pytest.mark.skipif(
-    not _calc_installed(), reason="LibreOffice Calc (libreoffice-calc-nogui) is not installed"
-)
-def test_chronology_csv_opens_in_libreoffice_calc(opened: Path, tmp_path: Path) -> None:
-    import openpyxl
-
-    profile = tmp_path / "profile"
+def _calc_sheet(csv_file: Path, folder: Path) -> list[list[openpyxl.cell.Cell]]:
+    """Convert a CSV to xlsx with LibreOffice Calc (comma, quote, UTF-8) and read its cells."""
     subprocess.run(
         [
             tool("soffice"),
-            f"-env:UserInstallation={profile.as_uri()}",
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
             "--headless",
+            "--infilter=CSV:44,34,76,1",  # Comma, double quote, UTF-8 (76), from row 1.
             "--convert-to",
             "xlsx",
             "--outdir",
-            str(tmp_path),
-            str(opened / offline.CSV_NAME),
+            str(folder),
+            str(csv_file),
         ],
         check=True,
         capture_output=True,
         timeout=180,
     )
-    book = openpyxl.load_workbook(tmp_path / "04-chronology.xlsx")
-    sheet = book.active
+    book = openpyxl.load_workbook(folder / csv_file.with_suffix(".xlsx").name)
+    return [list(row) for row in book.active.iter_rows()]
+
+
+@pytest.mark.skipif(
+    not _calc_installed(), reason="LibreOffice Calc (libreoffice-calc-nogui) is not installed"
+)
+def test_chronology_csv_opens_in_libreoffice_calc(opened: Path, tmp_path: Path) -> None:
     expected = read_csv(opened / offline.CSV_NAME)
-    cells = list(sheet.iter_rows(min_row=2, max_col=len(offline_csv.CHRONOLOGY_HEADER)))
-    assert [c.value for c in next(sheet.iter_rows(max_row=1))] == list(
-        offline_csv.CHRONOLOGY_HEADER
-    )
+    rows = _calc_sheet(opened / offline.CSV_NAME, tmp_path / "safe")
+    header, cells = rows[0], rows[1:]
+    assert [c.value for c in header] == list(offline_csv.CHRONOLOGY_HEADER)  # No BOM left.
     assert len(cells) == len(expected)
     for row, wanted in zip(cells, expected, strict=True):
-        for cell, header in zip(row, offline_csv.CHRONOLOGY_HEADER, strict=True):
-            assert cell.data_type != "f", f"{header} became a formula"
-            assert (
-                _as_text(cell.value) == wanted[header].removeprefix("'")
-                or _as_text(cell.value) == wanted[header]
-            ), (header, cell.value, wanted[header])
+        for cell, name in zip(row, offline_csv.CHRONOLOGY_HEADER, strict=True):
+            assert cell.data_type != "f", f"{name} became a formula"
+            assert _as_text(cell.value) == wanted[name], (name, cell.value, wanted[name])
     by_ref = {row[0].value: row for row in cells}
-    assert by_ref["INC-0004"][3].value == "Santé/Médical"  # The BOM: accents survive.
-    assert "café, naïve, Zoë" in by_ref["INC-0004"][5].value
+    assert by_ref["INC-0004"][3].value == "Santé/Médical"  # Accents survive.
+    assert by_ref["INC-0001"][5].value == "'" + TRICKY["INC-0001"]  # Text, not a formula.
+    assert any("\n" in (row[6].value or "") for row in cells)  # Actions, one per line.
+
+    # The control: the same cells without the apostrophe do become formulas in Calc.
+    raw = tmp_path / "raw.csv"
+    with raw.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerow(offline_csv.CHRONOLOGY_HEADER)
+        writer.writerows([v.removeprefix("'") for v in row.values()] for row in expected)
+    unsafe = _calc_sheet(raw, tmp_path / "unsafe")
+    assert {row[0].value for row in unsafe if row[5].data_type == "f"} >= {"INC-0001"}
 
 
 def _as_text(value: object) -> str:
