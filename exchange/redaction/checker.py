@@ -25,15 +25,19 @@ _WORD = re.compile(r"[^\W_]+")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011]\s*\n\s*(?=[^\W\d_])")
 # A title or role word just before a single name, or a role just after it, makes it an adult's
 # ("Mr Daniel Smith", "her mother Anne Smith", "Smith (class teacher)"): not a finding.
+_ADULT_WORDS = (
+    r"(?:mum|mummy|mom|mother|dad|daddy|father|step-?(?:mum|dad|mother|father)|carer|guardian"
+    r"|teacher|headteacher|tutor|assistant|grandmother|grandfather|grandma|grandpa|gran|grandad"
+    r"|nan|nana|aunt|auntie|uncle|senco|dsl|worker|nurse|coach)"
+)
 _ADULT_BEFORE = re.compile(
-    r"(?:\b(?:mr|mrs|miss|ms|mx|dr|prof|sir|dame|revd?)\.?|\b(?:mum|mother|dad|father|carer"
-    r"|guardian|teacher|tutor|grandmother|grandfather|gran|nan|grandad|aunt|uncle|senco"
-    r"|worker|nurse|coach|stepmum|stepdad|stepmother|stepfather))[\s:(\-]*(?:(?:[^\W\d_]\.|[^\W\d_]+)(?:\s+|-)){0,3}$"
+    rf"(?:\b(?:mr|mrs|miss|ms|mx|dr|prof|sir|dame|revd?)\.?|\b{_ADULT_WORDS})[\s:(\-]*"
+    r"(?:(?:[^\W\d_]\.|[^\W\d_]+)(?:\s+|-)){0,3}$"
 )
 _ADULT_AFTER = re.compile(
-    r"^\s*[,(\-:]?\s*(?:(?:the|a|an|her|his|their|class|form|head)\s+){0,3}(?:mum|mother|dad"
-    r"|father|carer|guardian|teacher|tutor|grandmother|grandfather|aunt|uncle|senco"
-    r"|headteacher|worker|nurse|coach)\b"
+    r"^(?:-[^\W\d_]+)*\s*[,(\-:]?\s*(?:(?:the|a|an|her|his|their|class|form|head|deputy"
+    r"|acting)\s+){0,3}"
+    rf"{_ADULT_WORDS}\b"
 )
 # Three or more single letters with spaces between: letter-spaced text ("s m i t h").
 _SPACED_RUN = re.compile(r"(?:(?<![^\W_])[^\W\d_]\s{1,4}){2,}[^\W\d_](?![^\W_])")

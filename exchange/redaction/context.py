@@ -25,7 +25,7 @@ _GIVEN = r"(?:(?:[A-Z]\.|[A-Z\u00c0-\u00de][^\W\d_]*)(?:\s+|-)){0,3}"
 _TITLE_BEFORE = re.compile(rf"(?<![\w])(?:{_TITLE})\.?\s+{_GIVEN}$")
 _ROLE_BEFORE = re.compile(rf"(?<![\w])(?i:{_ROLE})\s*[:(\-\u2013]?\s*{_GIVEN}$")
 _ROLE_AFTER = re.compile(
-    rf"^\s*[,(\-\u2013:]?\s*(?i:(?:the|a|an|their|her|his|year\s*\d+|deputy|acting)\s+){{0,3}}"
+    rf"^\s*[,(\-\u2013:]\s*(?i:(?:the|a|an|their|her|his|year\s*\d+|deputy|acting)\s+){{0,3}}"
     rf"(?i:{_ROLE})\b"
 )
 _INITIAL_BEFORE = re.compile(r"(?<![\w.])(?:([A-Z])(?:\.\s*|\s)|([a-z])[._])$")

@@ -132,6 +132,8 @@ def _spaced(word: str) -> str:
     return " ".join(word)
 
 
+ROLE_AND_FILLER = ["the", "pupil", "said", "and", ",", ".", "\n", "Mr", "bag", "mum", "Grandma",
+                   "(class teacher)", "Jane", "social worker", "step-dad"]  # fmt: skip
 STYLES = [str, str.upper, _soft, _spaced, lambda w: w + "2014", lambda w: w + "'s"]
 
 
@@ -139,7 +141,7 @@ STYLES = [str, str.upper, _soft, _spaced, lambda w: w + "2014", lambda w: w + "'
 @given(
     st.lists(
         st.one_of(
-            st.sampled_from(["the", "pupil", "said", "and", ",", ".", "\n", "Mr", "bag"]),
+            st.sampled_from(ROLE_AND_FILLER),
             st.builds(
                 lambda person, style, full: style(
                     f"{person.forename} {person.surname}" if full else person.surname
