@@ -113,6 +113,8 @@ class ReceiverDetails:
     """What the receiver's own system needs beyond the chronology: roles and categories."""
 
     author_roles: Mapping[str, str] = field(default_factory=dict)  # incident ref -> job title
+    # incident ref -> the shared transfer class (exchange.policy.classes), where one applies
+    shared_categories: Mapping[str, str] = field(default_factory=dict)
     document_categories: Mapping[str, str] = field(default_factory=dict)  # vault name -> path
 
 
@@ -142,9 +144,12 @@ def export_offline(
         RECEIPT_NAME: ("Receipt code", _receipt_text(chronology, receipt_code)),
         JSON_NAME: (
             "Chronology (JSON)",
-            offline_chronology_json(chronology, titled, details.author_roles, DOCUMENTS_NAME),
+            offline_chronology_json(chronology, titled, details, DOCUMENTS_NAME),
         ),
-        CSV_NAME: ("Chronology (CSV)", chronology_csv(chronology, details.author_roles)),
+        CSV_NAME: (
+            "Chronology (CSV)",
+            chronology_csv(chronology, details.author_roles, details.shared_categories),
+        ),
         CERTIFICATE_NAME: ("Sending school's signing certificate", certificate_pem(certificate)),
         SCHEMA_NAME: ("JSON Schema of the chronology (JSON)", schema_bytes()),
     }

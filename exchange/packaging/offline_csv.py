@@ -18,6 +18,7 @@ CHRONOLOGY_HEADER = (
     "date",
     "time",
     "category",
+    "shared category",
     "other categories",
     "narrative",
     "actions",
@@ -41,7 +42,9 @@ def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> byt
     return (BOM + buffer.getvalue()).encode("utf-8")
 
 
-def chronology_csv(chronology: Chronology, author_roles: Mapping[str, str]) -> bytes:
+def chronology_csv(
+    chronology: Chronology, author_roles: Mapping[str, str], shared: Mapping[str, str]
+) -> bytes:
     """Return chronology.csv: one row per incident in time order, texts already redacted."""
     rows = []
     for incident in chronology.in_time_order():
@@ -56,6 +59,7 @@ def chronology_csv(chronology: Chronology, author_roles: Mapping[str, str]) -> b
                 local.date().isoformat(),
                 local.strftime("%H:%M"),
                 incident.category,
+                shared.get(incident.ref, ""),
                 "; ".join(incident.subcategories),
                 incident.narrative,
                 actions,

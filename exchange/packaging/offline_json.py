@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange.packaging.content import Chronology, Incident, SchoolRef
 from exchange.packaging.offline_documents import TitledDocument
+
+if TYPE_CHECKING:
+    from exchange.packaging.offline import ReceiverDetails
 
 FORMAT = "sgx-offline-chronology"
 VERSION = 2
@@ -26,16 +29,17 @@ def _school(school: SchoolRef) -> dict[str, Any]:
     return {"reference": school.urn, "name": school.name, "laestab": school.laestab}
 
 
-def _incident(incident: Incident, role: str) -> dict[str, Any]:
+def _incident(incident: Incident, details: ReceiverDetails) -> dict[str, Any]:
     return {
         "ref": incident.ref,
         "occurred_at": incident.occurred_at.isoformat(),
         "recorded_at": incident.recorded_at.isoformat() if incident.recorded_at else None,
         "category": incident.category,
+        "shared_category": details.shared_categories.get(incident.ref),
         "subcategories": list(incident.subcategories),
         "narrative": incident.narrative,
         "author": incident.author,
-        "author_role": role,
+        "author_role": details.author_roles.get(incident.ref, ""),
         "status": incident.status,
         "agencies": list(incident.agencies),
         "body_map": incident.body_map,
@@ -53,7 +57,7 @@ def _incident(incident: Incident, role: str) -> dict[str, Any]:
 def offline_chronology_json(
     chronology: Chronology,
     documents: Sequence[TitledDocument],
-    author_roles: Mapping[str, str],
+    details: ReceiverDetails,
     documents_zip: str,
 ) -> bytes:
     """Return chronology.json: UTF-8, indented, incidents in time order."""
@@ -75,10 +79,7 @@ def offline_chronology_json(
             "upn": pupil.upn,
             "year_group": pupil.year_group,
         },
-        "incidents": [
-            _incident(incident, author_roles.get(incident.ref, ""))
-            for incident in chronology.in_time_order()
-        ],
+        "incidents": [_incident(incident, details) for incident in chronology.in_time_order()],
         "conversation": None
         if conversation is None
         else {

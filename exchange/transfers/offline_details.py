@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from exchange.packaging.content import VaultFile
 from exchange.packaging.offline import ReceiverDetails
+from exchange.policy.service import transfer_class_of
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.redaction.pipeline import RedactionBlocked, process_text
 from exchange.redaction.pseudonyms import PseudonymBook
@@ -64,6 +65,11 @@ def receiver_details(
         for incident in incidents.values()
         if incident.author is not None
     }
+    shared = {
+        f"I{incident.id}": found
+        for incident in incidents.values()
+        if (found := _shared_category(incident)) is not None
+    }
     categories = {}
     for document_id, vault_file in zip(
         included_ids(transfer, "document"), vault_files, strict=True
@@ -72,4 +78,14 @@ def receiver_details(
         incident = incidents.get(document.incident_id) if document else None
         if incident is not None and incident.categories:
             categories[vault_file.name] = incident.categories[0].path
-    return ReceiverDetails(author_roles=roles, document_categories=categories)
+    return ReceiverDetails(
+        author_roles=roles, shared_categories=shared, document_categories=categories
+    )
+
+
+def _shared_category(incident: Incident) -> str | None:
+    """Return the transfer class of the incident's first category that maps to one."""
+    for category in incident.categories:
+        if (found := transfer_class_of(category)) is not None:
+            return found
+    return None

@@ -25,6 +25,7 @@ from exchange.packaging import offline, offline_csv, pades
 from exchange.packaging.keys import SigningKey
 from exchange.packaging.safe_names import safe_file_name
 from exchange.packaging.samples import fictional_chronology, fictional_vault
+from exchange.policy.classes import TRANSFER_CLASSES
 
 KEY = SigningKey.from_raw(bytes(range(32)))
 # Titles as a school's system might hold them: accents, separators, device names, duplicates.
@@ -82,7 +83,9 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> offline.OfflineExport:
         vault,
         signing_key=KEY,
         details=offline.ReceiverDetails(
-            author_roles=roles, document_categories={"vault/0001.pdf": "Medical"}
+            author_roles=roles,
+            shared_categories={"INC-0001": "bullying", "INC-0004": "medical"},
+            document_categories={"vault/0001.pdf": "Medical"},
         ),
     )
 
@@ -172,6 +175,11 @@ def test_chronology_json_matches_the_published_schema(opened: Path) -> None:
         i.ref for i in _chronology().in_time_order()
     ]
     assert document["incidents"][0]["occurred_at"] <= document["incidents"][-1]["occurred_at"]
+    shared = {i["ref"]: i["shared_category"] for i in document["incidents"]}
+    assert shared["INC-0001"] == "bullying"
+    assert shared["INC-0002"] is None
+    vocabulary = schema["$defs"]["incident"]["properties"]["shared_category"]["enum"]
+    assert set(vocabulary) == {*TRANSFER_CLASSES, None}  # The schema follows the policy.
     roles = {i["ref"]: i["author_role"] for i in document["incidents"]}
     assert roles["INC-0001"] == "Class teacher"
     assert roles["INC-0002"] == ""
@@ -184,6 +192,7 @@ def test_chronology_json_matches_the_published_schema(opened: Path) -> None:
         {**document, "version": 1},
         {**document, "documents": [{**document["documents"][0], "sha256": "ABC"}]},
         {**document, "incidents": [{**document["incidents"][0], "status": "maybe"}]},
+        {**document, "incidents": [{**document["incidents"][0], "shared_category": "SEN"}]},
     ):
         assert list(validator.iter_errors(broken))
 
@@ -201,6 +210,8 @@ def test_chronology_csv_is_one_row_per_incident_and_formula_safe(opened: Path) -
     assert by_ref["INC-0005"]["narrative"] == "'" + TRICKY["INC-0005"]
     assert by_ref["INC-0004"]["author role"] == "'=cmd|' /C calc'!A0"
     assert by_ref["INC-0004"]["category"] == "Santé/Médical"
+    assert by_ref["INC-0004"]["shared category"] == "medical"
+    assert by_ref["INC-0002"]["shared category"] == ""
     for row in rows:
         for value in row.values():
             assert not value.startswith(offline_csv.FORMULA_STARTS)
@@ -251,10 +262,12 @@ def test_chronology_csv_opens_in_libreoffice_calc(opened: Path, tmp_path: Path) 
         for cell, name in zip(row, offline_csv.CHRONOLOGY_HEADER, strict=True):
             assert cell.data_type != "f", f"{name} became a formula"
             assert _as_text(cell.value) == wanted[name], (name, cell.value, wanted[name])
+    column = {name: number for number, name in enumerate(offline_csv.CHRONOLOGY_HEADER)}
     by_ref = {row[0].value: row for row in cells}
-    assert by_ref["INC-0004"][3].value == "Santé/Médical"  # Accents survive.
-    assert by_ref["INC-0001"][5].value == "'" + TRICKY["INC-0001"]  # Text, not a formula.
-    assert any("\n" in (row[6].value or "") for row in cells)  # Actions, one per line.
+    assert by_ref["INC-0004"][column["category"]].value == "Santé/Médical"  # Accents survive.
+    narrative = by_ref["INC-0001"][column["narrative"]]
+    assert narrative.value == "'" + TRICKY["INC-0001"]  # Text, not a formula.
+    assert any("\n" in (row[column["actions"]].value or "") for row in cells)
 
     # The control: the same cells without the apostrophe do become formulas in Calc.
     raw = tmp_path / "raw.csv"
@@ -263,7 +276,8 @@ def test_chronology_csv_opens_in_libreoffice_calc(opened: Path, tmp_path: Path) 
         writer.writerow(offline_csv.CHRONOLOGY_HEADER)
         writer.writerows([v.removeprefix("'") for v in row.values()] for row in expected)
     unsafe = _calc_sheet(raw, tmp_path / "unsafe")
-    assert {row[0].value for row in unsafe if row[5].data_type == "f"} >= {"INC-0001"}
+    formulas = {row[0].value for row in unsafe if row[column["narrative"]].data_type == "f"}
+    assert formulas >= {"INC-0001"}
 
 
 def _as_text(value: object) -> str:

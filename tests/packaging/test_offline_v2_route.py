@@ -16,13 +16,14 @@ from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.packaging import offline
 from exchange.partners.service import enrol_partner, own_card
+from exchange.policy.service import transfer_class_of
 from exchange.records.models import Incident, StaffMember, User, VaultDocument
 from exchange.transfers import workflow
 
 TITLE = f"Core group minutes - {OTHER_CHILD[0]} {OTHER_CHILD[1]} and {SUBJECT[0]}.docx"
 
 
-def _export(instance: Instance) -> tuple[offline.OfflineExport, str]:
+def _export(instance: Instance) -> tuple[offline.OfflineExport, str, str | None]:
     with transaction(instance.sessions) as session:
         sender = school_with_keys(session, instance, 1, "bretherton")
         receiver = school_with_keys(session, instance, 2, "holy_trinity")
@@ -53,13 +54,14 @@ def _export(instance: Instance) -> tuple[offline.OfflineExport, str]:
         )
         workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
         package = workflow.apply(session, instance, transfer, "export", dsl)
-        return package, category.path
+        return package, category.path, transfer_class_of(category)
 
 
 def test_the_receiver_gets_titles_roles_categories_and_a_signed_form(
     instance: Instance, tmp_path: Path
 ) -> None:
-    package, category = _export(instance)
+    package, category, shared = _export(instance)
+    assert shared is not None
     opened = open_with_7zip(package.path, package.passphrase, tmp_path / "opened")
 
     documents = sorted(p.name for p in (opened / "documents").iterdir())
@@ -73,7 +75,9 @@ def test_the_receiver_gets_titles_roles_categories_and_a_signed_form(
     assert rows[0]["category"] == category
     assert rows[0]["date"] == "2026-10-01"
     assert rows[0]["time"] == "11:30"  # 10:30 UTC is 11:30 in London in October.
+    assert rows[0]["shared category"] == shared
     chronology = json.loads((opened / offline.JSON_NAME).read_text(encoding="utf-8"))
+    assert chronology["incidents"][0]["shared_category"] == shared
     assert chronology["documents"][0]["category"] == category
     assert chronology["documents"][0]["file"] == f"{offline.DOCUMENTS_NAME}/{documents[0]}"
     index = {row["file"]: row for row in read_csv(opened / offline.INDEX_NAME)}
