@@ -15,6 +15,10 @@ install_system_packages() {
   command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-eng)
   command -v soffice >/dev/null || missing+=(libreoffice-writer-nogui)
   command -v gs >/dev/null || missing+=(ghostscript)
+  command -v grops >/dev/null || missing+=(groff-base)
+  [ -d /usr/share/poppler ] || missing+=(poppler-data)
+  [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  dpkg -s libreoffice-calc-nogui >/dev/null 2>&1 || missing+=(libreoffice-calc-nogui)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -61,6 +61,10 @@ class Incident:
     body_map: bool = False
     actions: tuple[Action, ...] = ()
     edits: tuple[Edit, ...] = ()
+    # Chronology version 2: the shared transfer class (exchange.policy.classes), and whether
+    # this record was sent before and has changed since (a follow-up's "edited").
+    transfer_class: str | None = None
+    change: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ class Chronology:
     conversation: Conversation | None = None
     documents: tuple[DocumentEntry, ...] = ()
     redaction: RedactionSummary = field(default_factory=RedactionSummary)
+    # Chronology version 2: the earlier transfer of this child to the same school, if any.
+    follows: str | None = None
 
     def in_time_order(self) -> list[Incident]:
         """Return the incidents ordered by when they happened."""

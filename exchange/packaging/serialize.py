@@ -13,6 +13,10 @@ from exchange.packaging.content import Chronology
 CHRONOLOGY_FORMAT = "sgx-chronology"
 CONVERSATION_FORMAT = "sgx-conversation"
 VERSION = 1
+# Version 2 adds optional members (see docs/bundle-format.md section 6); a chronology that
+# uses none of them is written exactly as version 1, so version 1 readers still read it.
+VERSION_2_MEMBERS = {"follows"}
+VERSION_2_INCIDENT_MEMBERS = {"transfer_class", "change"}
 
 
 def _plain(value: Any) -> Any:
@@ -32,9 +36,23 @@ def _plain(value: Any) -> Any:
 def chronology_json(chronology: Chronology) -> bytes:
     """Return chronology.json: the incidents in time order and the document list."""
     body = _plain(chronology)
-    body["incidents"] = [_plain(incident) for incident in chronology.in_time_order()]
+    incidents = [_plain(incident) for incident in chronology.in_time_order()]
+    uses_v2 = any(body.get(name) is not None for name in VERSION_2_MEMBERS) or any(
+        incident.get(name) is not None
+        for incident in incidents
+        for name in VERSION_2_INCIDENT_MEMBERS
+    )
+    for incident in incidents:
+        for name in VERSION_2_INCIDENT_MEMBERS:
+            if incident.get(name) is None:
+                incident.pop(name, None)
+    for name in VERSION_2_MEMBERS:
+        if body.get(name) is None:
+            body.pop(name, None)
+    body["incidents"] = incidents
     body.pop("conversation")
-    return rfc8785.dumps({"format": CHRONOLOGY_FORMAT, "version": VERSION, **body})
+    version = 2 if uses_v2 else VERSION
+    return rfc8785.dumps({"format": CHRONOLOGY_FORMAT, "version": version, **body})
 
 
 def conversation_json(chronology: Chronology) -> bytes:

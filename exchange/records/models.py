@@ -171,6 +171,8 @@ class Incident(SchoolScoped, Base):
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
     source_system: Mapped[str | None] = mapped_column(String(100))
     source_id: Mapped[str | None] = mapped_column(String(100))
+    # A record received by transfer: the sending school's own category path, for provenance.
+    source_category: Mapped[str | None] = mapped_column(String(300))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     narrative: Mapped[str] = mapped_column(Sealed(), nullable=True)

@@ -20,8 +20,10 @@ from exchange.packaging import content
 from exchange.packaging.build import build_bundle
 from exchange.packaging.keys import load_signing_key
 from exchange.partners.service import trusted_encryption_key
+from exchange.policy.service import transfer_class_of
 from exchange.records.models import Incident, Pupil, School, User, VaultDocument
 from exchange.transfers.actors import Actor
+from exchange.transfers.follow_ups import change_of, previous_delivery, sent_before
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 from exchange.transfers.redaction_step import included_ids
 from exchange.transfers.steps import audit
@@ -104,6 +106,8 @@ def make_chronology(
         else None
     )
     partner = transfer.partner
+    previous = previous_delivery(session, transfer)
+    sent = sent_before(session, transfer) if previous is not None else {}
     return content.Chronology(
         transfer_id=transfer.transfer_uid,
         sender=content.SchoolRef(school.urn, school.name, school.laestab),
@@ -117,14 +121,18 @@ def make_chronology(
         authorised_by=authoriser.name if authoriser else "",
         authorised_at=transfer.authorised_at or utcnow(),
         generated_at=utcnow(),
-        incidents=tuple(_incidents(session, transfer, texts)),
+        incidents=tuple(_incidents(session, transfer, texts, sent)),
         conversation=_conversation(transfer, texts),
         redaction=_redaction_summary(session, transfer),
+        follows=previous.transfer_uid if previous is not None else None,
     )
 
 
 def _incidents(
-    session: Session, transfer: Transfer, texts: dict[tuple[str, int], str]
+    session: Session,
+    transfer: Transfer,
+    texts: dict[tuple[str, int], str],
+    sent: dict[tuple[str, int], str],
 ) -> list[content.Incident]:
     ids = included_ids(transfer, "incident")
     records = session.scalars(select(Incident).where(Incident.id.in_(ids))).all() if ids else []
@@ -159,9 +167,20 @@ def _incidents(
                     )
                     for edit in record.edits
                 ),
+                transfer_class=_shared_class(record),
+                change=change_of(session, sent, "incident", record.id),
             )
         )
     return result
+
+
+def _shared_class(record: Incident) -> str | None:
+    """Return the first transfer class among the record's categories (the shared vocabulary)."""
+    for category in record.categories:
+        found = transfer_class_of(category)
+        if found is not None:
+            return found
+    return None
 
 
 def _conversation(

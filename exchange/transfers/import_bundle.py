@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
 from exchange.packaging.bundle import Bundle
+from exchange.policy.incoming import mapped_category
 from exchange.policy.service import add_category, find_category
 from exchange.records.models import (
     Category,
@@ -51,9 +52,14 @@ def import_bundle(
         raise ValidationError("the chronology belongs to another transfer")
     pupil = _match_or_create_pupil(session, school, transfer, chronology.get("pupil") or {})
     source = f"transfer:{transfer.partner.urn}"
-    category = _transferred_category(session, school)
+    fallback = _transferred_category(session, school)
     for entry in chronology.get("incidents", []):
-        _import_incident(session, school, pupil, transfer, source, category, entry)
+        category = mapped_category(session, school, entry.get("transfer_class")) or fallback
+        earlier = _received_before(session, school, pupil, source, str(entry.get("ref", "")))
+        if earlier is not None:
+            _merge_incident(session, school, transfer, earlier, entry)
+        else:
+            _import_incident(session, school, pupil, transfer, source, category, entry)
     key = pupil_data_key(session, pupil, instance.instance_key)
     limit = instance.config["MAX_VAULT_FILE_BYTES"]
     for name in ["chronology.pdf"] + [
@@ -65,6 +71,8 @@ def import_bundle(
         written.append(blob.storage_key)
         if blob.sha256 != entry.sha256:
             raise ValidationError(f"{name} changed while it was stored")
+        if name != "chronology.pdf" and _document_held(session, pupil, source, blob.sha256):
+            continue  # A follow-up resent a document this child's file already holds.
         session.add(
             VaultDocument(
                 school_id=school.id,
@@ -157,7 +165,8 @@ def _import_incident(
         source_id=f"{transfer.transfer_uid}/{ref}",
         occurred_at=datetime.fromisoformat(entry["occurred_at"]),
         recorded_at=datetime.fromisoformat(entry.get("recorded_at") or entry["occurred_at"]),
-        narrative=_sender_labels(entry) + str(entry.get("narrative", "")),
+        narrative=str(entry.get("narrative", "")),
+        source_category=_sender_labels(entry)[:300] or None,
         status=entry.get("status") if entry.get("status") in ("open", "closed") else "closed",
         agencies=[str(a) for a in entry.get("agencies", [])],
         body_map=bool(entry.get("body_map")),
@@ -190,5 +199,66 @@ def _import_incident(
 
 def _sender_labels(entry: dict[str, Any]) -> str:
     labels = [str(entry.get("category", ""))] + [str(s) for s in entry.get("subcategories", [])]
-    labels = [label for label in labels if label]
-    return f"[Sending school's category: {'; '.join(labels)}]\n" if labels else ""
+    return "; ".join(label for label in labels if label)
+
+
+def _received_before(
+    session: Session, school: School, pupil: Pupil, source: str, ref: str
+) -> Incident | None:
+    """Return the incident an earlier transfer from the same school brought for this record."""
+    if not ref:
+        return None
+    return session.scalar(
+        select(Incident)
+        .where(
+            Incident.school_id == school.id,
+            Incident.pupil_id == pupil.id,
+            Incident.source_system == source,
+            Incident.source_id.endswith(f"/{ref}", autoescape=True),
+        )
+        .order_by(Incident.id.desc())
+    )
+
+
+def _merge_incident(
+    session: Session,
+    school: School,
+    transfer: Transfer,
+    incident: Incident,
+    entry: dict[str, Any],
+) -> None:
+    """Bring a follow-up's version of a record into the one received before, as an edit."""
+    narrative = str(entry.get("narrative", ""))
+    if narrative != incident.narrative:
+        # exchange.records.history keeps the earlier text as a time-stamped edit.
+        incident.narrative = narrative
+    held = {(action.acted_at, action.text) for action in incident.actions}
+    ref = incident.source_id.rsplit("/", 1)[-1] if incident.source_id else ""
+    for number, action in enumerate(entry.get("actions", []), start=1):
+        acted_at = datetime.fromisoformat(action["taken_at"])
+        text = str(action.get("text", ""))
+        if any(at == acted_at and held_text == text for at, held_text in held):
+            continue
+        session.add(
+            IncidentAction(
+                school_id=school.id,
+                incident_id=incident.id,
+                source_id=f"{ref}/{transfer.transfer_uid}/{number}",
+                text=text,
+                acted_at=acted_at,
+            )
+        )
+
+
+def _document_held(session: Session, pupil: Pupil, source: str, sha256: str) -> bool:
+    """Return whether this child's file already holds a document with these bytes."""
+    return (
+        session.scalar(
+            select(VaultDocument.id).where(
+                VaultDocument.pupil_id == pupil.id,
+                VaultDocument.source_system == source,
+                VaultDocument.sha256 == sha256,
+            )
+        )
+        is not None
+    )

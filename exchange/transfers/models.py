@@ -113,6 +113,8 @@ class TransferItem(SchoolScoped, Base):
     included: Mapped[bool] = mapped_column(Boolean)
     by_policy: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
+    # What was sent, fingerprinted at authorisation: a follow-up sends only what changed.
+    sent_sha256: Mapped[str | None] = mapped_column(String(64))
 
     transfer: Mapped[Transfer] = relationship(back_populates="items")
 

@@ -22,6 +22,7 @@ from exchange.policy.service import is_transferable
 from exchange.records.models import Incident, Pupil, School, VaultDocument
 from exchange.transfers import states
 from exchange.transfers.clock import deadline_for
+from exchange.transfers.follow_ups import leave_out_unchanged, record_sent
 from exchange.transfers.messages import OFFER, sign_message
 from exchange.transfers.models import OUTGOING, Transfer, TransferItem
 from exchange.transfers.notices import RECALL, WITHDRAWAL, offer_was_sent, sign_notice
@@ -61,6 +62,9 @@ def create(step: Step) -> Transfer:
     session.add(transfer)
     session.flush()
     _select_by_policy(session, transfer, pupil)
+    left_out = leave_out_unchanged(session, transfer)
+    if left_out:
+        step.details["follow_up_left_out"] = left_out
     transfer.flagged_child = _is_flagged_child(session, pupil)
     step.transfer = transfer
     step.details["route"] = transfer.route
@@ -192,6 +196,7 @@ def authorise(step: Step) -> None:
     transfer = step.need_transfer
     transfer.authorised_by_user_id = step.actor.user_id
     transfer.authorised_at = utcnow()
+    record_sent(step.session, transfer)
     if transfer.route == "online":
         from exchange.transfers.bundle_step import build_transfer_bundle
 
