@@ -111,6 +111,13 @@ def school_ids(instance: Instance, school_id: int, spare_user_id: int) -> dict[s
             "urn": school.urn,
             "token": "not-an-invitation",
             "filename": "missing.css",
+            # No subject access request is seeded: 0 must answer 404 for everyone.
+            "request_id": 0,
+            # The viewer's routes: a review or document that is not this school's answers 404.
+            "review_id": 0,
+            "document_id": 0,
+            "page": 1,
+            "side": "original",
         }
 
 
