@@ -533,6 +533,22 @@ def allowed(
     return True
 
 
+def refusal_to_start(
+    session: Session,
+    instance: Instance | None,
+    school: School,
+    name: str,
+    actor: Actor,
+    **inputs: Any,
+) -> str | None:
+    """Return why this actor may not take a start action now (preconditions too), or None."""
+    try:
+        check(Step(session, instance, school, None, actor, inputs), ACTIONS[name])
+    except ActionRefused as refused:
+        return refused.message
+    return None
+
+
 def _refusal_event(step: Step, action: Action, message: str) -> dict[str, Any]:
     return refusal_event(
         step.school.id,

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from exchange.records.models import School
-from exchange.transfers import states, workflow
+from exchange.transfers import workflow
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
 from exchange.web.access import attempt, db, has_fresh_second_factor, instance, own, requires
 from exchange.web.access import requires_fresh_second_factor as fresh
@@ -140,6 +140,15 @@ def reoffer(transfer_id: int) -> Any:
         transfer=transfer,
         errors=errors,
         form=form,
-        possible=transfer.state in (states.REJECTED, states.EXPIRED),
+        possible=workflow.refusal_to_start(
+            db(),
+            instance(),
+            db().get(School, transfer.school_id),
+            "reoffer",
+            _actor(),
+            previous=transfer,
+            reason="(checking only)",
+        )
+        is None,
         again=reoffered_as(transfer),
     ), (400 if errors else 200)
