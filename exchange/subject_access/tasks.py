@@ -1,7 +1,6 @@
 """The daily reminder task: record reminders for requests nearly due or overdue, every school.
 
-Not yet in the beat schedule: add "exchange.subject_access.tasks" to TASK_MODULES and a daily
-entry for REMIND_TASK in exchange/tasks/celery_app.py (and the name to exchange/tasks/names.py).
+The beat runs it each morning at the chase hour (exchange/tasks/celery_app.py).
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ from celery import shared_task
 from sqlalchemy import select
 
 from exchange.logs import get_logger
+from exchange.tasks import names
 
 log = get_logger(__name__)
-REMIND_TASK = "exchange.subject_access.remind"
+REMIND_TASK = names.SAR_REMIND
 
 
 @shared_task(name=REMIND_TASK, acks_late=True)

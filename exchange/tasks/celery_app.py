@@ -17,6 +17,7 @@ TASK_MODULES = [
     "exchange.audit.tasks",
     "exchange.retention.tasks",
     "exchange.outbox.tasks",
+    "exchange.subject_access.tasks",
 ]
 OUTBOX_SWEEP = timedelta(seconds=60)
 
@@ -57,6 +58,10 @@ def make_celery(config: dict[str, Any]) -> Celery:
                 "schedule": crontab(hour=config["CHASE_HOUR"], minute=0),
             },
             "outbox-sweep": {"task": names.DISPATCH_OUTBOX, "schedule": OUTBOX_SWEEP},
+            "subject-access-reminders": {
+                "task": names.SAR_REMIND,
+                "schedule": crontab(hour=config["CHASE_HOUR"], minute=5),
+            },
             **purge_beat_entry(config),
         },
         include=TASK_MODULES,

@@ -12,6 +12,7 @@ NOTIFY = "exchange.transfers.notify"
 TRANSFERS_DAILY = "exchange.transfers.daily"
 TRANSFERS_RESUME = "exchange.transfers.resume"
 DISPATCH_OUTBOX = "exchange.outbox.dispatch"
+SAR_REMIND = "exchange.subject_access.remind"
 
 # Tasks that only the outbox dispatcher queues: each carries the id of its outbox row.
 OUTBOX_TASKS = frozenset({SEND_MESSAGE, DELIVER, COUNTERSIGN, NOTIFY})
