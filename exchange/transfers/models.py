@@ -91,6 +91,10 @@ class Transfer(SchoolScoped, Base):
     # The transfer this one re-offers after a rejection or expiry (its transfer_uid).
     follows_uid: Mapped[str | None] = mapped_column(String(36))
     follows_answer: Mapped[str | None] = mapped_column(Text)
+    # Vault documents being redacted by a task: set while it runs, with its progress.
+    vault_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    vault_total: Mapped[int | None] = mapped_column(Integer)
+    vault_done: Mapped[int | None] = mapped_column(Integer)
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
