@@ -52,10 +52,40 @@ def is_imported(transfer: Transfer) -> bool:
     return transfer.state in (states.RECEIPTED, states.CLOSED)
 
 
+# The file has left: delivered online, exported offline, or receipted (and perhaps closed).
+REACHED = frozenset({states.DELIVERED, states.EXPORTED, states.RECEIPTED, states.CLOSED})
+# A transfer whose clock no longer matters: finished, withdrawn or refused.
+SETTLED = frozenset({states.CLOSED, states.WITHDRAWN, states.REJECTED})
+
+
+def has_reached(transfer: Transfer) -> bool:
+    """Return whether the file has reached the other school (or left on the offline route)."""
+    return transfer.state in REACHED
+
+
+def clock_runs(transfer: Transfer | None) -> bool:
+    """Return whether a child's clock still counts (no transfer, or one not settled)."""
+    return transfer is None or transfer.state not in SETTLED
+
+
+def awaits_file(transfer: Transfer) -> bool:
+    """Return whether an open transfer has not yet sent its file to the other school."""
+    return is_open(transfer) and transfer.state not in (states.DELIVERED, states.EXPORTED)
+
+
+def was_withdrawn(transfer: Transfer) -> bool:
+    """Return whether the sending school withdrew this transfer."""
+    return transfer.state == states.WITHDRAWN
+
+
+def in_state(transfer: Transfer, name: str) -> bool:
+    """Return whether the transfer is in the named state (for filters, never as a guard)."""
+    return transfer.state == name
+
+
 def is_overdue(transfer: Transfer, today: date) -> bool:
     """Return whether a transfer whose file has not reached the other school is past its date."""
-    waiting = is_open(transfer) and transfer.state not in (states.DELIVERED, states.EXPORTED)
-    return bool(waiting and transfer.deadline and transfer.deadline < today)
+    return bool(awaits_file(transfer) and transfer.deadline and transfer.deadline < today)
 
 
 def _link(can: bool, endpoint: str) -> str | None:

@@ -19,6 +19,9 @@ from exchange.notifications.worklist import (
 )
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, User, VaultDocument
+from exchange.subject_access.register import START_PAGE_DAYS as SAR_START_PAGE_DAYS
+from exchange.subject_access.register import due_soon as sar_due_soon
+from exchange.transfers import progress
 from exchange.transfers.actors import Actor
 from exchange.transfers.clock import clock_for
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
@@ -66,7 +69,15 @@ def start_page() -> Any:
         digest = user.id in digest_user_ids(current_school())
         return render_template("dsl/start.html", work=_dsl_work(), today=today, digest=digest)
     work = _dpo_work()
-    return render_template("dpo/start.html", work=work, today=today, window=WINDOW_DAYS)
+    sar = sar_due_soon(db(), user.school_id, today) if can(user.role, "sar.view") else []
+    return render_template(
+        "dpo/start.html",
+        work=work,
+        today=today,
+        window=WINDOW_DAYS,
+        sar=sar,
+        sar_days=SAR_START_PAGE_DAYS,
+    )
 
 
 @home.route("/start/emails", methods=["POST"])
@@ -137,13 +148,8 @@ def leavers() -> Any:
         clock = clock_for(
             school, pupil.leaving_date, transfer.deadline if transfer else None, today
         )
-        reached = transfer is not None and transfer.state in (
-            "delivered",
-            "exported",
-            "receipted",
-            "closed",
-        )
-        is_open = transfer is None or transfer.state not in ("closed", "withdrawn", "rejected")
+        reached = transfer is not None and progress.has_reached(transfer)
+        runs = progress.clock_runs(transfer)
         rows.append(
             {
                 "pupil": pupil,
@@ -151,7 +157,8 @@ def leavers() -> Any:
                 "deadline": clock.deadline,
                 "clock": clock,
                 "reached": reached,
-                "overdue": clock.overdue and is_open and not reached,
+                "overdue": clock.overdue and runs and not reached,
+                "clock_runs": runs,
                 "others": len(outgoing.get(pupil.id, ())) - 1,
             }
         )
@@ -163,7 +170,7 @@ def leavers() -> Any:
 def acknowledge(transfer_id: int) -> Any:
     """Record that a person read a received file and acted on it (audited, with the actions)."""
     transfer = own(Transfer, transfer_id)
-    if transfer.direction != INCOMING or transfer.state not in ("receipted", "closed"):
+    if transfer.direction != INCOMING or not progress.is_imported(transfer):
         return render_template(
             "error.html",
             title="Nothing to acknowledge",

@@ -82,9 +82,8 @@ class TransferQuery:
         overdue = progress.is_overdue(transfer, today)
         if self.due == "overdue":
             return overdue
-        waiting = progress.is_open(transfer) and transfer.state not in ("delivered", "exported")
         return bool(
-            waiting
+            progress.awaits_file(transfer)
             and not overdue
             and transfer.deadline
             and calendar.school_days_between(today, transfer.deadline) <= 5
@@ -104,7 +103,7 @@ class TransferQuery:
             for t in transfers
             if (not self.text or self._matches_text(t, names))
             and (not self.school or self.school.casefold() in t.partner.name.casefold())
-            and (not self.state or t.state == self.state)
+            and (not self.state or progress.in_state(t, self.state))
             and (not self.direction or t.direction == self.direction)
             and (not self.due or self._matches_due(t, calendar, today))
         ]

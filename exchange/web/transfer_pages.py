@@ -153,10 +153,29 @@ def show(transfer_id: int, error: str | None = None) -> Any:
         "tasks": progress.outgoing_tasks(transfer, can_do, flags, required),
         "overdue": progress.is_overdue(transfer, date.today()),
         "imported": progress.is_imported(transfer),
+        "withdrawn": progress.was_withdrawn(transfer),
     }
+    if transfer.direction == OUTGOING:
+        context["reoffer_possible"], context["reoffered_as"] = _reoffer(transfer)
     if transfer.direction == INCOMING:
         return render_template("transfers/incoming.html", **context), 400 if error else 200
     return render_template("transfers/outgoing.html", **context), 400 if error else 200
+
+
+def _reoffer(transfer: Transfer) -> tuple[bool, Transfer | None]:
+    """Return whether the workflow would let this user offer the file again, and any re-offer."""
+    from exchange.web.transfer_notices import reoffered_as
+
+    refused = workflow.refusal_to_start(
+        db(),
+        instance(),
+        current_school(),
+        "reoffer",
+        _actor(),
+        previous=transfer,
+        reason="(checking only)",
+    )
+    return refused is None, reoffered_as(transfer)
 
 
 def _possible_actions(transfer: Transfer) -> set[str]:
