@@ -95,10 +95,38 @@ class Transfer(SchoolScoped, Base):
     vault_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     vault_total: Mapped[int | None] = mapped_column(Integer)
     vault_done: Mapped[int | None] = mapped_column(Integer)
+    # The batch this transfer was made or offered in (September in bulk), if any.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("transfer_batches.id"), index=True)
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
     items: Mapped[list[TransferItem]] = relationship(back_populates="transfer")
+
+
+class TransferBatch(SchoolScoped, Base):
+    """Transfers made together (from a CTF or a list of leavers), or offered together to us."""
+
+    __tablename__ = "transfer_batches"
+    __table_args__ = (
+        UniqueConstraint("school_id", "batch_uid"),
+        CheckConstraint("direction in ('outgoing', 'incoming')", name="known_direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_uid: Mapped[str] = mapped_column(String(36))
+    direction: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(10))  # "ctf", "list", or "offers" (incoming)
+    # The sending school of an incoming batch; an outgoing batch may go to several schools.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Children who could not be started, each {"child": UPN or row, "problem": words}.
+    problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+
+    partner: Mapped[Partner | None] = relationship()
 
 
 class TransferItem(SchoolScoped, Base):
