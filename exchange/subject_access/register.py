@@ -77,6 +77,26 @@ def overdue(session: Session, school_id: int, today: date) -> list[SubjectAccess
     )
 
 
+START_PAGE_DAYS = 5  # The DPO's start page shows requests overdue or due within this many days.
+
+
+def due_soon(
+    session: Session, school_id: int, today: date, within: int = START_PAGE_DAYS
+) -> list[RegisterRow]:
+    """Return the open requests overdue or due within the given days, the most urgent first."""
+    rows = session.scalars(
+        select(SubjectAccessRequest)
+        .options(METADATA)
+        .where(
+            SubjectAccessRequest.school_id == school_id,
+            SubjectAccessRequest.state.in_(ACTIVE),
+        )
+        .order_by(SubjectAccessRequest.due_on, SubjectAccessRequest.id)
+    )
+    made = [_row(request, today) for request in rows]
+    return [row for row in made if row.days_left is not None and row.days_left <= within]
+
+
 def reminders_due(session: Session, school: School, today: date) -> list[SubjectAccessRequest]:
     """Return open requests due within the school's reminder window not yet reminded today."""
     window = int(sar_setting(school, "reminder_days"))
