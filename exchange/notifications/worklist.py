@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from exchange.audit.models import AuditEntry
 from exchange.calendar.store import load
 from exchange.records.models import Pupil, School
+from exchange.transfers.acknowledgement import HERE as ACKNOWLEDGED
 from exchange.transfers.clock import Clock, clock_for
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
 
-ACKNOWLEDGED = "transfer.acknowledged"
 ACKNOWLEDGE_DAYS = 5  # School days the receiving school gives itself to read an arrived file.
 # From the most meaningful state of a child's transfers to the least: a file that reached the
 # new school says more than a second transfer withdrawn after it.

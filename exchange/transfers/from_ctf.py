@@ -39,7 +39,7 @@ def transfers_from_ctf(
     ctf = parse_ctf(path.read_bytes(), date.today())
     if ctf.source.laestab != school.laestab:
         raise ValidationError("the CTF was not made by this school", where="Header/SourceSchool")
-    partner = destination or _named_destination(session, school, ctf.destination.laestab)
+    partner = destination or named_destination(session, school, ctf.destination.laestab)
     created = []
     if partner.school_id != school.id:
         raise ValidationError("the destination must be in this school's directory")
@@ -71,7 +71,8 @@ def transfers_from_ctf(
     return created
 
 
-def _named_destination(session: Session, school: School, laestab: str | None) -> Partner:
+def named_destination(session: Session, school: School, laestab: str | None) -> Partner:
+    """Return the directory entry of the CTF's destination, or "destination unknown"."""
     if laestab is None:
         return destinations.keep(session, school.id, destinations.validate(destinations.UNKNOWN))
     partner = session.scalar(

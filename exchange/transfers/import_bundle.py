@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -90,9 +90,18 @@ def import_bundle(
     if held:
         transfer.conversation_summary = str(held.get("summary", ""))
         transfer.conversation_participants = ", ".join(held.get("participants", []))
+        transfer.conversation_held_on = _held_on(held.get("held_at"))
     transfer.pupil_id = pupil.id
     session.flush()
     return pupil
+
+
+def _held_on(value: object) -> date | None:
+    """Return the day the DSL conversation was held, from its RFC 3339 time (or None)."""
+    try:
+        return datetime.fromisoformat(value).date() if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _json(bundle: Bundle, name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from exchange.records.models import Pupil
 from exchange.records.sealed_reads import upn_is
 from exchange.records.upn import validate_upn
 from exchange.transfers import states
+from exchange.transfers.batch_offers import join_incoming_batch
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER_RESPONSE, Message, MessageRefused, sign_message
 from exchange.transfers.models import INCOMING, Transfer
@@ -78,6 +79,7 @@ def receive_offer(step: Step) -> Transfer:
     _link_follows(session, transfer, body.get("follows"))
     session.add(transfer)
     session.flush()
+    transfer.batch_id = join_incoming_batch(session, transfer, body.get("batch"))
     step.transfer = transfer
     step.details["sender"] = message.partner.urn
     return transfer

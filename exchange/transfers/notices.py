@@ -1,9 +1,10 @@
-"""Signed notices between schools after an offer: withdrawal, recall and destruction.
+"""Signed notices between schools after an offer: withdrawal, recall, destruction, acknowledged.
 
 A notice is a message of type `sgx-notice+jws` (protocol 1.1, docs/protocol.md) whose body is
 {transfer_id, offer_sha256, notice, reason}. The sender of the offer sends "withdrawal" (before
 delivery) and "recall" (after it); the receiving school answers a recall with "destruction"
-once its DSL has confirmed and the service has destroyed what it imported.
+once its DSL has confirmed and the service has destroyed what it imported, and sends
+"acknowledged" (protocol 1.2) when its DSL records the file as read and acted on.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from exchange.transfers.workflow_types import Step
 WITHDRAWAL = "withdrawal"
 RECALL = "recall"
 DESTRUCTION = "destruction"
+ACKNOWLEDGED = "acknowledged"
 SENDER_NOTICES = frozenset({WITHDRAWAL, RECALL})
-NOTICES = SENDER_NOTICES | {DESTRUCTION}
+NOTICES = SENDER_NOTICES | {DESTRUCTION, ACKNOWLEDGED}
 MAX_REASON = 500
 
 

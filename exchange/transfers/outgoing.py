@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +24,9 @@ from exchange.transfers import states
 from exchange.transfers.clock import deadline_for
 from exchange.transfers.follow_ups import leave_out_unchanged, record_sent
 from exchange.transfers.messages import OFFER, sign_message
-from exchange.transfers.models import OUTGOING, Transfer, TransferItem
+from exchange.transfers.models import OUTGOING, Transfer, TransferBatch, TransferItem
 from exchange.transfers.notices import RECALL, WITHDRAWAL, offer_was_sent, sign_notice
+from exchange.transfers.offer_expiry import offer_expires_at
 from exchange.transfers.redaction_step import redact_conversation, run_redaction
 from exchange.transfers.settings import school_setting
 from exchange.transfers.steps import audit
@@ -143,7 +144,7 @@ def make_offer(step: Step) -> str:
     """Sign the offer (the minimum: ids, UPN, date of birth, leaving date)."""
     session, school, transfer = step.session, step.school, step.need_transfer
     partner = transfer.partner
-    expires = utcnow() + timedelta(days=school_setting(school, "offer_valid_days"))
+    expires = offer_expires_at(school, utcnow())
     body = {
         "transfer_id": transfer.transfer_uid,
         "sender": {"urn": school.urn, "laestab": school.laestab, "name": school.name},
@@ -157,6 +158,9 @@ def make_offer(step: Step) -> str:
     }
     if transfer.follows_uid:  # Protocol 1.1: a re-offer names the offer it follows.
         body["follows"] = {"transfer_id": transfer.follows_uid, "answer": transfer.follows_answer}
+    if transfer.batch_id is not None:  # Protocol 1.1: offers made together name their batch.
+        batch = session.get(TransferBatch, transfer.batch_id)
+        body["batch"] = {"id": batch.batch_uid if batch is not None else None}
     key = load_signing_key(session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER, school.urn, partner.urn)
     from exchange.receipts.receipt import sha256_text

@@ -17,6 +17,7 @@ from exchange.transfers.incoming import find_transfer, message_text
 from exchange.transfers.messages import Message, MessageRefused
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
 from exchange.transfers.notices import (
+    ACKNOWLEDGED,
     DESTRUCTION,
     NOTICES,
     RECALL,
@@ -53,11 +54,11 @@ def offer_answered(
 def notice_received(
     session: Session, instance: Instance, school: School, message: Message
 ) -> Transfer:
-    """Apply a partner's signed withdrawal, recall or destruction notice to our transfer."""
+    """Apply a partner's signed notice (withdrawal, recall, destruction, acknowledged)."""
     body = message.payload
     notice = body.get("notice")
     if notice not in NOTICES:
-        raise MessageRefused("the notice must be withdrawal, recall or destruction")
+        raise MessageRefused("the notice must be withdrawal, recall, destruction or acknowledged")
     direction = INCOMING if notice in SENDER_NOTICES else OUTGOING
     transfer = find_transfer(session, school.id, message_text(body, "transfer_id"), direction)
     if transfer is None or transfer.partner_id != message.partner.id:
@@ -70,6 +71,7 @@ def notice_received(
         WITHDRAWAL: "partner_withdrew",
         RECALL: "partner_recalled",
         DESTRUCTION: "partner_destroyed",
+        ACKNOWLEDGED: "partner_acknowledged",
     }[notice]
     workflow.apply(session, instance, transfer, action, SYSTEM_ACTOR, message=message)
     return transfer

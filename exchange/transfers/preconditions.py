@@ -7,6 +7,7 @@ from sqlalchemy import select
 from exchange.db import utcnow
 from exchange.partners.service import is_confirmed
 from exchange.transfers import states
+from exchange.transfers.acknowledgement import not_yet_acknowledged
 from exchange.transfers.bundle_step import outbox_path
 from exchange.transfers.models import RedactionReview, Transfer
 from exchange.transfers.openings import has_opened
@@ -148,3 +149,4 @@ PREVIOUS_ANSWERED_NO = Precondition(
 )
 DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
 DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)
+NOT_YET_ACKNOWLEDGED = Precondition("not already read and acted on", not_yet_acknowledged)

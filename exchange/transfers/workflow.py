@@ -21,7 +21,14 @@ from exchange.instance import Instance
 from exchange.outbox.service import enqueue
 from exchange.records.models import School
 from exchange.tasks import names
-from exchange.transfers import incoming, offline_route, outgoing, preconditions, states
+from exchange.transfers import (
+    acknowledgement,
+    incoming,
+    offline_route,
+    outgoing,
+    preconditions,
+    states,
+)
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
 from exchange.transfers.notices import offer_was_sent
@@ -86,6 +93,12 @@ DELIVER = Effect(names.DELIVER, "deliver the bundle", lambda t: [t.id], lambda t
 COUNTERSIGN = Effect(names.COUNTERSIGN, "send the countersignature", lambda t: [t.id])
 SEND_NOTICE = Effect(
     names.SEND_MESSAGE, "send the signed notice", lambda t: [t.id, "notice"], offer_was_sent
+)
+TELL_RECEIVER_COUNTERSIGNED = Effect(
+    names.NOTIFY,
+    "email the DSL (receipt_countersigned)",
+    lambda t: [t.id, "receipt_countersigned"],
+    lambda t: t.direction == INCOMING,
 )
 TELL_SENDER_EXPIRED = Effect(
     names.NOTIFY,
@@ -321,6 +334,16 @@ ACTIONS: dict[str, Action] = {
             effects=(_notify("recall_confirmed"),),
         ),
         Action(
+            "partner_acknowledged",
+            "The receiving DSL read the file and acted on it (signed notice)",
+            OUT,
+            _on((S.DELIVERED, S.RECEIPTED, S.CLOSED)),
+            (None,),
+            "transfer.system",
+            acknowledgement.partner_acknowledged,
+            (P.NOT_YET_ACKNOWLEDGED,),
+        ),
+        Action(
             "receipt_verified",
             "The receipt matched what was sent; countersigned",
             OUT,
@@ -405,6 +428,17 @@ ACTIONS: dict[str, Action] = {
             (SEND_NOTICE,),
             audit_refusals=True,
         ),
+        Action(
+            "acknowledge",
+            "Record the file as read and acted on; the sending school is told",
+            IN,
+            _both(S.RECEIPTED, S.CLOSED),
+            (None,),
+            "manage_transfers",
+            acknowledgement.acknowledge,
+            (P.NOT_YET_ACKNOWLEDGED,),
+            (SEND_NOTICE,),
+        ),
         # Either side.
         Action(
             "expire",
@@ -424,6 +458,7 @@ ACTIONS: dict[str, Action] = {
             (S.CLOSED,),
             "transfer.system",
             _nothing,
+            effects=(TELL_RECEIVER_COUNTERSIGNED,),
         ),
     )
 }

@@ -12,7 +12,6 @@ from exchange.auth.permissions import can
 from exchange.notifications.dpo_work import WINDOW_DAYS, dpo_work
 from exchange.notifications.preferences import digest_user_ids, set_digest
 from exchange.notifications.worklist import (
-    ACKNOWLEDGED,
     acknowledged_uids,
     dsl_work,
     most_meaningful,
@@ -21,12 +20,13 @@ from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, User, VaultDocument
 from exchange.subject_access.register import START_PAGE_DAYS as SAR_START_PAGE_DAYS
 from exchange.subject_access.register import due_soon as sar_due_soon
-from exchange.transfers import progress
+from exchange.transfers import progress, workflow
+from exchange.transfers.acknowledgement import ACTIONS
 from exchange.transfers.actors import Actor
 from exchange.transfers.clock import clock_for
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
-from exchange.transfers.steps import audit
 from exchange.web.access import (
+    attempt,
     audit_view,
     current_school,
     current_user,
@@ -37,14 +37,6 @@ from exchange.web.access import (
 )
 
 home = Blueprint("home", __name__)
-# What a receiving DSL may record having done after reading a file (ticked on the form).
-ACTIONS = {
-    "read": "Read the file in full",
-    "senco": "Told the SENCO",
-    "plan": "Reviewed the child's plan or support",
-    "staff": "Briefed the staff who need to know",
-    "agencies": "Contacted the agencies involved",
-}
 
 
 @home.route("/")
@@ -186,14 +178,15 @@ def acknowledge(transfer_id: int) -> Any:
         else:
             user = current_user()
             assert user is not None
-            audit(
-                db(),
-                transfer,
-                Actor.of(user, g.get("request_id")),
-                ACKNOWLEDGED,
-                {"actions": chosen, "on": date.today().isoformat()},
+            actor = Actor.of(user, g.get("request_id"))
+            refused = attempt(
+                lambda: workflow.apply(
+                    db(), instance(), transfer, "acknowledge", actor, actions=chosen
+                )
             )
-            return redirect(url_for("home.start_page"))
+            if refused is None:
+                return redirect(url_for("home.start_page"))
+            errors["action-read"] = refused
     return render_template(
         "dsl/acknowledge.html",
         transfer=transfer,

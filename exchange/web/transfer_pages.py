@@ -13,6 +13,7 @@ from exchange.auth.permissions import can
 from exchange.partners.models import Partner
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.transfers import progress, workflow
+from exchange.transfers.acknowledgement import acknowledgement_of
 from exchange.transfers.actors import Actor
 from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
@@ -154,6 +155,7 @@ def show(transfer_id: int, error: str | None = None) -> Any:
         "overdue": progress.is_overdue(transfer, date.today()),
         "imported": progress.is_imported(transfer),
         "withdrawn": progress.was_withdrawn(transfer),
+        "acknowledgement": acknowledgement_of(db(), transfer),
     }
     if transfer.direction == OUTGOING:
         context["reoffer_possible"], context["reoffered_as"] = _reoffer(transfer)

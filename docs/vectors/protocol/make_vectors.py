@@ -137,7 +137,7 @@ def build() -> dict[str, object]:
 
 
 def _notices(a: SigningKey, b: SigningKey, offer_sha256: str) -> dict[str, str]:
-    """Return the protocol 1.1 vectors: withdrawal, recall, destruction and a re-offer."""
+    """Return the 1.1 and 1.2 vectors: withdrawal, recall, destruction, a re-offer, acknowledged."""
 
     def notice(key: SigningKey, kind: str, reason: str | None, number: int, **extra: object) -> str:
         sender, to = (URN_A, URN_B) if key is a else (URN_B, URN_A)
@@ -176,6 +176,13 @@ def _notices(a: SigningKey, b: SigningKey, offer_sha256: str) -> dict[str, str]:
             b, "destruction", None, 7, destroyed={"incidents": 3, "documents": 2}
         ),
         "reoffer": reoffer,
+        "acknowledged": notice(
+            b,
+            "acknowledged",
+            None,
+            9,
+            acknowledged={"on": "2026-11-23", "actions": ["read", "senco"]},
+        ),
     }
 
 

@@ -1,0 +1,280 @@
+"""September in bulk: take one workflow step for many children, each child on its own.
+
+Every change still goes through `workflow.start`/`workflow.apply`, one call per child, each in
+its own savepoint: a refusal undoes only that child's step and is reported beside the child in
+the workflow's own words; everything else in the batch goes ahead. An unexpected error stops
+the whole batch and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.db import utcnow
+from exchange.errors import ExchangeError
+from exchange.instance import Instance
+from exchange.outbox.service import PENDING_KEY
+from exchange.partners.models import Partner
+from exchange.records.models import Pupil, School
+from exchange.transfers import workflow
+from exchange.transfers.actors import Actor
+from exchange.transfers.models import OUTGOING, Transfer, TransferBatch
+from exchange.transfers.outgoing import conversation_required
+from exchange.transfers.workflow_types import ActionRefused, Step
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one step did for one child: done, or the refusal in the workflow's words."""
+
+    transfer_id: int | None
+    child: str  # The UPN, or the CTF entry, for children who have no transfer.
+    done: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The receiving DSL's answer to one offer in a batch form."""
+
+    transfer: Transfer
+    decision: str  # "accept" or "reject"
+    on_roll_confirmed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One child's DSL-to-DSL conversation, from the batch form."""
+
+    transfer: Transfer
+    held_on: date
+    participants: str
+    summary: str
+
+
+def take_one(
+    session: Session,
+    instance: Instance | None,
+    transfer: Transfer,
+    action: str,
+    actor: Actor,
+    **inputs: object,
+) -> str | None:
+    """Take one action in a savepoint; on a refusal undo it, audit it, and return its words."""
+    pending = list(session.info.get(PENDING_KEY, []))
+    savepoint = session.begin_nested()
+    try:
+        workflow.apply(session, instance, transfer, action, actor, **inputs)
+    except ExchangeError as refused:
+        savepoint.rollback()
+        session.info[PENDING_KEY] = pending  # The undone step's effects are never sent.
+        workflow.record_refusal(session, refused)
+        return refused.message
+    savepoint.commit()
+    return None
+
+
+def why_not(
+    session: Session, instance: Instance | None, transfer: Transfer, action: str, actor: Actor
+) -> str | None:
+    """Return why this action cannot start from the transfer's state, or None if it can."""
+    school = session.get(School, transfer.school_id)
+    assert school is not None
+    try:
+        workflow.check(
+            Step(session, instance, school, transfer, actor, {}),
+            workflow.ACTIONS[action],
+            preconditions=False,
+        )
+    except ActionRefused as refused:
+        return refused.message
+    return None
+
+
+def take_each(
+    session: Session,
+    instance: Instance | None,
+    transfers: Iterable[Transfer],
+    action: str,
+    actor: Actor,
+    progress: Progress | None = None,
+    **inputs: object,
+) -> list[Outcome]:
+    """Take an action for each transfer that is at that step; report every child."""
+    outcomes = []
+    for transfer in transfers:
+        problem = why_not(session, instance, transfer, action, actor)
+        if problem is None:
+            problem = take_one(session, instance, transfer, action, actor, **inputs)
+        outcomes.append(Outcome(transfer.id, transfer.pupil_upn, problem is None, problem or ""))
+        if progress is not None:
+            progress(1)
+    return outcomes
+
+
+def new_batch(
+    session: Session, school: School, actor: Actor, source: str, total: int
+) -> TransferBatch:
+    """Record a new outgoing batch of `total` children."""
+    batch = TransferBatch(
+        school_id=school.id,
+        batch_uid=str(uuid.uuid4()),
+        direction=OUTGOING,
+        source=source,
+        created_by_user_id=actor.user_id,
+        total=total,
+        done=0,
+        problems=[],
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def create_batch(
+    session: Session,
+    instance: Instance | None,
+    school: School,
+    actor: Actor,
+    children: list[tuple[Pupil, Partner]],
+    *,
+    source: str,
+    leaving_date: date | None = None,
+    problems: Iterable[tuple[str, str]] = (),
+    offer: bool = True,
+    progress: Progress | None = None,
+) -> tuple[TransferBatch, list[Outcome]]:
+    """Start a transfer for each child, redact it for review and, if asked, offer it."""
+    problems = list(problems)
+    batch = new_batch(session, school, actor, source, len(children) + len(problems))
+    outcomes = [Outcome(None, child, False, problem) for child, problem in problems]
+    for pupil, partner in children:
+        outcomes.append(
+            _start_one(session, instance, school, actor, batch, pupil, partner, leaving_date, offer)
+        )
+        batch.done += 1
+        if progress is not None:
+            progress(1)
+    batch.done += len(problems)
+    batch.problems = [
+        {"child": outcome.child, "problem": outcome.message}
+        for outcome in outcomes
+        if outcome.transfer_id is None
+    ]
+    batch.finished_at = utcnow()
+    return batch, outcomes
+
+
+def _start_one(
+    session: Session,
+    instance: Instance | None,
+    school: School,
+    actor: Actor,
+    batch: TransferBatch,
+    pupil: Pupil,
+    partner: Partner,
+    leaving_date: date | None,
+    offer: bool,
+) -> Outcome:
+    pending = list(session.info.get(PENDING_KEY, []))
+    savepoint = session.begin_nested()
+    try:
+        transfer = workflow.start(
+            session, instance, school, "create", actor, pupil=pupil, partner=partner,
+            leaving_date=leaving_date,
+        )  # fmt: skip
+        transfer.batch_id = batch.id
+    except ExchangeError as refused:
+        savepoint.rollback()
+        session.info[PENDING_KEY] = pending
+        return Outcome(None, pupil.upn, False, refused.message)
+    savepoint.commit()
+    for step in ("start_review", "offer") if offer else ("start_review",):
+        if why_not(session, instance, transfer, step, actor) is not None:
+            break  # This route has no such step (an offline destination is not offered).
+        problem = take_one(session, instance, transfer, step, actor)
+        if problem is not None:
+            return Outcome(transfer.id, transfer.pupil_upn, True, problem)
+    return Outcome(transfer.id, transfer.pupil_upn, True, "")
+
+
+def batch_transfers(session: Session, batch: TransferBatch) -> list[Transfer]:
+    """Return this school's transfers in the batch, in the order they were made."""
+    return list(
+        session.scalars(
+            select(Transfer)
+            .where(Transfer.school_id == batch.school_id, Transfer.batch_id == batch.id)
+            .order_by(Transfer.id)
+        )
+    )
+
+
+def answer_offers(
+    session: Session, instance: Instance | None, actor: Actor, answers: Iterable[Answer]
+) -> list[Outcome]:
+    """Accept or reject each offer as the receiving DSL chose, one signed answer per child."""
+    outcomes = []
+    for answer in answers:
+        transfer = answer.transfer
+        problem = why_not(session, instance, transfer, answer.decision, actor)
+        if problem is None:
+            problem = take_one(
+                session,
+                instance,
+                transfer,
+                answer.decision,
+                actor,
+                on_roll_confirmed=answer.on_roll_confirmed,
+                reason=answer.reason,
+            )
+        outcomes.append(Outcome(transfer.id, transfer.pupil_upn, problem is None, problem or ""))
+    return outcomes
+
+
+def record_conversations(
+    session: Session, instance: Instance | None, actor: Actor, entries: Iterable[Conversation]
+) -> list[Outcome]:
+    """Record each child's DSL conversation from one form, each through the workflow."""
+    outcomes = []
+    for entry in entries:
+        transfer = entry.transfer
+        problem = why_not(session, instance, transfer, "record_conversation", actor)
+        if problem is None:
+            problem = take_one(
+                session,
+                instance,
+                transfer,
+                "record_conversation",
+                actor,
+                held_on=entry.held_on,
+                participants=entry.participants,
+                summary=entry.summary,
+            )
+        outcomes.append(Outcome(transfer.id, transfer.pupil_upn, problem is None, problem or ""))
+    return outcomes
+
+
+def needing_conversation(
+    session: Session,
+    instance: Instance | None,
+    school: School,
+    actor: Actor,
+    transfers: Iterable[Transfer],
+) -> list[Transfer]:
+    """Return the transfers at the conversation step whose school requires one for the child."""
+    return [
+        transfer
+        for transfer in transfers
+        if not transfer.conversation_held_on
+        and conversation_required(school, transfer)
+        and workflow.allowed(session, instance, transfer, "record_conversation", actor)
+    ]
