@@ -32,7 +32,7 @@ from exchange.retention.actors import (
     load_actor,
 )
 from exchange.retention.errors import RetentionForbidden
-from exchange.retention.forecast import DEFAULT_DAYS, Forecast, forecast
+from exchange.retention.forecast import DEFAULT_DAYS, Forecast, forecast, held_because
 from exchange.retention.rules import london_today
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -64,7 +64,7 @@ def _print_forecast(result: Forecast, as_json: bool, heading: str) -> None:
     for name, count in totals["documents_by_type"].items():
         click.echo(f"  documents  {count:>6}  {name}")
     for notice in result.pupils:
-        held = f", {notice.held} held" if notice.held else ""
+        held = f", {notice.held} held ({held_because(notice)})" if notice.held else ""
         whole = ", whole file" if notice.whole_file else ""
         click.echo(
             f"  pupil {notice.pupil_id} {notice.pupil_ref[:22]}…  from {notice.first_due}: "

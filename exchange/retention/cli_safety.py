@@ -19,7 +19,7 @@ from exchange.cli_support import acting_user_id
 from exchange.db import transaction
 from exchange.records.models import School
 from exchange.retention.actors import Actor, load_actor
-from exchange.retention.forecast import DEFAULT_DAYS
+from exchange.retention.forecast import DEFAULT_DAYS, held_because
 from exchange.retention.rules import london_today
 
 
@@ -114,7 +114,8 @@ def review_list(obj: dict[str, Any], days: int) -> None:
         state = "not reviewed" if review is None else f"{review.decision} (review {review.id})"
         click.echo(
             f"pupil {notice.pupil_id} {notice.pupil_ref[:22]}…  from {notice.first_due}: "
-            f"{notice.incidents} incidents, {notice.documents} documents, {notice.held} held: "
+            f"{notice.incidents} incidents, {notice.documents} documents, {notice.held} held"
+            f"{f' ({held_because(notice)})' if notice.held else ''}: "
             f"{state}"
         )
 

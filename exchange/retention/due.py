@@ -31,6 +31,7 @@ class DueRecord:
     paths: tuple[str, ...]
     media_type: str | None
     held: bool
+    hold_reasons: tuple[str, ...] = ()
 
 
 def due_ids(
@@ -94,10 +95,19 @@ def classify(
         if until is None or not is_due(until, before):
             continue
         record_paths = tuple(sorted(paths.get(incident_id, ()))) if incident_id else ()
-        held = holds.covers_incident(pupil_id, incident_id or 0, record_paths)
+        reasons = holds.reasons(pupil_id, incident_id or 0, record_paths)
         found.append(
             DueRecord(
-                kind, record_id, pupil_id, incident_id, until, rule, record_paths, media_type, held
+                kind,
+                record_id,
+                pupil_id,
+                incident_id,
+                until,
+                rule,
+                record_paths,
+                media_type,
+                bool(reasons),
+                reasons,
             )
         )
     return sorted(found, key=lambda record: record.id)

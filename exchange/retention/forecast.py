@@ -37,6 +37,7 @@ class PupilNotice:
     documents: int = 0
     held: int = 0
     whole_file: bool = False
+    hold_reasons: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -48,6 +49,7 @@ class PupilNotice:
             "documents": self.documents,
             "held": self.held,
             "whole_file": self.whole_file,
+            "hold_reasons": sorted(self.hold_reasons),
             "incidents_by_category": dict(sorted(self.incidents_by_category.items())),
             "documents_by_type": dict(sorted(self.documents_by_type.items())),
         }
@@ -183,6 +185,7 @@ def forecast(
             )
         notice.first_due = min(notice.first_due, max(first_due, as_of))
         notice.held += record.held
+        notice.hold_reasons.update(record.hold_reasons)
         if record.kind == INCIDENT:
             notice.incidents += 1
             notice.incidents_by_category.update(record.paths or (UNCATEGORISED,))
@@ -197,6 +200,11 @@ def forecast(
     ordered = sorted(notices.values(), key=lambda n: (n.first_due, n.pupil_ref))
     unknown = _unknown_dob(session, school_id, secret)
     return Forecast(as_of, days, rules.version, ordered, unknown, records)
+
+
+def held_because(notice: PupilNotice) -> str:
+    """Return why a pupil's records are held, in words, for the dry run and the review."""
+    return "; ".join(sorted(notice.hold_reasons))
 
 
 def hold_from_forecast(

@@ -18,8 +18,14 @@ from exchange.retention.actors import Actor
 from exchange.retention.errors import RetentionForbidden
 from exchange.retention.models import HOLD_SCOPES, LegalHold
 from exchange.retention.rules import path_covers
+from exchange.subject_access.models import SubjectAccessRequest
 
 MAX_REASON = 2000
+LEGAL_HOLD = "legal hold"
+OPEN_REQUEST = "open subject access request"
+# A request holds the child's file from logging until it is closed or refused: the response
+# is built from the records, and a complaint to the ICO needs them as they were.
+REQUEST_ENDED = ("closed", "refused")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class ActiveHolds:
     pupil_ids: frozenset[int] = frozenset()
     incident_ids: frozenset[int] = frozenset()
     category_paths: tuple[str, ...] = field(default_factory=tuple)
+    requested_pupil_ids: frozenset[int] = frozenset()
 
     def covers_paths(self, paths: Iterable[str]) -> bool:
         """Return whether any of these category paths is under a held category."""
@@ -36,24 +43,40 @@ class ActiveHolds:
 
     def covers_incident(self, pupil_id: int, incident_id: int, paths: Iterable[str]) -> bool:
         """Return whether an incident is held by its pupil, itself or one of its categories."""
-        return (
+        return bool(self.reasons(pupil_id, incident_id, paths))
+
+    def reasons(self, pupil_id: int, incident_id: int, paths: Iterable[str]) -> tuple[str, ...]:
+        """Return why an incident is held: a legal hold, an open subject access request, both."""
+        found = []
+        if (
             pupil_id in self.pupil_ids
             or incident_id in self.incident_ids
             or self.covers_paths(paths)
-        )
+        ):
+            found.append(LEGAL_HOLD)
+        if pupil_id in self.requested_pupil_ids:
+            found.append(OPEN_REQUEST)
+        return tuple(found)
 
 
 def active_holds(session: Session, school_id: int) -> ActiveHolds:
-    """Return what the school's unreleased holds cover."""
+    """Return what the school's unreleased holds and open subject access requests cover."""
     holds = session.scalars(
         select(LegalHold).where(LegalHold.school_id == school_id, LegalHold.released_at.is_(None))
     ).all()
+    requested = session.scalars(
+        select(SubjectAccessRequest.pupil_id).where(
+            SubjectAccessRequest.school_id == school_id,
+            SubjectAccessRequest.state.not_in(REQUEST_ENDED),
+        )
+    )
     return ActiveHolds(
         frozenset(h.pupil_id for h in holds if h.scope == "pupil" and h.pupil_id is not None),
         frozenset(h.incident_id for h in holds if h.scope == "incident" and h.incident_id),
         tuple(
             sorted({h.category_path for h in holds if h.scope == "category" and h.category_path})
         ),
+        frozenset(requested),
     )
 
 

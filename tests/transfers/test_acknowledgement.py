@@ -125,7 +125,7 @@ def test_a_malformed_or_second_acknowledgement_is_refused(
     with instance.sessions() as session:
         assert acknowledgement_of(session, session.get(Transfer, sent_id)) is None
     assert transport.post(url, notice({"on": "2026-11-23", "actions": ["read"]})).status == 200
-    assert transport.post(url, notice({"on": "2026-11-24", "actions": ["read"]})).status == 409
+    assert transport.post(url, notice({"on": "2026-11-24", "actions": ["read"]})).status == 400
     with instance.sessions() as session:
         there = acknowledgement_of(session, session.get(Transfer, sent_id))
     assert there is not None
