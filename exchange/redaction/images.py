@@ -19,7 +19,7 @@ from exchange.redaction import ocr
 from exchange.redaction.checker import Needle
 from exchange.redaction.matcher import Matcher
 from exchange.redaction.ocr import Word
-from exchange.redaction.ocr_match import OcrHit, find_names
+from exchange.redaction.ocr_match import OcrHit, find_names, line_text
 from exchange.redaction.pseudonyms import PseudonymBook
 
 DEFAULT_DPI = 200
@@ -58,6 +58,7 @@ class PictureResult:
     changed: bool = False
     words: int = 0
     burned: list[Burned] = field(default_factory=list)
+    kept: list[Box] = field(default_factory=list)
     concerns: list[Concern] = field(default_factory=list)
     remaining: list[OcrHit] = field(default_factory=list)
 
@@ -141,7 +142,7 @@ def _burn(
     kept: set[Word] = set()
     targets: list[tuple[tuple[str, ...], tuple[Word, ...]]] = []
     for line in _lines(words):
-        text, owners = _line_text(line)
+        text, owners = line_text(line)
         for match in matcher.find(text):
             covered = tuple(dict.fromkeys(owners[i] for i in range(match.start, match.end)))
             ids = match.group.target_ids
@@ -156,6 +157,8 @@ def _burn(
     for hit in find_names(words, needles, 1):
         if not kept.intersection(hit.words):
             targets.append(((hit.person_id,), hit.words))
+    # Adults' names stay; re-reading around a burned box must not take them for a child's.
+    result.kept.extend(word.box for word in kept)
     done: set[Box] = set()
     draw = ImageDraw.Draw(result.image)
     for ids, covered in targets:
@@ -213,7 +216,8 @@ def _verify(results: list[PictureResult], needles: list[Needle], folder: Path) -
     )
     for (result, _sheet_image, placed), words in zip(sheets, pages, strict=True):
         back = [_back(word, placed) for word in words]
-        result.remaining.extend(find_names([w for w in back if w is not None], needles, 1))
+        seen = find_names([w for w in back if w is not None], needles, 1)
+        result.remaining.extend(hit for hit in seen if not _an_adults(hit, result.kept))
 
 
 def _sheet(image: Image.Image, boxes: list[Box]) -> tuple[Image.Image, list[tuple[int, Box]]]:
@@ -285,17 +289,16 @@ def _lines(words: Iterable[Word]) -> list[list[Word]]:
     return list(lines.values())
 
 
-def _line_text(line: list[Word]) -> tuple[str, list[Word]]:
-    """Return a line's words joined by spaces and, per character, the word it belongs to."""
-    text: list[str] = []
-    owners: list[Word] = []
-    for word in line:
-        if text:
-            text.append(" ")
-            owners.append(word)
-        text.append(word.text)
-        owners.extend([word] * len(word.text))
-    return "".join(text), owners
+def _an_adults(hit: OcrHit, kept: list[Box]) -> bool:
+    """Say whether every word of a re-read hit sits on a word first read as an adult's name.
+
+    A crop cuts a line short, so the title or role that made the name an adult's on the whole
+    line may be outside it: the decision taken on the whole line stands.
+    """
+    return bool(kept) and all(
+        any(box[0] <= x < box[2] and box[1] <= y < box[3] for box in kept)
+        for x, y in ((w.left + w.width // 2, w.top + w.height // 2) for w in hit.words)
+    )
 
 
 def _union(words: Iterable[Word]) -> Box:

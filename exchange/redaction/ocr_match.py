@@ -5,6 +5,8 @@ and letter spacing); fuzzy (one edit, two for long names) only for names of six 
 only where tesseract was itself unsure of the word, and never for a word that is an everyday
 name-word. A full name is found exactly across word and line breaks, or fuzzily as consecutive
 words. Needles come from the independent checker, so both checks look for the same names.
+A single name that a title or role gives to an adult on its line ("Mr Daniel Smith (class
+teacher)") is no hit: the text redactor's own rule (`context.adult_by_context`) decides it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from exchange.redaction.checker import Needle, fold_for_check
+from exchange.redaction.context import adult_by_context
 from exchange.redaction.names import ORDINARY_WORD_NAMES
 from exchange.redaction.ocr import Word
 
@@ -25,6 +28,8 @@ LETTER_SPACED_MIN = 3
 _LETTERS = re.compile(r"[^\W\d_]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CONFUSABLE = str.maketrans({"0": "o", "|": "l"})
+# The name in a word, without the punctuation or possessive around it: "(Smith's," -> "Smith".
+_CORE = re.compile(r"[^\W_](?:.*?[^\W_])?(?=(?:['\u2019]s)?[^\w]*$)")
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,75 @@ def find_names(words: list[Word], needles: Iterable[Needle], page: int) -> list[
             hits.extend(_single(found, needle, page))
         else:
             hits.extend(_full(found, needle, page))
-    return _unique(hits)
+    return _not_adults(_unique(hits), words)
+
+
+def line_text(line: list[Word]) -> tuple[str, list[Word]]:
+    """Return a line's words joined by spaces and, per character, the word it belongs to."""
+    text: list[str] = []
+    owners: list[Word] = []
+    for word in line:
+        if text:
+            text.append(" ")
+            owners.append(word)
+        text.append(word.text)
+        owners.extend([word] * len(word.text))
+    return "".join(text), owners
+
+
+def _not_adults(hits: list[OcrHit], words: list[Word]) -> list[OcrHit]:
+    """Drop single-name hits that the text redactor's context rule gives to an adult.
+
+    Each line's text is built from its words; a hit is read in that text the way the text
+    matcher reads it, words before it counting only after the last name that stays a hit.
+    Full names, letter-spaced runs and names inside longer words stay hits, as in the text.
+    """
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    texts = {key: line_text(line)[0] for key, line in lines.items()}
+    starts: dict[int, int] = {}
+    for line in lines.values():
+        offset = 0
+        for word in line:
+            starts[id(word)] = offset
+            offset += len(word.text) + 1
+    spans = [_span(hit, starts) for hit in hits]
+    adults: set[int] = set()
+    removed_end: dict[tuple[int, int, int], int] = {}
+    for index in sorted(range(len(hits)), key=lambda i: _order(spans[i])):
+        span = spans[index]
+        if span is None:
+            continue
+        key, start, end = span
+        if start is not None and adult_by_context(texts[key], start, end, removed_end.get(key, 0)):
+            adults.add(index)
+            continue
+        removed_end[key] = max(removed_end.get(key, 0), end)
+    return [hit for index, hit in enumerate(hits) if index not in adults]
+
+
+def _span(hit: OcrHit, starts: dict[int, int]) -> tuple | None:
+    """Return (line, start, end) of a hit's name letters in its line's text.
+
+    start is None for a hit the context rule does not apply to (several words, or a name
+    glued inside a longer word); None for a hit whose words are not on one known line.
+    """
+    first = hit.words[0]
+    if id(first) not in starts:
+        return None
+    offset = starts[id(first)]
+    core = _CORE.search(first.text)
+    if len(hit.words) > 1 or core is None or len(parts_of(core.group())) != 1:
+        return first.line, None, offset + len(first.text)
+    return first.line, offset + core.start(), offset + core.end()
+
+
+def _order(span: tuple | None) -> tuple:
+    if span is None:
+        return ((), -1)
+    key, start, end = span
+    return (key, end if start is None else start)
 
 
 def _close(token: _Token, name: str, *, sure_words_too: bool) -> bool:
