@@ -38,6 +38,9 @@ TABLE: dict[str, tuple[frozenset[str], str]] = {
     "view_receipts": (DSLS_AND_DPO, "see receipts and evidence packs"),
     "view_retention": (DSLS_AND_DPO, "see the retention forecast, holds and certificates"),
     "view_audit": (frozenset({DPO}), "verify the audit log"),
+    "explore_audit": (frozenset({DPO}), "see who viewed, exported or changed a child's record"),
+    "view_register": (frozenset({DPO}), "export the register of transfers and disposals"),
+    "look_up_disposals": (frozenset({DPO}), "look up a child's transfers and disposal by UPN"),
     "view_partners": (DSLS | {ADMIN}, "see the partner directory"),
     # The transfer, as the departing school.
     "manage_transfers": (DSLS, "work on transfers"),

@@ -116,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.destination_pages import destination_pages
     from exchange.web.document_viewer import document_viewer
     from exchange.web.dpo_pages import dpo_pages
+    from exchange.web.dpo_records import dpo_records
+    from exchange.web.dpo_retention import dpo_retention
     from exchange.web.home import home
     from exchange.web.signin import signin
     from exchange.web.transfer_actions import transfer_actions
@@ -125,7 +127,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
-        document_viewer, dpo_pages, admin_pages, user_pages, api,
+        document_viewer, dpo_pages, admin_pages, user_pages, api, dpo_records, dpo_retention,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
