@@ -100,6 +100,7 @@ class _NumberedCanvas(Canvas):
 
     footer_left = ""
     structure: StructureRecorder | None = None
+    pages_after = 0  # Pages another step appends after these (they count in the total).
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,7 +113,7 @@ class _NumberedCanvas(Canvas):
 
     def save(self) -> None:
         """Draw every footer, then write the file."""
-        total = len(self._saved_pages)
+        total = len(self._saved_pages) + self.pages_after
         for state in self._saved_pages:
             self.__dict__.update(state)
             self._draw_footer(total)
@@ -159,13 +160,17 @@ class DocTemplate(BaseDocTemplate):
                 flowable.outline_title, flowable.outline_key, level=flowable.outline_level
             )
 
-    def render(self, story: list[Flowable]) -> bytes:
-        """Build the document with numbered pages; return it as a tagged PDF."""
-        footer, recorder = self._footer, StructureRecorder()
+    def render(self, story: list[Flowable], pages_after: int = 0) -> bytes:
+        """Build the document with numbered pages; return it as a tagged PDF.
+
+        pages_after counts pages the caller will append, so every footer shows the full total.
+        """
+        footer, recorder, appended = self._footer, StructureRecorder(), pages_after
 
         class Numbered(_NumberedCanvas):
             footer_left = footer
             structure = recorder
+            pages_after = appended
 
         self.build(story, canvasmaker=Numbered)
         return write_structure(self._buffer.getvalue(), recorder)

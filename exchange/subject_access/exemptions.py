@@ -28,8 +28,9 @@ CATALOGUE: dict[str, Exemption] = {
             "serious_harm",
             "Disclosure would be likely to cause serious harm to the physical or mental "
             "health of the child or another person",
-            "Data Protection Act 2018, Schedule 3 (Part 2 paras 5-6; Part 3 para 11; "
-            "Part 4 para 19): the serious harm test",
+            "Data Protection Act 2018, Schedule 3 Part 4 para 19 (education data; the test in "
+            "para 17(2)); for health or social work data Part 2 paras 5-6 or Part 3 para 11: "
+            "the serious harm test",
             "the appropriate professional consulted (name and role)",
         ),
         Exemption(
@@ -47,8 +48,8 @@ CATALOGUE: dict[str, Exemption] = {
         Exemption(
             "informant",
             "Disclosure would identify a person who reported a concern",
-            "Data Protection Act 2018, Schedule 2 Part 3 paras 16-17: protection of the rights "
-            "of others",
+            "Data Protection Act 2018, Schedule 2 Part 3 para 16, with 16(4)(a) (information "
+            "identifying a person as the source): protection of the rights of others",
         ),
         Exemption(
             "third_party",

@@ -1,6 +1,7 @@
 """Render the response: a cover letter, the disclosed records in date order, the schedule.
 
-The redacted documents follow as appendices in the same PDF, so one file is sent or printed.
+The redacted documents follow as appendices in the same PDF, so one file is sent or printed;
+every page, appendices included, carries the footer with "Page N of M".
 Before it is kept, the whole PDF is checked with the redactor's independent checker
 (pdftotext, qpdf and PDFium): no removed name may remain anywhere in it.
 """
@@ -16,12 +17,21 @@ import pikepdf
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 
 from exchange.errors import ValidationError
 from exchange.instance import Instance
-from exchange.packaging._pdfkit import DocTemplate, Heading, label_value_cells, styles, text, when
+from exchange.packaging._pdfkit import (
+    DocTemplate,
+    Heading,
+    fonts,
+    label_value_cells,
+    styles,
+    text,
+    when,
+)
 from exchange.packaging.pdf_structure import TableTagger, TaggedParagraph
 from exchange.records.models import Pupil, School
 from exchange.redaction.checker import check_pdf, needles_for
@@ -45,9 +55,10 @@ def build_response(
     schedule = build_schedule(request)
     disclosed = _disclosed(request)
     documents = [item for item in disclosed if item.kind == "document"]
+    footer = f"{school.name}: response to subject access request {request.request_uid[:8]}"
     doc = DocTemplate(
         title=f"Response to a subject access request ({request.request_uid[:8]})",
-        footer=f"{school.name}: response to subject access request {request.request_uid[:8]}",
+        footer=footer,
         author=school.name,
         subject="Subject access request response",
     )
@@ -58,9 +69,12 @@ def build_response(
         PageBreak(),
         *_schedule(schedule),
     ]
-    pdf = doc.render(story)
     if documents:
-        pdf = _append(session, instance, pupil, pdf, documents)
+        sources = _redacted_copies(session, instance, pupil, documents)
+        appended = sum(_page_count(data) for data in sources)
+        pdf = _append(doc.render(story, pages_after=appended), sources, footer)
+    else:
+        pdf = doc.render(story)
     _check(session, request, pupil, pdf)
     return pdf
 
@@ -219,23 +233,53 @@ def _table(rows: list, widths: tuple, header_row: bool = False) -> Table:  # typ
     return table
 
 
-def _append(
-    session: Session,
-    instance: Instance,
-    pupil: Pupil,
-    pdf: bytes,
-    documents: list[SubjectAccessItem],
-) -> bytes:
+def _redacted_copies(
+    session: Session, instance: Instance, pupil: Pupil, documents: list[SubjectAccessItem]
+) -> list[bytes]:
     key = pupil_data_key(session, pupil, instance.instance_key)
+    copies = []
+    for item in documents:
+        if not item.redacted_storage_key:
+            raise ValidationError(f"document item {item.id} has no redacted copy")
+        copies.append(instance.blobs.read_all(key, blob_context(pupil), item.redacted_storage_key))
+    return copies
+
+
+def _page_count(data: bytes) -> int:
+    with pikepdf.open(io.BytesIO(data)) as source:
+        return len(source.pages)
+
+
+def _footer_page(width: float, height: float, footer: str, number: int, total: int) -> bytes:
+    """Return a one-page PDF holding only the footer, to lay over an appended page."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(width, height), invariant=1)
+    canvas.setFont(fonts()[0], 8)
+    canvas.drawString(18 * mm, 10 * mm, footer)
+    canvas.drawRightString(width - 18 * mm, 10 * mm, f"Page {number} of {total}")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _append(pdf: bytes, sources: list[bytes], footer: str) -> bytes:
+    """Append the redacted documents, each page with the footer and its number of the total."""
     with pikepdf.open(io.BytesIO(pdf)) as whole:
         opened = []
-        for item in documents:
-            if not item.redacted_storage_key:
-                raise ValidationError(f"document item {item.id} has no redacted copy")
-            data = instance.blobs.read_all(key, blob_context(pupil), item.redacted_storage_key)
+        first = len(whole.pages)
+        for data in sources:
             source = pikepdf.open(io.BytesIO(data))
             opened.append(source)
             whole.pages.extend(source.pages)
+        total = len(whole.pages)
+        for index in range(first, total):
+            page = whole.pages[index]
+            left, bottom, right, top = (float(v) for v in page.mediabox)
+            stamp = pikepdf.open(
+                io.BytesIO(_footer_page(right - left, top - bottom, footer, index + 1, total))
+            )
+            opened.append(stamp)
+            page.add_overlay(stamp.pages[0])
         out = io.BytesIO()
         whole.save(out)
         for source in opened:

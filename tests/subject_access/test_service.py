@@ -8,6 +8,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import pikepdf
 import pytest
 from sar_kit import FORBIDDEN_NAMES, PARTNER, Setting, actor, make_setting, school
 from sqlalchemy import select
@@ -135,6 +136,17 @@ def test_a_parents_request_from_logging_to_acknowledgement(
     assert "Dr A. Example" not in extracted
     assert "Would distress" not in extracted
     assert "Core group minutes" in extracted  # The redacted vault PDF, as an appendix.
+    with pikepdf.open(response) as opened:
+        total = len(opened.pages)
+    assert total >= 4  # Letter, records, schedule, and the appended document.
+    for number in range(1, total + 1):
+        page = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), str(response), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"Page {number} of {total}" in page, number
     code = re.search(
         r"receipt code.*?([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", extracted, re.S
     )
