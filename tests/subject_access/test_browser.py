@@ -8,16 +8,19 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyotp
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from sar_kit import FORBIDDEN_NAMES, PARTNER, make_setting
 from sqlalchemy import select
 from web_kit import TOTP_SECRET, give_credentials, inline_task_runner, web_settings
 
 from exchange.audit.models import AuditEntry
 from exchange.instance import Instance
+from exchange.subject_access.clock import due_date
 from exchange.subject_access.models import SubjectAccessItem, SubjectAccessRequest
 from exchange.web import create_app
 
@@ -73,6 +76,14 @@ def _sign_in(browser, base: str, email: str):  # type: ignore[no-untyped-def]
     return page
 
 
+def _nearly_due_receipt() -> date:
+    """Return a receipt date whose one-month clock ends within the next 5 days."""
+    received = date.today() - timedelta(days=35)
+    while (due_date(received) - date.today()).days < 1:
+        received += timedelta(days=1)
+    return received
+
+
 def test_a_request_from_logging_to_acknowledgement_in_chromium(
     server: str, browser: object, instance: Instance, tmp_path: Path
 ) -> None:
@@ -81,12 +92,14 @@ def test_a_request_from_logging_to_acknowledgement_in_chromium(
         give_credentials(instance, user_id)
 
     dsl = _sign_in(browser, server, "dsl1@example.org")
-    dsl.goto(f"{server}/subject-access")
+    dsl.get_by_role("navigation", name="Main").get_by_role("link", name="Subject access").click()
+    assert dsl.get_by_role("heading", name="Subject access requests").is_visible()
     dsl.get_by_role("link", name="Log a request").click()
     dsl.get_by_label("The child the request is about").select_option(label="Maisie Thornbury")
     dsl.get_by_label("Who made the request").fill("Joanna Thornbury")
     dsl.get_by_label("A parent with parental responsibility").check()
-    dsl.get_by_label("Date received").fill(time.strftime("%Y-%m-%d"))
+    received = _nearly_due_receipt()
+    dsl.get_by_label("Date received").fill(received.isoformat())
     dsl.get_by_label("How the requester's identity was checked").fill("Passport seen")
     dsl.get_by_label("How parental responsibility or authority was checked").fill(
         "Birth certificate seen"
@@ -126,8 +139,22 @@ def test_a_request_from_logging_to_acknowledgement_in_chromium(
     dpo = _sign_in(browser, server, "dpo1@example.org")
     with instance.sessions() as session:
         request_id = session.scalar(select(SubjectAccessRequest.id))
-    dpo.goto(f"{server}/subject-access")
-    dpo.get_by_role("link", name=re.compile(r"^[0-9a-f]{8}$")).first.click()
+        uid = session.scalar(select(SubjectAccessRequest.request_uid))[:8]
+    # The DPO's start page lists the request, due within 5 days, and links to it.
+    soon = dpo.locator("#subject-access ~ .table-scroll").first
+    assert soon.get_by_role("link", name=uid).is_visible()
+    row = soon.get_by_role("row").filter(has_text=uid).inner_text()
+    assert due_date(received).strftime("%-d %B %Y") in row
+    assert "days left" in row
+    assert (
+        dpo.get_by_role("navigation", name="Main")
+        .get_by_role("link", name="Subject access")
+        .is_visible()
+    )
+    results = Axe().run(dpo)
+    assert results.violations_count == 0, results.generate_report()
+    _shot(dpo, "03b-dpo-start")
+    soon.get_by_role("link", name=uid).click()
     dpo.get_by_role("link", name="Approve the response").click()
     if "/confirm" in dpo.url:
         dpo.get_by_label("Security code").fill(pyotp.TOTP(TOTP_SECRET).at(time.time() + 30))
