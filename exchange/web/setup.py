@@ -111,6 +111,7 @@ def _install_page_errors(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from exchange.web.account_pages import account_pages
     from exchange.web.admin_pages import admin_pages
     from exchange.web.api import api
     from exchange.web.destination_pages import destination_pages
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
         document_viewer, dpo_pages, admin_pages, user_pages, api, dpo_records, dpo_retention,
+        account_pages,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
