@@ -17,6 +17,7 @@ VERSION = 1
 # uses none of them is written exactly as version 1, so version 1 readers still read it.
 VERSION_2_MEMBERS = {"follows"}
 VERSION_2_INCIDENT_MEMBERS = {"transfer_class", "change"}
+READABLE_VERSIONS = (1, 2)
 
 
 def _plain(value: Any) -> Any:
@@ -53,6 +54,18 @@ def chronology_json(chronology: Chronology) -> bytes:
     body.pop("conversation")
     version = 2 if uses_v2 else VERSION
     return rfc8785.dumps({"format": CHRONOLOGY_FORMAT, "version": version, **body})
+
+
+def check_chronology_version(document: dict[str, Any]) -> None:
+    """Refuse a chronology.json this service cannot read: another format or an unknown version."""
+    if document.get("format") != CHRONOLOGY_FORMAT:
+        raise ValueError(f"chronology.json is not an {CHRONOLOGY_FORMAT} document")
+    version = document.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " and ".join(str(known) for known in READABLE_VERSIONS)
+        raise ValueError(
+            f"chronology.json is version {version!r}; this service reads versions {readable}"
+        )
 
 
 def conversation_json(chronology: Chronology) -> bytes:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
 from exchange.packaging.bundle import Bundle
+from exchange.packaging.serialize import check_chronology_version
 from exchange.policy.incoming import mapped_category
 from exchange.policy.service import add_category, find_category
 from exchange.records.models import (
@@ -47,6 +48,10 @@ def import_bundle(
     the transaction is rolled back.
     """
     chronology = _json(bundle, "chronology.json")
+    try:
+        check_chronology_version(chronology)
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
     conversation = _json(bundle, "conversation.json")
     if chronology.get("transfer_id") != transfer.transfer_uid:
         raise ValidationError("the chronology belongs to another transfer")
