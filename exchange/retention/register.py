@@ -184,7 +184,7 @@ def register_pdf(school: School, since: date, until: date, lines: list[RegisterL
               "Delivered", "Receipt", "Inc.", "Docs"]  # fmt: skip
     rows = [header] + [list(line.cells()) for line in lines]
     cells = [[TaggedParagraph(text(cell), sheet["small"]) for cell in row] for row in rows]
-    widths = [22, 20, 34, 50, 40, 30, 20, 20, 10, 10]
+    widths = [22, 20, 30, 48, 40, 38, 20, 20, 10, 10]
     table = Table(
         cells,
         colWidths=[w * mm for w in widths],
