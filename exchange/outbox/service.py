@@ -102,9 +102,21 @@ def mark_ran(session: Session, outbox_id: int | None) -> None:
 
 
 def celery_sender(app: Any) -> Sender:
-    """Return a sender that queues each row's task on a Celery app, with the row's id."""
+    """Return a sender that queues each row's task on a Celery app, with the row's id.
+
+    Each send uses its own broker connection, closed at once: Celery's pooled connections
+    stay open until garbage collection (and a Redis result subscription with them), and
+    nobody reads an outbox task's result.
+    """
 
     def send(task: str, args: list[Any], outbox_id: int) -> None:
-        app.send_task(task, args=args, kwargs={"outbox_id": outbox_id})
+        with app.connection_for_write() as connection:
+            app.send_task(
+                task,
+                args=args,
+                kwargs={"outbox_id": outbox_id},
+                connection=connection,
+                ignore_result=True,
+            )
 
     return send

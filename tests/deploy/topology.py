@@ -185,7 +185,8 @@ class Node:
     def send(self, task: str, *args: Any) -> None:
         """Queue a task by name for this node's worker, as an operator can."""
         app = make_celery(self.config)
-        app.send_task(task, args=list(args))
+        with app.connection_for_write() as connection:
+            app.send_task(task, args=list(args), connection=connection, ignore_result=True)
         app.close()
 
     def act(self, transfer_id: int, action: str, **inputs: Any) -> None:
