@@ -97,6 +97,11 @@ class Transfer(SchoolScoped, Base):
     vault_done: Mapped[int | None] = mapped_column(Integer)
     # The batch this transfer was made or offered in (September in bulk), if any.
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("transfer_batches.id"), index=True)
+    # Offline route: the transfer form the receiving school signed and sent back (encrypted
+    # with the pupil's key in the blob store), when that is how receipt was confirmed.
+    signed_form_storage_key: Mapped[str | None] = mapped_column(String(100))
+    signed_form_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_form_media_type: Mapped[str | None] = mapped_column(String(100))
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
