@@ -94,6 +94,37 @@ def request_role(session: Session, user: User, by: User, role: str) -> AccountAp
     return approval
 
 
+def request_reactivation(session: Session, user: User, by: User) -> AccountApproval | None:
+    """Reactivate a user at once, or, in a powerful role, ask for a second person's approval."""
+    if user.is_active:
+        raise ValidationError(f"{user.name} is already active")
+    if not needs_approval(user.role):
+        reactivate(user)
+        return None
+    if _pending_for(session, user.email) is not None:
+        raise ValidationError("A change for this person is already waiting for approval")
+    approval = AccountApproval(
+        school_id=user.school_id,
+        user_id=user.id,
+        role=user.role,
+        name=user.name,
+        email=user.email,
+        requested_by_user_id=by.id,
+    )
+    session.add(approval)
+    session.flush()
+    return approval
+
+
+def is_reactivation(approval: AccountApproval, user: User | None) -> bool:
+    """Return whether an approval brings a deactivated account back in the role it had.
+
+    A role change always names a different role, and a deactivated user's role cannot be
+    changed, so a request for an inactive user's own role can only be a reactivation.
+    """
+    return user is not None and not user.is_active and approval.role == user.role
+
+
 def _give_role(session: Session, user: User, role: str) -> None:
     user.role = role
     end_user_sessions(session, user.id, ROLE_CHANGED)
@@ -119,6 +150,10 @@ def decide(
             raise ValidationError("Someone at this school already has this email address")
         return add_user(session, school, approval.role, approval.name, email)
     user = session.get(User, approval.user_id)
+    if is_reactivation(approval, user):
+        assert user is not None
+        reactivate(user)
+        return user
     if user is None or not user.is_active:
         raise ValidationError("This account has been deactivated since the request was made")
     refuse_if_last(session, user, "change the role of")
@@ -164,7 +199,7 @@ def deactivate(session: Session, user: User, by: User) -> None:
 
 
 def reactivate(user: User) -> None:
-    """Let a deactivated user sign in again with their own password and second factor."""
+    """Let a deactivated user sign in again (for a powerful role, only once approved)."""
     if user.is_active:
         raise ValidationError(f"{user.name} is already active")
     user.is_active = True

@@ -240,13 +240,23 @@ def deactivate(user_id: int) -> Any:
 @user_pages.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
 @requires("manage_users")
 def reactivate(user_id: int) -> Any:
-    """Let a deactivated user sign in again."""
+    """Let a deactivated user sign in again (a powerful role waits for approval)."""
 
     def step(person: User) -> str:
-        accounts.reactivate(person)
-        audit_view("user.reactivated", "user", person.id)
-        _tell_if_powerful(person, "reactivated")
-        return f"{person.name} can sign in again with their own password and second factor."
+        approval = accounts.request_reactivation(db(), person, _me())
+        if approval is None:
+            audit_view("user.reactivated", "user", person.id)
+            return f"{person.name} can sign in again with their own password and second factor."
+        audit_view(
+            "account.requested", "account_approval", approval.id, role=approval.role,
+            reactivation=True,
+        )  # fmt: skip
+        _tell(
+            f"A {_role(person.role)} account is waiting to be reactivated",
+            f"{_me().name} (administrator) asked for {person.name} ({ROLE_NAMES[person.role]}) "
+            "to be reactivated. The account stays deactivated until a second person approves.",
+        )
+        return f"{person.name} will be reactivated once {_approver_words(person.role)} approves."
 
     return _act(user_id, step)
 
@@ -261,7 +271,13 @@ def approvals() -> Any:
 
 def _approvals_page(errors: dict[str, str], done: str | None) -> Any:
     rows = [
-        {"approval": row, "may_decide": can(_me().role, APPROVAL_FOR_ROLE[row.role])}
+        {
+            "approval": row,
+            "may_decide": can(_me().role, APPROVAL_FOR_ROLE[row.role]),
+            "reactivation": accounts.is_reactivation(
+                row, db().get(User, row.user_id) if row.user_id else None
+            ),
+        }
         for row in accounts.pending_approvals(db(), _me().school_id)
     ]
     names = {u.id: u.name for u in db().scalars(select(User))}
@@ -279,18 +295,29 @@ def decide(approval_id: int) -> Any:
     answer = request.form.get("decision", "")
     if answer not in ("approve", "refuse"):
         return _approvals_page({f"decision-{approval_id}": "Choose approve or refuse"}, None)
+    named = db().get(User, approval.user_id) if approval.user_id else None
+    reactivating = accounts.is_reactivation(approval, named)
     try:
         person = accounts.decide(db(), approval, _me(), approve=answer == "approve")
     except ExchangeError as exc:
         db().rollback()
         return _approvals_page({f"decision-{approval_id}": exc.message}, None)
-    audit_view(f"account.{answer}d", "account_approval", approval.id, role=approval.role)
-    return _approvals_page({}, _announce(approval, person))
+    audit_view(
+        f"account.{answer}d", "account_approval", approval.id, role=approval.role,
+        reactivation=reactivating,
+    )  # fmt: skip
+    return _approvals_page({}, _announce(approval, person, reactivating=reactivating))
 
 
-def _announce(approval: AccountApproval, person: User | None) -> str:
+def _announce(approval: AccountApproval, person: User | None, *, reactivating: bool) -> str:
     """Tell the school's DSLs and DPOs of the decision; invite a new user; return the words."""
     who = f"{approval.name} <{approval.email}> as {ROLE_NAMES[approval.role]}"
+    if reactivating:
+        verb = "approved" if person is not None else "refused"
+        _tell(f"A reactivation was {verb}", f"{_me().name} {verb} reactivating {who}.")
+        if person is None:
+            return f"You refused to reactivate {approval.name}; the account stays deactivated."
+        return f"You approved {approval.name}. They can sign in again."
     if person is None:
         _tell("A request for an account was refused", f"{_me().name} refused {who}.")
         return f"You refused {approval.name}."

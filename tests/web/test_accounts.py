@@ -256,9 +256,89 @@ def test_deactivation_asks_for_confirmation_and_reactivation_undoes_it(
     post(admin, f"/admin/users/{deputy_id}/deactivate", {"confirm": "yes"}, status=200)
     with instance.sessions() as session:
         assert not session.get(User, deputy_id).is_active
-    post(admin, f"/admin/users/{deputy_id}/reactivate", status=200)
+    page = post(admin, f"/admin/users/{deputy_id}/reactivate", status=200)
+    assert "will be reactivated once the DSL approves" in page
+    with instance.sessions() as session:
+        assert not session.get(User, deputy_id).is_active  # A deputy DSL needs a second person.
+    dsl = _client(app, instance, world.user("sender", "dsl"))
+    post(dsl, f"/approvals/{_approval_id(instance)}", {"decision": "approve"}, 200)
     with instance.sessions() as session:
         assert session.get(User, deputy_id).is_active
+
+
+@pytest.mark.parametrize(
+    ("role", "decider", "allowed"),
+    [
+        ("dsl", "admin", False),
+        ("dsl", "dpo", False),
+        ("deputy_dsl", "dsl", True),
+        ("dpo", "dsl", True),
+        ("dpo", "dpo", True),
+    ],
+)
+def test_reactivating_a_powerful_account_needs_the_same_approval_as_creating_one(
+    mailing_app: Flask,
+    instance: Instance,
+    world: World,
+    inbox: tuple[Inbox, int],
+    role: str,
+    decider: str,
+    allowed: bool,
+) -> None:
+    mail, _port = inbox
+    with transaction(instance.sessions) as session:
+        school = session.get(School, world.sender_id)
+        extra = add_user(session, school, role, "Second Holder", f"second-{role}@example.org")
+        extra_id = extra.id
+    admin = _client(mailing_app, instance, world.user("sender", "admin"))
+    post(admin, f"/admin/users/{extra_id}/deactivate", {"confirm": "yes"}, status=200)
+    page = post(admin, f"/admin/users/{extra_id}/reactivate", status=200)
+    assert "will be reactivated once" in page
+    with instance.sessions() as session:
+        assert not session.get(User, extra_id).is_active
+    assert any("waiting to be reactivated" in subject for _r, subject, _b in mail.messages)
+    again = post(admin, f"/admin/users/{extra_id}/reactivate", status=400)
+    assert "already waiting for approval" in again
+    approver = _client(mailing_app, instance, world.user("sender", decider))
+    listed = approver.get("/approvals").get_data(as_text=True)
+    if decider != "admin":
+        assert "a deactivated account" in listed
+    answer = approver.post(
+        f"/approvals/{_approval_id(instance)}",
+        data={"csrf_token": csrf_token(approver), "decision": "approve"},
+    )
+    assert answer.status_code == (200 if allowed else 400 if decider == "dpo" else 403)
+    with instance.sessions() as session:
+        assert session.get(User, extra_id).is_active is allowed
+        assert session.get(User, extra_id).role == role
+
+
+def test_a_refused_reactivation_leaves_the_account_deactivated(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    deputy_id = world.user("sender", "deputy_dsl")
+    admin = _client(app, instance, world.user("sender", "admin"))
+    post(admin, f"/admin/users/{deputy_id}/deactivate", {"confirm": "yes"}, status=200)
+    post(admin, f"/admin/users/{deputy_id}/reactivate", status=200)
+    dsl = _client(app, instance, world.user("sender", "dsl"))
+    done = post(dsl, f"/approvals/{_approval_id(instance)}", {"decision": "refuse"}, 200)
+    assert "stays deactivated" in done
+    with instance.sessions() as session:
+        assert not session.get(User, deputy_id).is_active
+
+
+def test_an_admin_account_is_reactivated_at_once(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    with transaction(instance.sessions) as session:
+        school = session.get(School, world.sender_id)
+        helper_id = add_user(session, school, "admin", "IT Helper", "it@example.org").id
+    admin = _client(app, instance, world.user("sender", "admin"))
+    post(admin, f"/admin/users/{helper_id}/deactivate", {"confirm": "yes"}, status=200)
+    page = post(admin, f"/admin/users/{helper_id}/reactivate", status=200)
+    assert "can sign in again" in page
+    with instance.sessions() as session:
+        assert session.get(User, helper_id).is_active
 
 
 def test_an_invitation_dies_on_deactivation_and_after_24_hours(
