@@ -75,6 +75,12 @@ COMMANDS = (
         "Set the school's term dates and INSET days: the 5-school-day clock counts them.",
     ),
     LazyCommand(
+        "pupils",
+        "exchange.records.pupils_cli",
+        "pupils",
+        "List the school's pupils and their UPNs (names for DSLs only).",
+    ),
+    LazyCommand(
         "transfers",
         "exchange.transfers.cli",
         "transfers",

@@ -21,7 +21,25 @@ from exchange.transfers.models import Transfer
 
 @click.group()
 def transfers() -> None:
-    """Send and receive children's safeguarding files."""
+    """Send and receive children's safeguarding files.
+
+    The steps, in order (ID is the transfer id or its first 8 characters; each step taken as a
+    person needs --as EMAIL and that person's current --code):
+
+    \b
+    Sending to a school on the service:
+      1. create --upn UPN --to URN    (find the UPN with `exchange pupils list`)
+      2. review ID                    (then `resolve` each flagged item)
+      3. offer ID                     (the other school answers with `respond`)
+      4. conversation ID              (the DSL-to-DSL conversation, after acceptance)
+      5. authorise ID --confirm       (the service delivers; receipt and countersignature follow)
+    Sending offline (no service at the other school):
+      create, review, conversation, authorise, export ID, then confirm-receipt ID
+    Receiving:
+      respond ID --accept --on-roll (or --reject --reason TEXT); the file then arrives by itself
+
+    `exchange transfers show ID` prints the next step and what blocks it.
+    """
 
 
 @transfers.command("list")
@@ -570,3 +588,9 @@ def resume(obj: dict[str, Any], reference: str) -> None:
         raise click.UsageError("this transfer has no unfinished task to resume")
     _send(obj["instance"], ids)
     click.echo(f"{len(ids)} task(s) queued again")
+
+
+# `show` lives in its own module; it is part of this group.
+from exchange.transfers.cli_show import show  # noqa: E402
+
+transfers.add_command(show)
