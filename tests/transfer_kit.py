@@ -198,7 +198,7 @@ def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None
             transfer,
             "record_conversation",
             dsl,
-            held_on=date(2026, 11, 19),
+            held_on=transfer.created_at.date(),
             participants="Dsl 1, Dsl 2",
             summary=f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share "
             "her class.",

@@ -13,6 +13,7 @@ TRANSFERS_DAILY = "exchange.transfers.daily"
 TRANSFERS_RESUME = "exchange.transfers.resume"
 DISPATCH_OUTBOX = "exchange.outbox.dispatch"
 SAR_REMIND = "exchange.subject_access.remind"
+REDACT_VAULT = "exchange.transfers.redact_vault"
 
 # Tasks that only the outbox dispatcher queues: each carries the id of its outbox row.
-OUTBOX_TASKS = frozenset({SEND_MESSAGE, DELIVER, COUNTERSIGN, NOTIFY})
+OUTBOX_TASKS = frozenset({SEND_MESSAGE, DELIVER, COUNTERSIGN, NOTIFY, REDACT_VAULT})

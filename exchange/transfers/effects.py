@@ -42,6 +42,11 @@ def inline_sender(instance: Instance, transport: Transport) -> Sender:
     """
 
     def send(task: str, args: list, outbox_id: int) -> None:
+        if task == names.REDACT_VAULT:
+            from exchange.transfers.vault_task import redact_vault
+
+            redact_vault(instance, args[0], outbox_id)
+            return
         with transaction(instance.sessions) as session:
             if already_ran(session, outbox_id):
                 return

@@ -179,13 +179,27 @@ def record_conversation(step: Step) -> None:
     summary = str(step.inputs.get("summary") or "")
     if not summary.strip() or not participants.strip():
         raise ValidationError("record who took part and a summary of the child's needs")
-    if held_on > date.today():
-        raise ValidationError("the conversation cannot be dated in the future")
+    problem = conversation_date_problem(transfer, held_on)
+    if problem is not None:
+        raise ValidationError(problem)
     transfer.conversation_held_on = held_on
     transfer.conversation_participants = participants.strip()
     transfer.conversation_summary = summary.strip()
     transfer.conversation_recorded_by_user_id = step.actor.user_id
     redact_conversation(step.session, transfer)
+
+
+def conversation_date_problem(transfer: Transfer, held_on: date) -> str | None:
+    """Return why a conversation cannot be dated so (before the transfer began, or to come)."""
+    began = transfer.created_at.date() if transfer.created_at else date.today()
+    if held_on > date.today():
+        return "The conversation cannot be dated in the future"
+    if held_on < began:
+        return (
+            "The conversation must be on or after the day this transfer began "
+            f"({began.strftime('%-d %B %Y')})"
+        )
+    return None
 
 
 def conversation_required(school: School, transfer: Transfer) -> bool:

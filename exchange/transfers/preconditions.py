@@ -46,6 +46,16 @@ def _opened_before_confirming(step: Step) -> str | None:
     )
 
 
+def _vault_redacted(step: Step) -> str | None:
+    transfer = step.need_transfer
+    if transfer.vault_queued_at is None:
+        return None
+    return (
+        f"The documents are still being redacted ({transfer.vault_done or 0} of "
+        f"{transfer.vault_total or 0} done): wait until the redaction has finished"
+    )
+
+
 def _partner_confirmed(step: Step) -> str | None:
     transfer = step.need_transfer
     if transfer.route != "online" or is_confirmed(step.session, transfer.partner):
@@ -147,6 +157,7 @@ BUNDLE_KEPT = Precondition("the authorised bundle still kept", _bundle_kept)
 PREVIOUS_ANSWERED_NO = Precondition(
     "the earlier offer rejected or expired, and not yet offered again", _previous_answered_no
 )
+REDACTION_FINISHED = Precondition("redaction finished (every document)", _vault_redacted)
 DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
 DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)
 NOT_YET_ACKNOWLEDGED = Precondition("not already read and acted on", not_yet_acknowledged)

@@ -56,8 +56,11 @@ def run_redaction(session: Session, instance: Instance, transfer: Transfer, acto
             subject_id,
             book,
         )
-    for document in _documents(session, transfer):
-        _redact_document(session, instance, transfer, pupil, document, people, subject_id, book)
+    # The vault documents are redacted by a task (exchange.transfers.vault_task), in a pool.
+    documents = _documents(session, transfer)
+    transfer.vault_queued_at = utcnow() if documents else None
+    transfer.vault_total = len(documents)
+    transfer.vault_done = 0
     transfer.pseudonyms = book.to_dict()
     audit(
         session,
@@ -206,6 +209,11 @@ def _incidents(session: Session, transfer: Transfer) -> list[Incident]:
     return list(
         session.scalars(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.occurred_at))
     )
+
+
+def vault_documents(session: Session, transfer: Transfer) -> list[VaultDocument]:
+    """Return the included vault documents of a transfer, in id order."""
+    return _documents(session, transfer)
 
 
 def _documents(session: Session, transfer: Transfer) -> list[VaultDocument]:

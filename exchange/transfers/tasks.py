@@ -215,3 +215,11 @@ def resume_task() -> dict[str, int]:
     counts = {"requeued": len(stuck)}
     log.info("stuck transfers queued again", extra=counts)
     return counts
+
+
+@shared_task(name=names.REDACT_VAULT, bind=True, **RESILIENT)
+def redact_vault_task(self: Task, transfer_id: int, outbox_id: int | None = None) -> str:
+    """Redact, check, convert and read a transfer's vault documents in a pool of processes."""
+    from exchange.transfers.vault_task import redact_vault
+
+    return redact_vault(_instance(), transfer_id, outbox_id)

@@ -106,6 +106,12 @@ TELL_SENDER_EXPIRED = Effect(
     lambda t: [t.id, "offer_expired"],
     lambda t: t.direction == OUTGOING,
 )
+REDACT_VAULT = Effect(
+    names.REDACT_VAULT,
+    "redact the vault documents (in a pool of processes)",
+    lambda t: [t.id],
+    lambda t: t.vault_queued_at is not None,
+)
 P = preconditions
 
 ACTIONS: dict[str, Action] = {
@@ -139,6 +145,7 @@ ACTIONS: dict[str, Action] = {
             "transfer.review",
             outgoing.start_review,
             (P.SOMETHING_SELECTED,),
+            (REDACT_VAULT,),
         ),
         Action(
             "set_destination",
@@ -157,6 +164,7 @@ ACTIONS: dict[str, Action] = {
             (S.DRAFT,),
             "transfer.select",
             _nothing,
+            (P.REDACTION_FINISHED,),
         ),
         Action(
             "resolve_flag",
@@ -176,7 +184,7 @@ ACTIONS: dict[str, Action] = {
             (None, S.CONVERSATION_RECORDED, S.ACCEPTED),
             "transfer.review",
             resolve,
-            (P.NOT_BEING_DELIVERED, P.OPENED_BEFORE_CONFIRMING),
+            (P.REDACTION_FINISHED, P.NOT_BEING_DELIVERED, P.OPENED_BEFORE_CONFIRMING),
         ),
         Action(
             "offer",
@@ -186,7 +194,7 @@ ACTIONS: dict[str, Action] = {
             (S.OFFERED,),
             "transfer.offer",
             outgoing.make_offer,
-            (P.DESTINATION_KNOWN, P.PARTNER_CONFIRMED),
+            (P.REDACTION_FINISHED, P.DESTINATION_KNOWN, P.PARTNER_CONFIRMED),
             (SEND_OFFER,),
         ),
         Action(
@@ -197,7 +205,7 @@ ACTIONS: dict[str, Action] = {
             (S.CONVERSATION_RECORDED,),
             "transfer.converse",
             outgoing.record_conversation,
-            (P.DESTINATION_KNOWN,),
+            (P.REDACTION_FINISHED, P.DESTINATION_KNOWN),
         ),
         Action(
             "authorise",
@@ -208,6 +216,7 @@ ACTIONS: dict[str, Action] = {
             "transfer.authorise",
             outgoing.authorise,
             (
+                P.REDACTION_FINISHED,
                 P.DESTINATION_KNOWN,
                 P.FRESH_SECOND_FACTOR,
                 P.CONVERSATION_WHEN_REQUIRED,

@@ -78,7 +78,7 @@ def _hold_targets(holds: list[Any]) -> dict[int, str]:
 
     def ref(pupil_id: int | None) -> str:
         upn = upns.get(pupil_id) if pupil_id else None
-        return pupil_ref(secret, upn) if upn else "a child whose records are gone"
+        return pupil_ref(secret, upn)[:18] + "…" if upn else "a child whose records are gone"
 
     described = {}
     for hold in holds:

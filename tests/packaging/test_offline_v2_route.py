@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 from offline_v2_kit import open_with_7zip, pdf_text, read_csv
@@ -48,7 +47,7 @@ def _export(instance: Instance) -> tuple[offline.OfflineExport, str, str | None]
             transfer,
             "record_conversation",
             dsl,
-            held_on=date(2026, 11, 19),
+            held_on=transfer.created_at.date(),
             participants="Dsl 1, Dsl 2",
             summary="Needs support.",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_an_offline_transfer_through_the_commands(
         "conversation",
         reference[:8],
         "--held-on",
-        "2026-11-19",
+        date.today().isoformat(),
         "--participants",
         "Dsl 1, Dsl 2",
         "--summary",
@@ -139,7 +140,7 @@ def test_a_deputy_is_refused_on_the_command_line_in_the_words_of_the_web(
         "This step (authorise) is not possible while the transfer is in redaction review" in early
     )
     summary = ["--participants", "Dsl 1, Dsl 2", "--summary", "Needs a trusted adult."]
-    held = ["--held-on", "2026-11-19"]
+    held = ["--held-on", date.today().isoformat()]
     assert run("transfers", "conversation", reference, *held, *summary, *as_dsl())[0] == 0
     as_deputy = acting(instance, "dep@example.org")
     code, refused = run("transfers", "authorise", reference, "--confirm", *as_deputy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_an_unknown_destination_is_set_later_and_the_file_goes_offline_to_wales(
         "conversation",
         reference,
         "--held-on",
-        "2026-11-19",
+        date.today().isoformat(),
         "--participants",
         "Dsl 1, Dsl 2",
         "--summary",

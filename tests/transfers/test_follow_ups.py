@@ -69,7 +69,7 @@ def _follow_up(instance: Instance, pair: Pair, transport: WsgiTransport) -> tupl
             transfer,
             "record_conversation",
             dsl,
-            held_on=date(2026, 11, 25),
+            held_on=transfer.created_at.date(),
             participants="Dsl 1, Dsl 2",
             summary="Follow-up: the narrative was corrected.",
         )

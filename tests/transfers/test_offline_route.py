@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,7 +50,7 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
             transfer,
             "record_conversation",
             dsl,
-            held_on=date(2026, 11, 19),
+            held_on=transfer.created_at.date(),
             participants="Dsl 1, Dsl 2",
             summary="Needs support.",
         )
