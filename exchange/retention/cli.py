@@ -70,6 +70,15 @@ def _print_forecast(result: Forecast, as_json: bool, heading: str) -> None:
             f"  pupil {notice.pupil_id} {notice.pupil_ref[:22]}…  from {notice.first_due}: "
             f"{notice.incidents} incidents, {notice.documents} documents{held}{whole}"
         )
+    if result.by_change:
+        click.echo("  Due only because of a waiting rule change (not in effect yet):")
+    for notice in result.by_change:
+        held = f", {notice.held} held ({held_because(notice)})" if notice.held else ""
+        click.echo(
+            f"  pupil {notice.pupil_id} {notice.pupil_ref[:22]}…  from {notice.first_due}: "
+            f"{notice.incidents} incidents, {notice.documents} documents{held} "
+            f"[waiting change {notice.change_id}, in effect from {notice.change_effective_on}]"
+        )
     if result.unknown_dob:
         click.echo(f"  {len(result.unknown_dob)} pupils have no date of birth: nothing of theirs")
         click.echo("  is ever purged until it is recorded (pupil ids below).")

@@ -1,4 +1,9 @@
-"""The notice window: what a purge would destroy in the next N days, by pseudonymous pupil."""
+"""The notice window: what a purge would destroy in the next N days, by pseudonymous pupil.
+
+A shortening rule change still waiting out its notice period is shown apart (`by_change`):
+what it will make due in the window, from the day it takes effect, marked with the change.
+Those records are never in `pupils` or `records`, which the review and the purge read.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exchange.errors import NotFound, ValidationError
 from exchange.records.models import Incident, Pupil, VaultDocument
 from exchange.records.sealed_reads import pupil_upns
 from exchange.retention.actors import Actor
 from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord, classify, due_ids, undated_ids
-from exchange.retention.holds import active_holds, place_hold
-from exchange.retention.models import LegalHold
+from exchange.retention.holds import ActiveHolds, active_holds, place_hold
+from exchange.retention.models import CHANGE_PENDING, LegalHold, RetentionRuleChange
 from exchange.retention.refs import pupil_ref, school_secret
-from exchange.retention.ruleset import current_rule_set
+from exchange.retention.rules import RuleSet
+from exchange.retention.ruleset import current_rule_set, proposed_rules
 from exchange.transfers.models import OUTGOING, Transfer, TransferItem
 
 DEFAULT_DAYS = 30
 UNCATEGORISED = "(uncategorised)"
+CHUNK = 1000
 
 
 @dataclass
@@ -38,6 +46,9 @@ class PupilNotice:
     held: int = 0
     whole_file: bool = False
     hold_reasons: set[str] = field(default_factory=set)
+    # Set only on a line of `by_change`: the waiting rule change that makes these due.
+    change_id: int | None = None
+    change_effective_on: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -52,7 +63,27 @@ class PupilNotice:
             "hold_reasons": sorted(self.hold_reasons),
             "incidents_by_category": dict(sorted(self.incidents_by_category.items())),
             "documents_by_type": dict(sorted(self.documents_by_type.items())),
+            **(
+                {
+                    "change_id": self.change_id,
+                    "change_effective_on": self.change_effective_on.isoformat(),
+                }
+                if self.change_id is not None and self.change_effective_on is not None
+                else {}
+            ),
         }
+
+    def count(self, record: DueRecord, first_due: date) -> None:
+        """Add one due record to this line."""
+        self.first_due = min(self.first_due, first_due)
+        self.held += record.held
+        self.hold_reasons.update(record.hold_reasons)
+        if record.kind == INCIDENT:
+            self.incidents += 1
+            self.incidents_by_category.update(record.paths or (UNCATEGORISED,))
+        else:
+            self.documents += 1
+            self.documents_by_type[record.media_type or "unknown"] += 1
 
 
 @dataclass
@@ -65,6 +96,7 @@ class Forecast:
     pupils: list[PupilNotice]
     unknown_dob: list[dict[str, Any]]
     records: list[DueRecord] = field(default_factory=list, repr=False)
+    by_change: list[PupilNotice] = field(default_factory=list)
 
     @property
     def until(self) -> date:
@@ -97,6 +129,7 @@ class Forecast:
             "totals": self.totals(),
             "pupils": [notice.to_dict() for notice in self.pupils],
             "unknown_dob": self.unknown_dob,
+            "by_waiting_change": [notice.to_dict() for notice in self.by_change],
         }
 
 
@@ -178,20 +211,12 @@ def forecast(
     notices: dict[int, PupilNotice] = {}
     for record in records:
         notice = notices.get(record.pupil_id)
-        first_due = record.retain_until + timedelta(days=1)
+        first_due = max(record.retain_until + timedelta(days=1), as_of)
         if notice is None:
             notice = notices[record.pupil_id] = PupilNotice(
-                record.pupil_id, pupil_ref(secret, upns[record.pupil_id]), max(first_due, as_of)
+                record.pupil_id, pupil_ref(secret, upns[record.pupil_id]), first_due
             )
-        notice.first_due = min(notice.first_due, max(first_due, as_of))
-        notice.held += record.held
-        notice.hold_reasons.update(record.hold_reasons)
-        if record.kind == INCIDENT:
-            notice.incidents += 1
-            notice.incidents_by_category.update(record.paths or (UNCATEGORISED,))
-        else:
-            notice.documents += 1
-            notice.documents_by_type[record.media_type or "unknown"] += 1
+        notice.count(record, first_due)
     for notice in notices.values():
         due_count = notice.incidents + notice.documents
         notice.whole_file = not notice.held and due_count == _remaining(
@@ -199,7 +224,74 @@ def forecast(
         )
     ordered = sorted(notices.values(), key=lambda n: (n.first_due, n.pupil_ref))
     unknown = _unknown_dob(session, school_id, secret)
-    return Forecast(as_of, days, rules.version, ordered, unknown, records)
+    waiting = _by_waiting_changes(session, school_id, rules, holds, as_of, until, records, secret)
+    return Forecast(as_of, days, rules.version, ordered, unknown, records, waiting)
+
+
+def _by_waiting_changes(
+    session: Session,
+    school_id: int,
+    rules: RuleSet,
+    holds: ActiveHolds,
+    as_of: date,
+    until: date,
+    already: list[DueRecord],
+    secret: bytes,
+) -> list[PupilNotice]:
+    """Return, per change and pupil, what waiting changes taking effect by until make due.
+
+    Changes apply in the order they take effect, each on top of the last; a record is shown
+    under the first change that makes it due, from the later of its date and that change's.
+    """
+    changes = session.scalars(
+        select(RetentionRuleChange)
+        .where(
+            RetentionRuleChange.school_id == school_id,
+            RetentionRuleChange.state == CHANGE_PENDING,
+            RetentionRuleChange.effective_on <= until,
+        )
+        .order_by(RetentionRuleChange.effective_on, RetentionRuleChange.id)
+    ).all()
+    if not changes:
+        return []
+    # Under a shorter rule any record may become due, so every record is a candidate.
+    ids = {
+        kind: list(
+            session.scalars(select(model.id).where(model.school_id == school_id).order_by(model.id))
+        )
+        for kind, model in ((INCIDENT, Incident), (DOCUMENT, VaultDocument))
+    }
+    seen = {(record.kind, record.id) for record in already}
+    found: list[tuple[RetentionRuleChange, DueRecord, date]] = []
+    after = rules
+    for change in changes:
+        try:
+            after = proposed_rules(session, school_id, dict(change.change), base=after)
+        except (NotFound, ValidationError):
+            continue  # It will lapse when its day comes (changes.apply_due_changes).
+        for kind, kind_ids in ids.items():
+            for start in range(0, len(kind_ids), CHUNK):
+                chunk = kind_ids[start : start + CHUNK]
+                for record in classify(session, school_id, after, holds, kind, chunk, until):
+                    if (record.kind, record.id) in seen:
+                        continue
+                    seen.add((record.kind, record.id))
+                    due = record.retain_until + timedelta(days=1)
+                    found.append((change, record, max(due, change.effective_on, as_of)))
+    upns = pupil_upns(session, {record.pupil_id for _, record, _ in found})
+    lines: dict[tuple[int, int], PupilNotice] = {}
+    for change, record, first_due in found:
+        line = lines.get((change.id, record.pupil_id))
+        if line is None:
+            line = lines[(change.id, record.pupil_id)] = PupilNotice(
+                record.pupil_id,
+                pupil_ref(secret, upns[record.pupil_id]),
+                first_due,
+                change_id=change.id,
+                change_effective_on=change.effective_on,
+            )
+        line.count(record, first_due)
+    return sorted(lines.values(), key=lambda n: (n.first_due, n.change_id or 0, n.pupil_ref))
 
 
 def held_because(notice: PupilNotice) -> str:

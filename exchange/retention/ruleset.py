@@ -69,9 +69,11 @@ def save_rule_set(
     return saved
 
 
-def proposed_rules(session: Session, school_id: int, change: dict[str, object]) -> RuleSet:
-    """Return the current rules with one change applied: a category's rule or the sender copy."""
-    current = current_rule_set(session, school_id)
+def proposed_rules(
+    session: Session, school_id: int, change: dict[str, object], base: RuleSet | None = None
+) -> RuleSet:
+    """Return the current rules (or base) with one change applied: a rule or the sender copy."""
+    current = base if base is not None else current_rule_set(session, school_id)
     if change.get("kind") == "sender_copy":
         return replace(current, sender_copy_days=parse_sender_copy(change.get("value")))
     path, rule = str(change.get("path", "")).strip(), str(change.get("rule", "")).strip()
