@@ -24,7 +24,7 @@ from exchange.partners.models import Partner
 from exchange.records.models import Pupil, School
 from exchange.transfers import workflow
 from exchange.transfers.actors import Actor
-from exchange.transfers.models import OUTGOING, Transfer, TransferBatch
+from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferBatch
 from exchange.transfers.outgoing import conversation_required
 from exchange.transfers.workflow_types import ActionRefused, Step
 
@@ -278,3 +278,72 @@ def needing_conversation(
         and conversation_required(school, transfer)
         and workflow.allowed(session, instance, transfer, "record_conversation", actor)
     ]
+
+
+def readiness(
+    session: Session,
+    instance: Instance | None,
+    transfers: Iterable[Transfer],
+    action: str,
+    actor: Actor,
+    **inputs: object,
+) -> list[tuple[Transfer, str | None]]:
+    """Return each transfer with what stops the action now (state or precondition), or None.
+
+    The workflow's own checks answer, without taking the action: nothing changes.
+    """
+    rows = []
+    for transfer in transfers:
+        school = session.get(School, transfer.school_id)
+        assert school is not None
+        try:
+            workflow.check(
+                Step(session, instance, school, transfer, actor, dict(inputs)),
+                workflow.ACTIONS[action],
+            )
+        except ActionRefused as refused:
+            rows.append((transfer, refused.message))
+            continue
+        rows.append((transfer, None))
+    return rows
+
+
+@dataclass
+class OfferGroup:
+    """Offers waiting for an answer from one sending school, made together or alone."""
+
+    partner_name: str
+    batch: TransferBatch | None
+    offers: list[Transfer]
+
+
+def offers_waiting(
+    session: Session, instance: Instance | None, school: School, actor: Actor
+) -> list[OfferGroup]:
+    """Return the offers this DSL may answer now, grouped by sending school and batch."""
+    incoming = session.scalars(
+        select(Transfer)
+        .where(Transfer.school_id == school.id, Transfer.direction == INCOMING)
+        .order_by(Transfer.id)
+    )
+    groups: dict[tuple[int, int | None], OfferGroup] = {}
+    for transfer in incoming:
+        if not workflow.allowed(session, instance, transfer, "accept", actor):
+            continue
+        key = (transfer.partner_id, transfer.batch_id)
+        if key not in groups:
+            batch = session.get(TransferBatch, transfer.batch_id) if transfer.batch_id else None
+            groups[key] = OfferGroup(transfer.partner.name, batch, [])
+        groups[key].offers.append(transfer)
+    return sorted(groups.values(), key=lambda g: (g.partner_name, g.batch is None))
+
+
+def outgoing_batches(session: Session, school: School) -> list[TransferBatch]:
+    """Return this school's outgoing batches, newest first."""
+    return list(
+        session.scalars(
+            select(TransferBatch)
+            .where(TransferBatch.school_id == school.id, TransferBatch.direction == OUTGOING)
+            .order_by(TransferBatch.id.desc())
+        )
+    )

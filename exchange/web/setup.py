@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.account_pages import account_pages
     from exchange.web.admin_pages import admin_pages
     from exchange.web.api import api
+    from exchange.web.batch_pages import batch_pages
     from exchange.web.destination_pages import destination_pages
     from exchange.web.document_viewer import document_viewer
     from exchange.web.dpo_pages import dpo_pages
@@ -129,7 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
         document_viewer, dpo_pages, admin_pages, user_pages, api, dpo_records, dpo_retention,
-        account_pages,
+        account_pages, batch_pages,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
