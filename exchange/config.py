@@ -69,6 +69,8 @@ SETTINGS: dict[str, Setting] = {
     "INVITATION_HOURS": Setting(Kind.INT, 24, minimum=1),
     "FRESH_SECOND_FACTOR_SECONDS": Setting(Kind.DURATION, 300, minimum=1),
     # Tests only: session cookies without the Secure flag, for plain-HTTP test servers.
+    # How long the emailed link to an offline package's download page works after export.
+    "OFFLINE_PICKUP_DAYS": Setting(Kind.INT, 14, minimum=1, maximum=90),
     "INSECURE_HTTP_COOKIES_FOR_TESTS": Setting(Kind.BOOL, False),
     "RATELIMIT_ENABLED": Setting(Kind.BOOL, True),
 }

@@ -13,7 +13,7 @@ from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.client import DeliveryError, Transport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
 from exchange.transfers.models import Transfer
-from exchange.transfers.notify import send_alert
+from exchange.transfers.notify import send_for
 from exchange.transfers.steps import audit
 
 log = get_logger(__name__)
@@ -59,7 +59,7 @@ def inline_sender(instance: Instance, transport: Transport) -> Sender:
             elif task == names.COUNTERSIGN:
                 send_countersignature(session, instance, transfer, transport)
             elif task == names.NOTIFY:
-                send_alert(session, instance.config, transfer, args[1])
+                send_for(session, instance, transfer, args[1])
             else:
                 raise ValueError(f"no inline runner for task {task}")
             mark_ran(session, outbox_id)

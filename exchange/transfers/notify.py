@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.auth.mail import send_mail
+from exchange.instance import Instance
 from exchange.logs import get_logger
 from exchange.notifications.preferences import digest_user_ids
 from exchange.records.models import School, User
 from exchange.transfers.models import Transfer
+from exchange.transfers.pickup import PICKUP_EVENT, email_link
 from exchange.transfers.settings import school_setting
 
 log = get_logger(__name__)
@@ -91,3 +93,10 @@ def send_alert(session: Session, config: dict[str, Any], transfer: Transfer, eve
     school = session.get(School, transfer.school_id)
     assert school is not None
     return tell(session, config, school, event, f"/transfers/{transfer.id}", transfer.transfer_uid)
+
+
+def send_for(session: Session, instance: Instance, transfer: Transfer, event: str) -> int:
+    """Send a transfer event's email: an offline export's download link, else a DSL alert."""
+    if event == PICKUP_EVENT:
+        return email_link(session, instance.instance_key, instance.config, transfer)
+    return send_alert(session, instance.config, transfer, event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,15 @@ from exchange.records.models import Pupil
 from exchange.transfers.bundle_step import make_chronology, vault_files_for
 from exchange.transfers.offline_details import receiver_details, titled_vault_files
 from exchange.transfers.workflow_types import Step
+from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 OFFLINE_RECEIPT = "sgx-offline-receipt+jws"
+MAX_FORM_BYTES = 20 * 1024 * 1024
+FORM_TYPES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
 
 
 @dataclass(frozen=True)
@@ -64,15 +72,62 @@ def export_package(step: Step) -> OfflinePackage:
 
 def confirm_receipt_code(step: Step) -> str:
     """Check the code the receiving DSL read back and sign a receipt record of it."""
+    return _confirm_with_code(step, "receipt code", entered_by=step.actor.user_id)
+
+
+def confirm_on_download_page(step: Step) -> str:
+    """Check the code the receiving DSL typed on the download page and sign a receipt of it."""
+    return _confirm_with_code(step, "receipt code on the download page", entered_by=None)
+
+
+def record_signed_form(step: Step) -> str:
+    """Keep the transfer form the receiving school signed and sent back; sign a receipt of it."""
     session, instance, transfer = step.session, step.need_instance, step.need_transfer
+    form = step.inputs.get("form")
+    if not isinstance(form, bytes) or not form:
+        raise ValidationError("choose the signed transfer form to upload (PDF, PNG or JPEG)")
+    if len(form) > MAX_FORM_BYTES:
+        raise ValidationError("the signed form is larger than 20 MB: scan it at a lower resolution")
+    media_type = form_media_type(form)
+    pupil = session.get(Pupil, transfer.pupil_id)
+    key = pupil_data_key(session, pupil, instance.instance_key)
+    blob = instance.blobs.write(key, blob_context(pupil), io.BytesIO(form), MAX_FORM_BYTES)
+    transfer.signed_form_storage_key = blob.storage_key
+    transfer.signed_form_sha256 = blob.sha256
+    transfer.signed_form_media_type = media_type
+    extra = {"v": 2, "form_sha256": blob.sha256, "form_media_type": media_type}
+    return _sign_receipt(step, "signed transfer form", step.actor.user_id, extra)
+
+
+def form_media_type(form: bytes) -> str:
+    """Return the media type of an uploaded signed form by its first bytes; refuse others."""
+    for magic, media_type in FORM_TYPES:
+        if form.startswith(magic):
+            return media_type
+    raise ValidationError("the signed form must be a PDF, PNG or JPEG file (a scan or a photo)")
+
+
+def _confirm_with_code(step: Step, method: str, entered_by: int | None) -> str:
+    transfer = step.need_transfer
     code = str(step.inputs.get("code") or "")
-    confirmed_by = str(step.inputs.get("confirmed_by") or "")
     if not transfer.offline_code_hash:
         raise ValidationError("this transfer is not waiting for a receipt code")
-    if not confirmed_by.strip():
-        raise ValidationError("say who confirmed receipt (name and school)")
+    _confirmed_by(step)
     if not check_receipt_code(transfer.offline_code_hash, code):
         raise ValidationError("the receipt code does not match: nothing was recorded")
+    return _sign_receipt(step, method, entered_by, {})
+
+
+def _confirmed_by(step: Step) -> str:
+    confirmed_by = str(step.inputs.get("confirmed_by") or "").strip()
+    if not confirmed_by:
+        raise ValidationError("say who confirmed receipt (name and school)")
+    return confirmed_by[:200]
+
+
+def _sign_receipt(step: Step, method: str, entered_by: int | None, extra: dict[str, object]) -> str:
+    session, instance, transfer = step.session, step.need_instance, step.need_transfer
+    confirmed_by = _confirmed_by(step)
     school = step.school
     now = utcnow()
     key = load_signing_key(session, school.id, instance.instance_key)
@@ -83,15 +138,16 @@ def confirm_receipt_code(step: Step) -> str:
         "recipient": transfer.partner.reference,
         "zip_sha256": transfer.bundle_sha256,
         "file_count": transfer.file_count,
-        "method": "receipt code",
-        "confirmed_by": confirmed_by.strip()[:200],
+        "method": method,
+        "confirmed_by": confirmed_by,
         "confirmed_at": now.isoformat(),
-        "entered_by_user_id": step.actor.user_id,
+        "entered_by_user_id": entered_by,
+        **extra,
     }
     transfer.receipt_jws = sign(record, key, OFFLINE_RECEIPT)
     transfer.receipt_disposition = "complete"
     transfer.receipt_verified_at = now
-    transfer.offline_confirmed_by = record["confirmed_by"]
+    transfer.offline_confirmed_by = confirmed_by
     # The receiver has opened it; the sender keeps the hash, not another copy of the file.
     (instance.home / "outbox" / f"{transfer.transfer_uid}.zip").unlink(missing_ok=True)
     return transfer.receipt_jws

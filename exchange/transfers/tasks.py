@@ -29,7 +29,7 @@ from exchange.transfers.client import DeliveryError, HttpTransport, Transport
 from exchange.transfers.delivery import deliver, fail, send_countersignature
 from exchange.transfers.effects import send_message
 from exchange.transfers.models import Transfer
-from exchange.transfers.notify import send_alert
+from exchange.transfers.notify import send_for
 from exchange.transfers.partner_messages import expire_offers
 from exchange.transfers.steps import audit
 
@@ -161,7 +161,7 @@ def notify_task(self: Task, transfer_id: int, event: str, outbox_id: int | None 
     with outbox_work(self, outbox_id) as (instance, session):
         if session is None:
             return 0
-        sent = send_alert(session, instance.config, session.get(Transfer, transfer_id), event)
+        sent = send_for(session, instance, session.get(Transfer, transfer_id), event)
         mark_ran(session, outbox_id)
         return sent
 

@@ -121,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.dpo_records import dpo_records
     from exchange.web.dpo_retention import dpo_retention
     from exchange.web.home import home
+    from exchange.web.pickup_page import pickup_page
+    from exchange.web.signed_form_pages import signed_form_pages
     from exchange.web.signin import signin
     from exchange.web.transfer_actions import transfer_actions
     from exchange.web.transfer_notices import transfer_notices
@@ -130,7 +132,8 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
         document_viewer, dpo_pages, admin_pages, user_pages, api, dpo_records, dpo_retention,
-        account_pages, batch_pages,
+        account_pages, batch_pages, pickup_page,
+        signed_form_pages,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
