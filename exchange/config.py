@@ -40,6 +40,8 @@ SETTINGS: dict[str, Setting] = {
     "MAX_IMPORT_TOTAL_BYTES": Setting(Kind.INT, 4 * 1024 * 1024 * 1024, minimum=1),
     "MAX_RECORDS_JSON_BYTES": Setting(Kind.INT, 256 * 1024 * 1024, minimum=1),
     "MAX_BUNDLE_BYTES": Setting(Kind.INT, 2 * 1024 * 1024 * 1024, minimum=1),
+    # Processes that redact, check, convert and read vault documents; 0: one per usable CPU.
+    "VAULT_WORKERS": Setting(Kind.INT, 0, minimum=0, maximum=256),
     # How partner schools reach this service.
     "PUBLIC_URL": Setting(Kind.URL, "http://127.0.0.1:8000", schemes=("http", "https")),
     # Without it, alerts are logged (ids only) instead of emailed.
@@ -67,10 +69,10 @@ SETTINGS: dict[str, Setting] = {
     "SESSION_HOURS": Setting(Kind.INT, 8, minimum=1),
     # How long an emailed invitation link works.
     "INVITATION_HOURS": Setting(Kind.INT, 24, minimum=1),
-    "FRESH_SECOND_FACTOR_SECONDS": Setting(Kind.DURATION, 300, minimum=1),
-    # Tests only: session cookies without the Secure flag, for plain-HTTP test servers.
     # How long the emailed link to an offline package's download page works after export.
     "OFFLINE_PICKUP_DAYS": Setting(Kind.INT, 14, minimum=1, maximum=90),
+    "FRESH_SECOND_FACTOR_SECONDS": Setting(Kind.DURATION, 300, minimum=1),
+    # Tests only: session cookies without the Secure flag, for plain-HTTP test servers.
     "INSECURE_HTTP_COOKIES_FOR_TESTS": Setting(Kind.BOOL, False),
     "RATELIMIT_ENABLED": Setting(Kind.BOOL, True),
 }

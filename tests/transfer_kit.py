@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from exchange.db import transaction
 from exchange.instance import Instance
+from exchange.outbox.service import Sender, dispatch, written_in
 from exchange.packaging.keys import generate_keys
 from exchange.partners.service import (
     confirm_partner,
@@ -32,12 +33,14 @@ from exchange.records.models import (
 )
 from exchange.records.schools import add_school, add_user
 from exchange.records.upn import make_upn
+from exchange.tasks import names
 from exchange.transfers import incoming, workflow
 from exchange.transfers.actors import Actor
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.redaction_step import reviews
+from exchange.transfers.vault_task import redact_vault
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 SUBJECT = ("Maisie", "Thornbury")
@@ -158,6 +161,24 @@ def actor(session: Session, user_id: int) -> Actor:
     return Actor.of(session.get(User, user_id))
 
 
+def start_review(session: Session, instance: Instance, transfer: Transfer, dsl: Actor) -> None:
+    """Redact what is selected, commit, and run the queued vault task at once, as a worker would."""
+    workflow.apply(session, instance, transfer, "start_review", dsl)
+    session.commit()
+    dispatch(instance.sessions, vault_runner(instance), written_in(session))
+    session.refresh(transfer)
+
+
+def vault_runner(instance: Instance) -> Sender:
+    """Return a sender that runs the vault redaction task in this process."""
+
+    def send(task: str, args: list, outbox_id: int) -> None:
+        assert task == names.REDACT_VAULT, task
+        redact_vault(instance, args[0], outbox_id)
+
+    return send
+
+
 def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
     """Draft, review and sign an offer; return the transfer's row id, shared id and the offer."""
     with transaction(instance.sessions) as session:
@@ -174,7 +195,7 @@ def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
             partner=partner,
             today=date(2026, 11, 20),
         )
-        workflow.apply(session, instance, transfer, "start_review", dsl)
+        start_review(session, instance, transfer, dsl)
         token = workflow.apply(session, instance, transfer, "offer", dsl)
         return transfer.id, transfer.transfer_uid, token
 

@@ -29,6 +29,10 @@ _FONT_FILES = (
 _FONT = "DocumentSans"
 
 
+# What LibreOffice writes that changes with each conversion of the same document.
+CONVERSION_STAMPS = ("/CreationDate", "/ModDate")
+
+
 def office_to_pdf(
     source: Path, folder: Path, *, media_type: str = "", name: str = "", timeout: float = 0
 ) -> Path:
@@ -67,7 +71,26 @@ def office_to_pdf(
             "LibreOffice could not convert this document to PDF (damaged or not a document): "
             "open it, save it as PDF and upload that"
         )
+    _without_conversion_dates(produced)
     return produced
+
+
+def _without_conversion_dates(path: Path) -> None:
+    """Drop what LibreOffice stamps at conversion: the same document gives the same bytes."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+            info = pdf.trailer.get("/Info")
+            for key in CONVERSION_STAMPS if info is not None else ():
+                if key in info:
+                    del info[key]
+            for key in ("/ID", "/DocChecksum"):  # In the trailer; /ID is made again below.
+                if key in pdf.trailer:
+                    del pdf.trailer[key]
+            pdf.save(path, deterministic_id=True)
+    except pikepdf.PdfError:
+        return  # The redactor opens it next and reports a damaged file in its own words.
 
 
 def _run(command: list[str], timeout: float, tool: str, *, home: Path) -> None:
@@ -197,7 +220,10 @@ def _write_pdf(target: Path, lines: list[tuple[str, str]]) -> None:
                     story.append(Paragraph(markup, styles["body"]))
         else:
             story.append(Paragraph(escape(text), styles[style]))
-    document = SimpleDocTemplate(str(target), pagesize=A4, title="", author="", subject="")
+    # Invariant: no timestamp or random id, so the same document gives the same bytes.
+    document = SimpleDocTemplate(
+        str(target), pagesize=A4, title="", author="", subject="", invariant=True
+    )
     document.build(story or [Spacer(1, 1)])
 
 

@@ -362,6 +362,7 @@ def redact_pdf(
                 compress_streams=True,
                 qdf=False,
                 linearize=False,
+                deterministic_id=True,  # The same input gives the same bytes, in any process.
             )
             os.replace(temporary, destination)
         except BaseException:

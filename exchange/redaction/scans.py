@@ -78,7 +78,7 @@ def _write_image_pdf(target: Path, results: list[PictureResult]) -> None:
         page.obj.Contents = pdf.make_stream(
             f"q {width:.3f} 0 0 {height:.3f} 0 0 cm /Im0 Do Q".encode()
         )
-    pdf.save(target)
+    pdf.save(target, deterministic_id=True)  # The same scan gives the same bytes.
 
 
 def _flate_image(pdf: pikepdf.Pdf, image: Image.Image) -> pikepdf.Stream:
@@ -142,7 +142,7 @@ def redact_pdf_images(
             for f in report.flags
             if not (f.reason in READ_FLAGS and f.page in done and f.detail != "inline image")
         ]
-        pdf.save(path)
+        pdf.save(path, deterministic_id=True)
     return remaining
 
 

@@ -120,15 +120,41 @@ def create(obj: dict[str, Any], upn: str, to_urn: str, leaving_date: Any, act_as
 
 @transfers.command("review")
 @click.argument("reference")
+@click.option(
+    "--in-worker",
+    is_flag=True,
+    help="Leave the documents to the worker and follow its progress (default: redact them here).",
+)
 @ACT_AS
 @click.pass_obj
-def review(obj: dict[str, Any], reference: str, act_as: str) -> None:
-    """Redact what is selected and list what needs the DSL's review."""
+def review(obj: dict[str, Any], reference: str, act_as: str, in_worker: bool) -> None:
+    """Redact what is selected (documents in a pool of processes) and list what needs review."""
+    from exchange.transfers import vault_progress
     from exchange.transfers.redaction_step import reviews
 
-    for item in _act(obj, reference, act_as, "start_review", then=reviews):
-        status = "FLAGGED" if item.flagged else "clean"
-        click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
+    instance = obj["instance"]
+    with vault_progress.progress_on_stderr() as progress:
+        if in_worker:
+            transfer_id = _act(obj, reference, act_as, "start_review", then=_id)
+            if not vault_progress.follow(instance, transfer_id, progress):
+                raise click.ClickException("the worker has not finished: try again later")
+        else:
+            transfer_id = _act(
+                obj,
+                reference,
+                act_as,
+                "start_review",
+                then=_id,
+                send=lambda ids: _send(instance, ids, progress=progress),
+            )
+    with obj["session_factory"]() as session:
+        for item in reviews(session, session.get(Transfer, transfer_id)):
+            status = "FLAGGED" if item.flagged else "clean"
+            click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
+
+
+def _id(_session: Any, transfer: Transfer) -> int:
+    return transfer.id
 
 
 @transfers.command("offer")
@@ -210,6 +236,7 @@ def _act(
     action: str,
     *,
     then: Any = None,
+    send: Any = None,
     **inputs: Any,
 ) -> Any:
     """Take one workflow action as the named user; queue its effects once it has committed."""
@@ -222,12 +249,15 @@ def _act(
         if then is not None:
             result = then(session, transfer)
         pending = written_in(session)
-    _send(instance, pending)
+    (send or (lambda ids: _send(instance, ids)))(pending)
     return result
 
 
-def _send(instance: Any, ids: list[int]) -> None:
-    """Queue the tasks of committed outbox rows (the beat's sweep sends any this misses)."""
+def _send(instance: Any, ids: list[int], *, progress: Any = None) -> None:
+    """Queue the tasks of committed outbox rows (the beat's sweep sends any this misses).
+
+    With `progress`, the vault redaction runs here instead, reporting to it.
+    """
     if not ids:
         return
     from exchange.outbox.service import celery_sender, dispatch
@@ -235,7 +265,12 @@ def _send(instance: Any, ids: list[int]) -> None:
 
     app = make_celery(instance.config)
     try:
-        dispatch(instance.sessions, celery_sender(app), ids)
+        sender = celery_sender(app)
+        if progress is not None:
+            from exchange.transfers.vault_progress import here
+
+            sender = here(instance, sender, progress)
+        dispatch(instance.sessions, sender, ids)
     finally:
         app.close()
 

@@ -217,8 +217,8 @@ def resume_task() -> dict[str, int]:
     return counts
 
 
-@shared_task(name=names.REDACT_VAULT, bind=True, **RESILIENT)
-def redact_vault_task(self: Task, transfer_id: int, outbox_id: int | None = None) -> str:
+@shared_task(name=names.REDACT_VAULT, **RESILIENT)
+def redact_vault_task(transfer_id: int, outbox_id: int | None = None) -> str:
     """Redact, check, convert and read a transfer's vault documents in a pool of processes."""
     from exchange.transfers.vault_task import redact_vault
 

@@ -24,7 +24,7 @@ from typing import Any
 from conftest import BROKER_URL, POSTGRES_URL, on_postgres
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from transfer_kit import Pair, accept_offer, authorise_transfer
+from transfer_kit import Pair, accept_offer, authorise_transfer, start_review
 
 from deploy.topology import DEPLOY, Node, free_port, introduce_across, wait_for
 from exchange.audit.models import AuditEntry
@@ -284,7 +284,7 @@ def authorised_transfer(a: DrillNode, b: DrillNode, pair: Pair) -> tuple[int, st
             partner=partner,
             today=TODAY,
         )
-        workflow.apply(session, a.instance, transfer, "start_review", dsl)
+        start_review(session, a.instance, transfer, dsl)
         offer = workflow.apply(session, a.instance, transfer, "offer", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
     with a.instance.sessions() as session:

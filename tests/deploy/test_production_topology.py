@@ -153,8 +153,13 @@ def _run_transfer(a: Node, b: Node) -> str:
         transfer = workflow.start(
             session, a.instance, school, "create", dsl, pupil=pupil, partner=partner
         )
-        workflow.apply(session, a.instance, transfer, "start_review", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
+    a.act(transfer_id, "start_review")  # The vault documents are redacted by A's worker.
+    wait_for(
+        lambda: a.transfer(uid).vault_queued_at is None,
+        120,
+        lambda: f"vault not redacted: {a.tail('worker')}",
+    )
     a.act(transfer_id, "offer")
     offered = wait_for(lambda: b.transfer(uid), 60, lambda: f"no offer: {a.tail('worker')}")
     b.act(offered.id, "accept", on_roll_confirmed=True)

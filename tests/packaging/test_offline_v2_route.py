@@ -9,7 +9,14 @@ from pathlib import Path
 
 from offline_v2_kit import open_with_7zip, pdf_text, read_csv
 from sqlalchemy import select
-from transfer_kit import OTHER_CHILD, SUBJECT, actor, child_with_records, school_with_keys
+from transfer_kit import (
+    OTHER_CHILD,
+    SUBJECT,
+    actor,
+    child_with_records,
+    school_with_keys,
+    start_review,
+)
 
 from exchange.db import transaction
 from exchange.instance import Instance
@@ -40,7 +47,7 @@ def _export(instance: Instance) -> tuple[offline.OfflineExport, str, str | None]
         transfer = workflow.start(
             session, instance, sender, "create", dsl, pupil=subject, partner=partner
         )
-        workflow.apply(session, instance, transfer, "start_review", dsl)
+        start_review(session, instance, transfer, dsl)
         workflow.apply(
             session,
             instance,

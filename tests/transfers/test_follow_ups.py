@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
-from transfer_kit import Pair, accept_offer, actor, run_transfer
+from transfer_kit import Pair, accept_offer, actor, run_transfer, start_review
 
 from exchange.db import transaction
 from exchange.instance import Instance
@@ -49,7 +49,7 @@ def _follow_up(instance: Instance, pair: Pair, transport: WsgiTransport) -> tupl
         chosen = {(item.kind, item.included) for item in transfer.items}
         assert ("document", False) in chosen  # The minutes were sent before, unchanged.
         assert ("incident", True) in chosen  # The narrative was edited since.
-        workflow.apply(session, instance, transfer, "start_review", dsl)
+        start_review(session, instance, transfer, dsl)
         offer = workflow.apply(session, instance, transfer, "offer", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
         url = partner_url(transfer, "offers")

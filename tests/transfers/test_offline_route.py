@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from transfer_kit import OTHER_CHILD, actor, child_with_records, school_with_keys
+from transfer_kit import OTHER_CHILD, actor, child_with_records, school_with_keys, start_review
 
 from exchange.db import transaction
 from exchange.errors import ValidationError
@@ -43,7 +43,7 @@ def test_an_offline_transfer_opens_in_7zip_and_closes_with_its_code(
             session, instance, sender, "create", dsl, pupil=subject, partner=partner
         )
         assert transfer.route == "offline"
-        workflow.apply(session, instance, transfer, "start_review", dsl)
+        start_review(session, instance, transfer, dsl)
         workflow.apply(
             session,
             instance,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from transfer_kit import Pair, actor
+from transfer_kit import Pair, actor, start_review
 
 from exchange.db import transaction
 from exchange.instance import Instance
@@ -55,7 +55,7 @@ def _in_review(instance: Instance, pair: Pair) -> int:
         transfer = workflow.start(
             session, instance, school, "create", dsl, pupil=pupil, partner=partner
         )
-        workflow.apply(session, instance, transfer, "start_review", dsl)
+        start_review(session, instance, transfer, dsl)
         return transfer.id
 
 
@@ -75,7 +75,7 @@ def test_a_crash_between_commit_and_send_loses_nothing_and_sends_once(
         check=False,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
-    [row] = _rows(instance)
+    [row] = [row for row in _rows(instance) if row.task != names.REDACT_VAULT]
     assert (row.task, row.args, row.dispatched_at) == (
         names.SEND_MESSAGE,
         [transfer_id, "offer"],

@@ -101,6 +101,15 @@ class Service:
             pending = written_in(session)
         self.send(pending)
 
+    def wait_for_vault(self, uid: str) -> None:
+        """Wait until this service's worker has redacted the transfer's vault documents."""
+        done = _wait(
+            lambda: (t := self.transfer(uid)) is not None and t.vault_queued_at is None and t,
+            120,
+            f"the vault was not redacted: {self.tail()}",
+        )
+        assert done.vault_done == done.vault_total
+
     def transfer(self, uid: str) -> Transfer | None:
         with self.instance.sessions() as session:
             return session.scalar(
@@ -193,6 +202,9 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         )
         workflow.apply(session, a.instance, transfer, "start_review", dsl)
         transfer_id, uid = transfer.id, transfer.transfer_uid
+        pending = written_in(session)
+    a.send(pending)  # A's real worker redacts the vault documents, in its pool.
+    a.wait_for_vault(uid)
     a.act(transfer_id, "offer")
     offered = _wait(lambda: b.transfer(uid), 60, f"the offer did not arrive: {a.tail()}")
     assert offered.state == states.OFFERED
@@ -305,7 +317,11 @@ def _draft(a: Service) -> tuple[int, str]:
             session, a.instance, school, "create", dsl, pupil=pupil, partner=partner
         )
         workflow.apply(session, a.instance, transfer, "start_review", dsl)
-        return transfer.id, transfer.transfer_uid
+        transfer_id, uid = transfer.id, transfer.transfer_uid
+        pending = written_in(session)
+    a.send(pending)
+    a.wait_for_vault(uid)
+    return transfer_id, uid
 
 
 def test_withdrawal_re_offer_and_recall_reach_the_other_service_over_http(
@@ -339,6 +355,7 @@ def test_withdrawal_re_offer_and_recall_reach_the_other_service_over_http(
         )
         again_id, again_uid = again.id, again.transfer_uid
     a.act(again_id, "start_review")
+    a.wait_for_vault(again_uid)
     a.act(again_id, "offer")
     linked = _wait(lambda: b.transfer(again_uid), 60, f"no re-offer: {a.tail()}")
     assert (linked.follows_uid, linked.follows_answer) == (second, "Her start date is confirmed.")
