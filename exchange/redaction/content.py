@@ -99,10 +99,14 @@ class StreamText:
             if op >= 0:
                 low, high = max(start - base, 0), min(end - base, len(self.chunks[index]))
                 if isinstance(glyphs, Metrics):
-                    data = self.chunks[index]
+                    raw = self.raw.get(index)
+                    codes = (
+                        raw[low:high] if raw is not None else _codes(self.chunks[index], low, high)
+                    )
+                    units = glyphs.units
                     found.extend(
-                        (op, element, k, k + 1, glyphs.units(_byte(data[k], k, self, index)))
-                        for k in range(low, high)
+                        (op, element, k, k + 1, units(byte))
+                        for k, byte in zip(range(low, high), codes, strict=True)
                     )
                 elif glyphs is not None:
                     found.extend(
@@ -114,10 +118,9 @@ class StreamText:
         return found
 
 
-def _byte(char: str, position: int, text: StreamText, index: int) -> int:
-    """Return the byte behind one character of a one-byte-per-character chunk."""
-    raw = text.raw.get(index)
-    return raw[position] if raw is not None else ord(char) & 0xFF
+def _codes(chunk: str, low: int, high: int) -> list[int]:
+    """Return the bytes behind characters low..high of a one-byte-per-character chunk."""
+    return [ord(char) & 0xFF for char in chunk[low:high]]
 
 
 def _glyph_end(glyphs: GlyphMap, position: int, chunk: str) -> int:

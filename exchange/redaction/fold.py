@@ -74,18 +74,30 @@ def fold(text: str) -> Folded:
     origin: list[int] = []
     index = 0
     length = len(text)
-    while index < length:
-        if index in skips:
-            index = skips[index]
-            continue
+    # Fold the stretches between skipped runs whole: ASCII at once, the rest char by char.
+    for start in sorted(skips):
+        if start < index:
+            continue  # Inside a run already skipped.
+        _fold_stretch(text, index, start, pieces, origin)
+        index = skips[start]
+    _fold_stretch(text, index, length, pieces, origin)
+    origin.append(length)
+    runs = tuple((bisect_left(origin, a), bisect_left(origin, b)) for a, b in spaced)
+    return Folded("".join(pieces), origin, runs)
+
+
+def _fold_stretch(text: str, start: int, end: int, pieces: list[str], origin: list[int]) -> None:
+    """Append the folded characters of text[start:end] and each one's original offset."""
+    stretch = text[start:end]
+    if stretch.isascii():
+        pieces.append(stretch.lower())
+        origin.extend(range(start, end))
+        return
+    for index in range(start, end):
         char = text[index]
         folded = char.lower() if char.isascii() else fold_char(char)
         pieces.append(folded)
         origin.extend([index] * len(folded))
-        index += 1
-    origin.append(length)
-    runs = tuple((bisect_left(origin, a), bisect_left(origin, b)) for a, b in spaced)
-    return Folded("".join(pieces), origin, runs)
 
 
 def _one_to_one(text: str) -> dict[int, str] | None:

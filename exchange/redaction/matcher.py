@@ -42,6 +42,9 @@ class Matcher:
     def __init__(self, match_set: MatchSet) -> None:
         self.match_set = match_set
         self._initials_of: dict[str, tuple[str, str]] = {}
+        # Worked out once per group: the match set does not change under a matcher.
+        self._decisions: dict[str, tuple[Decision, tuple[str, ...]]] = {}
+        self._forms: dict[str, tuple[str, ...]] = {}
 
     @cached_property
     def _whole_words(self) -> re.Pattern[str] | None:
@@ -100,12 +103,13 @@ class Matcher:
             if group is None:
                 continue
             start, end = folded.span(found.start(), found.end(), len(text))
-            decision, reasons = group.decide()
+            decision, reasons = self._decide(group)
             if decision != "kept":
-                if not _case_allows(text[start:end], group):
+                forms = self._forms_of(group)
+                if not _case_allows(text[start:end], group, forms):
                     continue
                 decision, reasons = self._in_context(
-                    text, (start, end, removed_end), group, decision, reasons
+                    text, (start, end, removed_end), forms, decision, reasons
                 )
                 if decision != "kept":
                     start, end = widen(text, start, end, self._initials(group))
@@ -119,20 +123,34 @@ class Matcher:
         matches.sort(key=lambda m: (m.start, -m.end))
         return _merged(text, matches)
 
+    def _decide(self, group: TermGroup) -> tuple[Decision, tuple[str, ...]]:
+        """Return a group's decision and reasons, worked out once."""
+        found = self._decisions.get(group.key)
+        if found is None:
+            found = self._decisions[group.key] = group.decide()
+        return found
+
+    def _forms_of(self, group: TermGroup) -> tuple[str, ...]:
+        """Return a group's forms, worked out once."""
+        found = self._forms.get(group.key)
+        if found is None:
+            found = self._forms[group.key] = group.forms
+        return found
+
     @staticmethod
     def _in_context(
         text: str,
         span: tuple[int, int, int],
-        group: TermGroup,
+        forms: tuple[str, ...],
         decision: Decision,
         reasons: tuple,
     ) -> tuple[Decision, tuple[str, ...]]:
         """Keep a single name that a title or role gives to an adult (a full name stays a hit).
 
-        span is (start, end, end of the last name removed before it).
+        span is (start, end, end of the last name removed before it); forms are the group's.
         """
         start, end, free_from = span
-        if "full" in group.forms or any(c.isspace() for c in text[start:end]):
+        if "full" in forms or any(c.isspace() for c in text[start:end]):
             return decision, reasons  # A full name or letter-spaced name is removed anyway.
         adult = adult_by_context(text, start, end, free_from)
         if adult is None:
@@ -170,7 +188,7 @@ class Matcher:
                 group = self.match_set.group(hit.group())
                 if group is None:
                     continue
-                decision, reasons = group.decide()
+                decision, reasons = self._decide(group)
                 hits.append(Match(start, end, group, decision, (*reasons, "letter_spaced")))
                 taken.append((start, end))
         return hits
@@ -192,7 +210,7 @@ class Matcher:
             if any(m.start < start or m.end > end for m in inside):
                 continue  # Overlaps a hit it does not contain: keep the known one.
             group = groups[int(str(hit.lastgroup)[1:])]
-            decision, reasons = group.decide()
+            decision, reasons = self._decide(group)
             if decision == "kept":
                 continue
             hits = [m for m in hits if m not in inside]
@@ -216,7 +234,7 @@ class Matcher:
                 group = self.match_set.group(hit.group())
                 if group is None:
                     continue
-                decision, reasons = group.decide()
+                decision, reasons = self._decide(group)
                 found.append(Match(start, end, group, decision, (*reasons, "inside_longer_word")))
                 taken.append((start, end))
         return found
@@ -327,14 +345,15 @@ def _folded_offset(folded: Folded, original: int) -> int:
     return bisect_left(folded.origin, original)
 
 
-def _case_allows(original: str, group: TermGroup) -> bool:
+def _case_allows(original: str, group: TermGroup, forms: tuple[str, ...]) -> bool:
     """Say whether the original spelling can be this name (initials and everyday words)."""
+    initials = "initials" in forms and group.initials
+    if not initials and not (group.ordinary_word and "full" not in forms):
+        return True  # Any spelling of an ordinary name form will do.
     letters = [c for c in original if c.isalpha()]
-    if group.initials:
+    if initials:
         return all(c.isupper() for c in letters)
-    if group.ordinary_word and "full" not in group.forms:
-        return bool(letters) and letters[0].isupper()
-    return True
+    return bool(letters) and letters[0].isupper()
 
 
 def _glued(text: str, start: int, end: int) -> bool:
