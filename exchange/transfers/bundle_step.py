@@ -25,7 +25,11 @@ from exchange.records.models import Incident, Pupil, School, User, VaultDocument
 from exchange.transfers.actors import Actor
 from exchange.transfers.follow_ups import change_of, previous_delivery, sent_before
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
-from exchange.transfers.redaction_step import included_ids
+from exchange.transfers.redaction_step import (
+    documents_without_redacted_copy,
+    included_ids,
+    no_redacted_copy_message,
+)
 from exchange.transfers.steps import audit
 from exchange.vault.pseudonyms import pupil_reference
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
@@ -38,6 +42,13 @@ class BundleWriteError(ExchangeError):
 
     code = "bundle_write_error"
     status_code = 507
+
+
+class UnredactedDocument(ExchangeError):
+    """A document that would travel has no redacted copy; its original is never sent."""
+
+    code = "unredacted_document"
+    status_code = 409
 
 
 def outbox_path(instance: Instance, transfer: Transfer) -> Path:
@@ -221,7 +232,14 @@ def _redaction_summary(session: Session, transfer: Transfer) -> content.Redactio
 def vault_files_for(
     session: Session, instance: Instance, transfer: Transfer, pupil: Pupil, folder: Path
 ) -> list[content.VaultFile]:
-    """Decrypt each included document's redacted form into a private temp folder, hashing it."""
+    """Decrypt each included document's redacted form into a private temp folder, hashing it.
+
+    Refuse, before anything is read, when a document has no redacted copy: the workflow's
+    precondition says so to the DSL first, and this is the second line (an original never goes).
+    """
+    missing = documents_without_redacted_copy(session, transfer)
+    if missing:
+        raise UnredactedDocument(no_redacted_copy_message(missing))
     key = pupil_data_key(session, pupil, instance.instance_key)
     reviews = {
         review.object_id: review
@@ -234,16 +252,11 @@ def vault_files_for(
     files = []
     for number, document_id in enumerate(included_ids(transfer, "document"), start=1):
         document = session.get(VaultDocument, document_id)
-        review = reviews.get(document_id)
-        storage_key = (
-            review.redacted_storage_key
-            if review and review.redacted_storage_key
-            else document.storage_key
-        )
+        storage_key = reviews[document_id].redacted_storage_key
+        if not storage_key:  # Checked above; never fall back to the original.
+            raise UnredactedDocument(no_redacted_copy_message([document_id]))
         # A redacted document is always a PDF, whatever the original was.
-        redacted = bool(review and review.redacted_storage_key)
-        media_type = "application/pdf" if redacted else document.media_type
-        extension = ".pdf" if media_type == "application/pdf" else ".bin"
+        media_type, extension = "application/pdf", ".pdf"
         path = folder / f"{number:04d}{extension}"
         digest, size = hashlib.sha256(), 0
         with path.open("wb") as handle:

@@ -35,6 +35,8 @@ def transfers() -> None:
       5. authorise ID --confirm       (the service delivers; receipt and countersignature follow)
     Sending offline (no service at the other school):
       create, review, conversation, authorise, export ID, then confirm-receipt ID
+      (or record-form ID --file SIGNED.pdf; a receiving DSL with an email on the
+      destination is sent a download page where they confirm receipt themselves)
     Receiving:
       respond ID --accept --on-roll (or --reject --reason TEXT); the file then arrives by itself
 
@@ -308,6 +310,29 @@ def confirm_receipt(
         confirmed_by=confirmed_by,
     )
     click.echo("receipt recorded and signed; the transfer is closed")
+
+
+@transfers.command("record-form")
+@click.argument("reference")
+@click.option(
+    "--file",
+    "form_file",
+    required=True,
+    type=click.File("rb"),
+    help="The transfer form the receiving DSL signed and sent back (PDF, PNG or JPEG).",
+)
+@click.option("--confirmed-by", required=True, help="Who signed it: name and school.")
+@ACT_AS
+@click.pass_obj
+def record_form(
+    obj: dict[str, Any], reference: str, form_file: Any, confirmed_by: str, act_as: str
+) -> None:
+    """Keep the signed transfer form of an offline transfer as its receipt, and sign a record."""
+    from exchange.transfers.offline_route import MAX_FORM_BYTES
+
+    form = form_file.read(MAX_FORM_BYTES + 1)
+    _act(obj, reference, act_as, "record_signed_form", form=form, confirmed_by=confirmed_by)
+    click.echo("signed form kept and receipt signed; the transfer is closed")
 
 
 @transfers.command("destination-add")

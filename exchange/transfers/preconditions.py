@@ -12,7 +12,11 @@ from exchange.transfers.bundle_step import outbox_path
 from exchange.transfers.models import RedactionReview, Transfer
 from exchange.transfers.openings import has_opened
 from exchange.transfers.outgoing import conversation_required
-from exchange.transfers.redaction_step import unresolved_flags
+from exchange.transfers.redaction_step import (
+    documents_without_redacted_copy,
+    no_redacted_copy_message,
+    unresolved_flags,
+)
 from exchange.transfers.workflow_types import Precondition, Step
 
 
@@ -27,6 +31,11 @@ def _flags_resolved(step: Step) -> str | None:
     if not flags:
         return None
     return f"Resolve the {len(flags)} redaction flag(s) first: each needs your decision"
+
+
+def _redacted_copy_of_every_document(step: Step) -> str | None:
+    missing = documents_without_redacted_copy(step.session, step.need_transfer)
+    return no_redacted_copy_message(missing) if missing else None
 
 
 def _opened_before_confirming(step: Step) -> str | None:
@@ -141,6 +150,10 @@ def _destination_known(step: Step) -> str | None:
 
 FRESH_SECOND_FACTOR = Precondition("a second factor confirmed minutes ago", _fresh_second_factor)
 FLAGS_RESOLVED = Precondition("every redaction flag resolved", _flags_resolved)
+REDACTED_COPY_OF_EVERY_DOCUMENT = Precondition(
+    "a redacted copy of every document that travels (an original never does)",
+    _redacted_copy_of_every_document,
+)
 OPENED_BEFORE_CONFIRMING = Precondition(
     "a document confirmed only after its DSL opened it in the viewer", _opened_before_confirming
 )

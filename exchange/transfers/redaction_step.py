@@ -112,6 +112,33 @@ def unresolved_flags(session: Session, transfer: Transfer) -> list[RedactionRevi
     return [review for review in reviews(session, transfer) if review.blocks_authorisation]
 
 
+def documents_without_redacted_copy(session: Session, transfer: Transfer) -> list[int]:
+    """Return the included documents with no redacted copy to send (an original never goes)."""
+    redacted = {
+        review.object_id
+        for review in reviews(session, transfer)
+        if review.kind == "document" and review.redacted_storage_key
+    }
+    return [number for number in included_ids(transfer, "document") if number not in redacted]
+
+
+def no_redacted_copy_message(document_ids: list[int]) -> str:
+    """Say, for the DSL, which documents have no redacted copy and what to do (audit-sized)."""
+    shown = [str(number) for number in document_ids[:3]]
+    more = len(document_ids) - len(shown)
+    if len(document_ids) == 1:
+        which = f"Document {shown[0]} has"
+    elif more:
+        which = f"Documents {', '.join(shown)} and {more} more have"
+    else:
+        which = f"Documents {', '.join(shown[:-1])} and {shown[-1]} have"
+    each = "it" if len(document_ids) == 1 else "each"
+    return (
+        f"{which} no redacted copy, and an original is never sent: on the redaction review, "
+        f"exclude {each} or upload a redacted PDF in its place"
+    )
+
+
 def resolve(step: Step) -> RedactionReview:
     """Body of "resolve_flag": record the decision; after authorisation, reopen the transfer."""
     transfer = step.need_transfer

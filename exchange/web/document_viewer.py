@@ -212,6 +212,7 @@ def _sent_page(
     deciding = (
         review.blocks_authorisation
         and review.report.get("status") != "blocked"
+        and review.redacted_storage_key is not None
         and shown > 0
         and "resolve_flag" in _possible_actions(transfer)
     )
