@@ -34,6 +34,13 @@ _CONFIRMED = "exchange.second_factor_user_id"
 LOCKED = f"too many wrong codes: this user is locked out for {LOCK_MINUTES} minutes"
 
 UserFinder = Callable[[Session, int, Any], User]
+# Which of the three it was, for the command line.
+CLI_WORDS = {
+    totp.WRONG: "it is not the current code",
+    totp.EXPIRED: "it expired",
+    totp.USED: "it was used already",
+    totp.MALFORMED: "a code is 6 digits",
+}
 
 TOTP_OPTION = click.option(
     "--code",
@@ -130,13 +137,14 @@ def _problem(session: Session, user: User, instance_key: bytes, code: str) -> st
         return LOCKED
     if not code.strip():
         return "no code given: the current code from the acting user's authenticator app is needed"
-    if totp.check_code(session, user, instance_key, code):
+    problem = totp.code_problem(session, user, instance_key, code)
+    if problem is None:
         return None
     if record_second_factor_failure(session, user):
         return LOCKED
     return (
-        "that code is wrong, expired or already used: give the next code from the acting "
-        "user's authenticator app"
+        f"that code is wrong, expired or already used ({CLI_WORDS.get(problem, problem)}): "
+        "give the next code from the acting user's authenticator app"
     )
 
 

@@ -71,17 +71,53 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
     return None
 
 
-def check_code(session: Session, user: User, instance_key: bytes, code: str) -> bool:
-    """Return whether a TOTP code is right and unused; remember its step so it is not reused."""
+# Why a code did not confirm the person, in their words (the web and the CLI show these).
+EMPTY = "Enter the 6-digit code from your authenticator app"
+MALFORMED = "Enter the 6-digit code from your authenticator app: 6 digits, without letters"
+WRONG = "That code is wrong: enter the 6-digit code your authenticator app shows now"
+EXPIRED = "That code has expired: enter the 6-digit code your authenticator app shows now"
+USED = (
+    "That code has already been used: wait for the next 6-digit code (it changes every 30 seconds)"
+)
+NOT_ENROLLED = "Set up a second factor first: sign out and sign in again"
+# How far back a code still reads as "expired" rather than "wrong" (5 minutes of steps).
+EXPIRED_STEPS = 10
+
+
+def _expired_step(secret: str, code: str, now: float | None = None) -> bool:
+    """Return whether the code was this user's code a few minutes ago (not now)."""
+    code = code.strip().replace(" ", "")
+    step = int((time.time() if now is None else now) // STEP_SECONDS)
+    totp = pyotp.TOTP(secret)
+    return any(
+        secrets.compare_digest(totp.at(old * STEP_SECONDS), code)
+        for old in range(step - 2, step - EXPIRED_STEPS - 1, -1)
+    )
+
+
+def code_problem(session: Session, user: User, instance_key: bytes, code: str) -> str | None:
+    """Return why a TOTP code does not confirm the user now, or None (and spend its step)."""
     secret = load_secret(user, instance_key)
     if secret is None:
-        return False
-    step = matching_step(secret, code)
+        return NOT_ENROLLED
+    bare = code.strip().replace(" ", "")
+    if not bare:
+        return EMPTY
+    if not (bare.isdigit() and len(bare) == 6):
+        return MALFORMED
+    step = matching_step(secret, bare)
     state = security_of(session, user)
-    if step is None or (state.totp_last_step is not None and step <= state.totp_last_step):
-        return False
+    if step is None:
+        return EXPIRED if _expired_step(secret, bare) else WRONG
+    if state.totp_last_step is not None and step <= state.totp_last_step:
+        return USED
     state.totp_last_step = step
-    return True
+    return None
+
+
+def check_code(session: Session, user: User, instance_key: bytes, code: str) -> bool:
+    """Return whether a TOTP code is right and unused; remember its step so it is not reused."""
+    return code_problem(session, user, instance_key, code) is None
 
 
 def confirm_enrolment(

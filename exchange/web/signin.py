@@ -29,7 +29,7 @@ from exchange.web.setup import limiter
 signin = Blueprint("signin", __name__)
 PENDING_SECONDS = 600
 WRONG_DETAILS = "Enter a correct email address and password"
-WRONG_CODE = "Enter the 6-digit code from your authenticator app, or a recovery code"
+WRONG_RECOVERY_CODE = "That recovery code is wrong or has already been used"
 LOCKED = "Too many attempts. Wait 15 minutes and try again"
 
 
@@ -99,18 +99,25 @@ def second_factor() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         code = request.form.get("code", "").strip()
+        problem = None if is_locked(db(), user) else _code_or_recovery(user, code)
         if is_locked(db(), user):
             errors["code"] = LOCKED
-        elif totp.check_code(db(), user, instance().instance_key, code) or (
-            len(code) > 6 and totp.use_recovery_code(db(), user, code)
-        ):
+        elif problem is None:
             return _finish_sign_in(user, second_factor=True)
         else:
             locked = record_second_factor_failure(db(), user)
             db().commit()
-            errors["code"] = LOCKED if locked else WRONG_CODE
+            errors["code"] = LOCKED if locked else problem
     status = 400 if errors else 200
     return render_template("signin/code.html", errors=errors), status
+
+
+def _code_or_recovery(user: Any, code: str) -> str | None:
+    """Return why neither the TOTP code nor a recovery code confirms the user, or None."""
+    problem = totp.code_problem(db(), user, instance().instance_key, code)
+    if problem is None or (len(code) > 6 and totp.use_recovery_code(db(), user, code)):
+        return None
+    return WRONG_RECOVERY_CODE if problem == totp.MALFORMED and len(code) > 6 else problem
 
 
 @signin.route("/login/enrol", methods=["GET", "POST"])
@@ -170,7 +177,11 @@ def confirm() -> Any:
     if request.method == "POST":
         if not totp.is_enrolled(db(), user):
             errors["code"] = "Set up a second factor first: sign out and sign in again"
-        elif totp.check_code(db(), user, instance().instance_key, request.form.get("code", "")):
+        elif (
+            problem := totp.code_problem(
+                db(), user, instance().instance_key, request.form.get("code", "")
+            )
+        ) is None:
             row = web_session()
             assert row is not None
             confirm_second_factor(row)
@@ -186,7 +197,7 @@ def confirm() -> Any:
                 session.clear()
                 session["ended"] = LOCKED_OUT
                 return redirect(url_for("signin.login"))
-            errors["code"] = "Enter the 6-digit code from your authenticator app"
+            errors["code"] = problem
     return render_template("signin/confirm.html", errors=errors, target=target), (
         400 if errors else 200
     )

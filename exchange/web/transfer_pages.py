@@ -17,7 +17,7 @@ from exchange.transfers.acknowledgement import acknowledgement_of
 from exchange.transfers.actors import Actor
 from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
-from exchange.transfers.outgoing import conversation_required
+from exchange.transfers.outgoing import conversation_date_problem, conversation_required
 from exchange.transfers.redaction_step import reviews, unresolved_flags
 from exchange.web.access import (
     attempt,
@@ -128,7 +128,7 @@ def start(pupil_id: int) -> Any:
 
 @transfer_pages.route("/<int:transfer_id>")
 @requires("view_transfers")
-def show(transfer_id: int, error: str | None = None) -> Any:
+def show(transfer_id: int, error: str | None = None, field: str | None = None) -> Any:
     """Show a transfer: the DSL's task list, or its metadata for the DPO."""
     transfer = own(Transfer, transfer_id)
     steps = (
@@ -147,6 +147,10 @@ def show(transfer_id: int, error: str | None = None) -> Any:
         "transfer": transfer,
         "steps": steps,
         "error": error,
+        "errors": {field or ("decision" if transfer.direction == INCOMING else "tasks"): error}
+        if error
+        else {},
+        "form": request.form,
         "today": date.today(),
         "flags": flags,
         "conversation_required": required,
@@ -329,6 +333,10 @@ def conversation(transfer_id: int) -> Any:
             held_on = date.fromisoformat(form.get("held_on", ""))
         except ValueError:
             errors["held_on"] = "Enter the date of the conversation, for example 2026-11-19"
+        else:
+            problem = conversation_date_problem(transfer, held_on)
+            if problem:
+                errors["held_on"] = problem
         if not form.get("participants", "").strip():
             errors["participants"] = "Enter who took part"
         if not form.get("summary", "").strip():
@@ -394,13 +402,16 @@ def answer(transfer_id: int) -> Any:
     transfer = _incoming(transfer_id)
     decision = request.form.get("decision")
     if decision not in ("accept", "reject"):
-        return show(transfer_id, "Choose whether to accept or reject the offer")
-    error = _act(
-        transfer,
-        decision,
-        reason=request.form.get("reason", ""),
-        on_roll_confirmed=request.form.get("on_roll") == "yes",
-    )
+        return show(transfer_id, "Choose whether to accept or reject the offer", "decision")
+    reason, on_roll = request.form.get("reason", ""), request.form.get("on_roll") == "yes"
+    error = _act(transfer, decision, reason=reason, on_roll_confirmed=on_roll)
     if error:
-        return show(transfer_id, error)
+        # The workflow's words, shown beside what the DSL left out (or the choice itself).
+        if decision == "accept" and not on_roll:
+            field = "on_roll"
+        elif decision == "reject" and not reason.strip():
+            field = "reason"
+        else:
+            field = "decision"
+        return show(transfer_id, error, field)
     return redirect(url_for("transfer_pages.show", transfer_id=transfer.id))
