@@ -213,3 +213,11 @@ def test_the_departing_dsl_uploads_the_signed_form_which_is_kept(
     assert opened.status_code == 200
     assert opened.get_data() == form
     assert _events(instance, "transfer.signed_form_opened") == before + 1
+    # The DPO sees the offline receipt verified and opens the kept form from there.
+    dpo = mailing_app.test_client()
+    sign_in(dpo, instance, world.user("sender", "dpo"))
+    verified = dpo.get(f"/receipts/{transfer_id}/verify").get_data(as_text=True)
+    assert "Offline receipt verified" in verified
+    assert "signed transfer form" in verified
+    assert f"/transfers/{transfer_id}/signed-form/file" in verified
+    assert dpo.get(f"{path}/file").get_data() == form
