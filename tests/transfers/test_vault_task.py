@@ -1,0 +1,160 @@
+"""The vault task: queued with ids only, run after commit, and waited for by the workflow."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from totp_kit import acting, enrol
+from transfer_kit import OTHER_CHILD, Pair, actor, make_pdf
+
+from exchange.cli import main
+from exchange.db import transaction
+from exchange.instance import Instance
+from exchange.outbox.models import OutboxMessage
+from exchange.outbox.service import dispatch, written_in
+from exchange.partners.service import find_partner
+from exchange.records.models import Pupil, School, User, VaultDocument
+from exchange.tasks import names
+from exchange.transfers import states, workflow
+from exchange.transfers.client import WsgiTransport
+from exchange.transfers.effects import inline_sender
+from exchange.transfers.models import RedactionReview, Transfer
+from exchange.transfers.vault_task import DUPLICATE, redact_vault
+from exchange.transfers.workflow_types import ActionRefused
+from exchange.vault.pupil_keys import blob_context, pupil_data_key
+
+
+def _more_documents(instance: Instance, pupil_id: int, count: int) -> None:
+    with transaction(instance.sessions) as session:
+        pupil = session.get(Pupil, pupil_id)
+        key = pupil_data_key(session, pupil, instance.instance_key)
+        for number in range(count):
+            data = make_pdf([f"Note {number}", f"{OTHER_CHILD[0]} {OTHER_CHILD[1]} was there."])
+            blob = instance.blobs.write(key, blob_context(pupil), io.BytesIO(data), 10**7)
+            session.add(
+                VaultDocument(
+                    school_id=pupil.school_id,
+                    pupil_id=pupil.id,
+                    original_filename=f"note-{number}.pdf",
+                    media_type="application/pdf",
+                    size=blob.size,
+                    sha256=blob.sha256,
+                    storage_key=blob.storage_key,
+                )
+            )
+
+
+def _review(instance: Instance, pair: Pair, transfer_id: int | None = None) -> tuple[int, list]:
+    """Start (or restart) the review; return the transfer id and the outbox ids written."""
+    with transaction(instance.sessions) as session:
+        dsl = actor(session, pair.sender_dsl_id)
+        if transfer_id is None:
+            school = session.get(School, pair.sender_id)
+            partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
+            transfer = workflow.start(
+                session,
+                instance,
+                school,
+                "create",
+                dsl,
+                pupil=session.get(Pupil, pair.pupil_id),
+                partner=partner,
+            )
+        else:
+            transfer = session.get(Transfer, transfer_id)
+            workflow.apply(session, instance, transfer, "back_to_draft", dsl)
+        workflow.apply(session, instance, transfer, "start_review", dsl)
+        return transfer.id, written_in(session)
+
+
+def _offer(instance: Instance, pair: Pair, transfer_id: int) -> None:
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        workflow.apply(session, instance, transfer, "offer", actor(session, pair.sender_dsl_id))
+
+
+def _document_digests(instance: Instance, transfer_id: int) -> list[tuple[int, str | None]]:
+    with instance.sessions() as session:
+        rows = session.scalars(
+            select(RedactionReview)
+            .where(RedactionReview.transfer_id == transfer_id, RedactionReview.kind == "document")
+            .order_by(RedactionReview.object_id)
+        )
+        return [(row.object_id, row.redacted_sha256) for row in rows]
+
+
+def test_the_review_returns_at_once_and_the_offer_waits_for_the_vault(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    _more_documents(instance, pair.pupil_id, 2)
+    transfer_id, pending = _review(instance, pair)
+    with instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        assert transfer.state == states.REDACTION_REVIEW
+        assert (transfer.vault_done, transfer.vault_total) == (0, 3)
+        assert transfer.vault_queued_at is not None
+        [row] = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(pending)))
+        assert (row.task, row.args) == (names.REDACT_VAULT, [transfer_id])  # An id, no name.
+        assert _document_digests(instance, transfer_id) == []
+    with pytest.raises(ActionRefused, match=r"still being redacted \(0 of 3 done\)"):
+        _offer(instance, pair, transfer_id)
+
+    assert dispatch(instance.sessions, inline_sender(instance, transport), pending) == 1
+    with instance.sessions() as session:
+        transfer = session.get(Transfer, transfer_id)
+        assert transfer.vault_queued_at is None
+        assert (transfer.vault_done, transfer.vault_total) == (3, 3)
+        assert session.get(OutboxMessage, pending[0]).ran_at is not None
+    digests = _document_digests(instance, transfer_id)
+    assert len(digests) == 3
+    assert all(digest for _, digest in digests)
+    # A second send of the same row (after a crash) does nothing.
+    assert redact_vault(instance, transfer_id, pending[0]) == DUPLICATE
+    assert len(_document_digests(instance, transfer_id)) == 3
+    _offer(instance, pair, transfer_id)
+
+
+def test_one_process_or_two_file_the_same_redacted_bytes(instance: Instance, pair: Pair) -> None:
+    _more_documents(instance, pair.pupil_id, 3)
+    transfer_id, pending = _review(instance, pair)
+    assert redact_vault(instance, transfer_id, pending[0], workers=1) == "redacted"
+    one = _document_digests(instance, transfer_id)
+    _, pending = _review(instance, pair, transfer_id)
+    assert redact_vault(instance, transfer_id, pending[0], workers=2) == "redacted"
+    two = _document_digests(instance, transfer_id)
+    assert one == two
+    assert len(one) == 4
+
+
+def test_the_command_line_shows_progress_on_stderr(
+    instance: Instance, pair: Pair, cli_env: dict[str, str]
+) -> None:
+    _more_documents(instance, pair.pupil_id, 1)
+    with transaction(instance.sessions) as session:
+        school = session.get(School, pair.sender_id)
+        partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
+        dsl = actor(session, pair.sender_dsl_id)
+        pupil = session.get(Pupil, pair.pupil_id)
+        transfer = workflow.start(
+            session, instance, school, "create", dsl, pupil=pupil, partner=partner
+        )
+        reference = transfer.transfer_uid[:8]
+        email = session.get(User, pair.sender_dsl_id).email
+        urn = school.urn
+    enrol(instance, email)
+    result = CliRunner().invoke(
+        main,
+        ["--school", urn, "transfers", "review", reference,
+         *acting(instance, email)],
+        env=cli_env,
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Redacting")]
+    assert lines[0] == "Redacting documents: 0 of 2 done"
+    assert lines[-1] == "Redacting documents: 2 of 2 done"
+    assert len(re.findall(r"review \d+: document", result.stdout)) == 2
