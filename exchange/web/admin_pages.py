@@ -156,36 +156,31 @@ def rotate() -> Any:
 @admin_pages.route("/policy", methods=["GET", "POST"])
 @requires("manage_policy")
 def policy() -> Any:
-    """Show the category tree and which categories transfer; change one category's mapping."""
+    """Show the category tree and what each category transfers as; save them all in one form."""
     errors: dict[str, str] = {}
+    categories = school_categories(db(), current_school())
+    chosen: dict[int, str] = {}
     if request.method == "POST":
-        category_id = request.form.get("category_id", "")
-        category = own(Category, int(category_id)) if category_id.isdigit() else None
-        value = request.form.get("transfer_class", "")
-        field = f"class-{category.id}" if category else "policy"
-        if category is None:
-            errors["policy"] = "Choose a category"
-        elif value not in _choices(category):
-            errors[field] = "Choose what this category transfers as"
-        else:
-            previous = _selected(category)
-            try:
-                set_transfer_class(db(), current_school(), category.path, value)
-            except ExchangeError as exc:
-                db().rollback()
-                errors[field] = _sentence(exc.message)
-            else:
-                if previous != value:
+        chosen = _posted_choices(categories)
+        if not chosen:
+            errors["policy"] = "Choose what each category transfers as"
+        for category in categories:
+            value = chosen.get(category.id)
+            if value is not None and value not in _choices(category):
+                errors[f"class-{category.id}"] = "Choose what this category transfers as"
+        if not errors:
+            changed = _save_policy(categories, chosen, errors)
+            if not errors:
+                for category, previous, value in changed:
                     audit_view(
                         "policy.changed", "category", category.id, before=previous, after=value
                     )
                 return redirect(url_for("admin_pages.policy"))
-    categories = school_categories(db(), current_school())
     rows = [
         {
             "category": c,
             "resolved": transfer_class_of(c),
-            "selected": _selected(c),
+            "selected": chosen.get(c.id, _selected(c)),
             "choices": _choices(c),
         }
         for c in categories
@@ -193,6 +188,37 @@ def policy() -> Any:
     return render_template("admin/policy.html", rows=rows, errors=errors, labels=_labels()), (
         400 if errors else 200
     )
+
+
+def _posted_choices(categories: list[Category]) -> dict[int, str]:
+    """Return the submitted value for each category (the one-category form is still read)."""
+    form = request.form
+    chosen = {c.id: form[f"class-{c.id}"] for c in categories if f"class-{c.id}" in form}
+    single = form.get("category_id", "")
+    if single:
+        category = own(Category, int(single)) if single.isdigit() else None
+        if category is not None:
+            chosen[category.id] = form.get("transfer_class", "")
+    return chosen
+
+
+def _save_policy(
+    categories: list[Category], chosen: dict[int, str], errors: dict[str, str]
+) -> list[tuple[Category, str, str]]:
+    """Apply every changed category, all or nothing; return (category, before, after)."""
+    changed = []
+    for category in categories:
+        value, previous = chosen.get(category.id), _selected(category)
+        if value is None or value == previous:
+            continue
+        try:
+            set_transfer_class(db(), current_school(), category.path, value)
+        except ExchangeError as exc:
+            db().rollback()
+            errors[f"class-{category.id}"] = _sentence(exc.message)
+            return []
+        changed.append((category, previous, value))
+    return changed
 
 
 def _labels() -> dict[str, str]:
