@@ -34,11 +34,13 @@ SUBJECTS = {
     "offer_withdrawn": "An offer of a safeguarding file was withdrawn by the sending school",
     "recall_requested": "The sending school recalled a safeguarding file it sent you",
     "recall_confirmed": "The receiving school destroyed the safeguarding file you recalled",
+    "destination_unknown": "A pupil has left with no known destination",
     "deadline_5": "A safeguarding file is due within 5 school days",
     "deadline_3": "A safeguarding file is due within 3 school days",
     "overdue": "A safeguarding file transfer is overdue",
 }
 DSL_ROLES = ("dsl", "deputy_dsl")
+UNKNOWN_DESTINATION = "destination_unknown"
 
 
 def recipients(session: Session, school: School, event: str) -> list[str]:
@@ -99,4 +101,34 @@ def send_for(session: Session, instance: Instance, transfer: Transfer, event: st
     """Send a transfer event's email: an offline export's download link, else a DSL alert."""
     if event == PICKUP_EVENT:
         return email_link(session, instance.instance_key, instance.config, transfer)
+    if event == UNKNOWN_DESTINATION:
+        return tell_local_authority(session, instance.config, transfer)
     return send_alert(session, instance.config, transfer, event)
+
+
+def tell_local_authority(session: Session, config: dict[str, Any], transfer: Transfer) -> int:
+    """Tell the LA's CME officer (and the DSLs) that a pupil left with no known destination."""
+    if transfer.partner.kind != "unknown":
+        return 0
+    school = session.get(School, transfer.school_id)
+    assert school is not None
+    address = school_setting(school, "la_cme_email")
+    left = f"{transfer.leaving_date:%d %B %Y}" if transfer.leaving_date else "recently"
+    sent = 0
+    if address:
+        sent = send_mail(
+            config,
+            [address],
+            SUBJECTS[UNKNOWN_DESTINATION],
+            f"{school.name} (URN {school.urn}) has a pupil who left {left} with no known "
+            "destination. Under the statutory guidance on children missing education the "
+            "school tells the local authority. The school's safeguarding lead will give you "
+            "the child's details by your usual secure route.\n\n"
+            f"School reference: {transfer.transfer_uid}\n\n"
+            "This email deliberately holds no information about the child.\n",
+        )
+    log.info(
+        "local authority told" if sent else "local authority not told",
+        extra={"school_id": school.id, "configured": bool(address)},
+    )
+    return sent + send_alert(session, config, transfer, UNKNOWN_DESTINATION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from exchange.errors import ValidationError
@@ -14,9 +15,13 @@ DEFAULTS: dict[str, Any] = {
     "deputy_may_authorise": False,
     "dsl_email": None,
     "senco_email": None,
+    # The local authority's children-missing-education officer: told when a child leaves for
+    # an unknown destination (statutory guidance "Children missing education").
+    "la_cme_email": None,
     "offer_valid_days": 14,
     "service_url": None,
 }
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CHOICES = {"deadline_unit": ("days", "school_days"), "conversation_required": ("all", "flagged")}
 
 
@@ -38,4 +43,6 @@ def update_settings(school: School, **changes: Any) -> None:
             not isinstance(value, int) or value < 1
         ):
             raise ValidationError(f"{key} must be a whole number of at least 1")
+        if key.endswith("_email") and value is not None and not EMAIL.fullmatch(str(value)):
+            raise ValidationError(f"{key} must be an email address")
     school.settings = {**(school.settings or {}), **changes}

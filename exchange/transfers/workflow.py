@@ -126,6 +126,7 @@ ACTIONS: dict[str, Action] = {
             (S.DRAFT,),
             "transfer.create",
             outgoing.create,
+            effects=(_notify("destination_unknown"),),
         ),
         Action(
             "select_item",
