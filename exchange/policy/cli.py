@@ -137,3 +137,43 @@ def add_command(
         )
         resolved = transfer_class_of(category)
     click.echo(f"{category.path}: {'transfers as ' + resolved if resolved else 'not transferred'}")
+
+
+@policy.command("incoming")
+@click.option(
+    "--set",
+    "pairs",
+    multiple=True,
+    metavar="CLASS=PATH",
+    help="File records received in this transfer class under the category at PATH.",
+)
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    metavar="CLASS",
+    type=click.Choice(list(TRANSFER_CLASSES)),
+    help="Go back to the default for this class (the first category carrying it).",
+)
+@click.pass_obj
+def incoming_command(
+    obj: dict[str, Any], pairs: tuple[str, ...], defaults: tuple[str, ...]
+) -> None:
+    """Show or set where records received from other schools are filed, class by class."""
+    from exchange.policy.incoming import mapping_table, set_mapping
+
+    instance, school_id = _ready(obj)
+    with transaction(instance.sessions) as session:
+        scope_session(session, school_id)
+        school = session.get(School, school_id)
+        for pair in pairs:
+            transfer_class, separator, path = pair.partition("=")
+            if not separator or not path.strip():
+                raise click.UsageError(f"--set takes CLASS=PATH, not {pair!r}")
+            set_mapping(session, school, transfer_class.strip(), path.strip())
+        for transfer_class in defaults:
+            set_mapping(session, school, transfer_class, None)
+        for transfer_class, path, chosen in mapping_table(session, school):
+            where = path or 'none: filed under "Transferred in"'
+            how = "set" if chosen else "default"
+            click.echo(f"{transfer_class:<18} {where}  ({how})")

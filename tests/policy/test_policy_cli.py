@@ -77,3 +77,30 @@ def test_show_without_a_school_prints_every_school(run: Runner) -> None:
     assert output.index("Child on Child Abuse") < output.index("Peer on peer abuse")
     only = run("--school", "100002", "policy", "show").output
     assert "Test Primary" not in only
+
+
+def test_incoming_shows_defaults_from_the_preset_and_sets_and_resets_a_class(run: Runner) -> None:
+    run("policy", "apply", "holy_trinity")
+    shown = run("policy", "incoming")
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split()[0]: line for line in shown.output.splitlines()}
+    assert set(rows) >= {"bullying", "child_protection", "racism", "sen"}
+    assert rows["bullying"].endswith("(default)")
+    assert "Peer on peer abuse/Bullying Allegation" in rows["bullying"]
+
+    changed = run("policy", "incoming", "--set", "bullying=Peer on peer abuse")
+    assert changed.exit_code == 0, changed.output
+    line = next(x for x in changed.output.splitlines() if x.startswith("bullying"))
+    assert "Peer on peer abuse  (set)" in line
+
+    unknown = run("policy", "incoming", "--set", "bullying=No such category")
+    assert unknown.exit_code != 0
+    assert "no category 'No such category'" in unknown.output
+    wrong_class = run("policy", "incoming", "--set", "gossip=Peer on peer abuse")
+    assert wrong_class.exit_code != 0
+    assert "unknown transfer class 'gossip'" in wrong_class.output
+    assert "Peer on peer abuse  (set)" in run("policy", "incoming").output  # Unchanged.
+
+    back = run("policy", "incoming", "--default", "bullying")
+    line = next(x for x in back.output.splitlines() if x.startswith("bullying"))
+    assert line.endswith("(default)")
