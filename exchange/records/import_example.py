@@ -21,11 +21,14 @@ from exchange.records.schools import add_school
 from exchange.records.upn import make_upn
 
 EXAMPLE_SCHOOL = {"urn": "100001", "laestab": "8012001", "name": "Meadowbank Primary School"}
+# Paths of the "bretherton" preset, so the documented example imports into a new school that
+# applied it (docs/import-format.md, "Try the example").
+EXAMPLE_PRESET = "bretherton"
 EXAMPLE_CATEGORIES = (
-    "Child Protection",
-    "Child Protection/Disclosure",
-    "Attendance/Persistent absence",
-    "Bullying/Online",
+    "Home related issues",
+    "Home related issues/Safeguarding incident",
+    "Attendance/Internal Monitoring",
+    "Bullying Allegation/Online",
     "Medical",
 )
 
@@ -121,7 +124,7 @@ class ExportBuilder:
             "pupil": pupil["id"],
             "occurred_at": when,
             "recorded_at": _later(when, hours=2),
-            "categories": ["Child Protection/Disclosure"],
+            "categories": ["Home related issues/Safeguarding incident"],
             "narrative": self.faker.paragraph(nb_sentences=3),
             "status": "open",
             "author": author_id,
@@ -219,7 +222,7 @@ def example_export() -> ExportBuilder:
         child,
         dsl,
         occurred_at="2025-02-10T08:45:00+00:00",
-        categories=["Attendance/Persistent absence"],
+        categories=["Attendance/Internal Monitoring"],
     )
     builder.add_document(child, incident=first)
     builder.add_document(child)

@@ -62,7 +62,9 @@ def test_good_import_creates_everything(instance: Instance, school_id: int, tmp_
     assert summary.get("documents", "created") == 2
     with instance.sessions() as session:
         incident = session.scalars(select(Incident).where(Incident.source_id == "i-1")).one()
-        assert [c.path for c in incident.categories] == ["Child Protection/Disclosure"]
+        assert [c.path for c in incident.categories] == [
+            "Home related issues/Safeguarding incident"
+        ]
         assert [p.source_id for p in incident.linked_pupils] == ["p-2"]
         assert incident.status == "closed"
         assert incident.author.job_title == "Class teacher"
@@ -126,7 +128,7 @@ def test_reimport_records_changes_as_edits(instance: Instance, school_id: int, t
     incident = builder.records["incidents"][1]
     incident["narrative"] = "Revised account after the meeting."
     incident["status"] = "closed"
-    incident["categories"] = ["Attendance/Persistent absence", "Medical"]
+    incident["categories"] = ["Attendance/Internal Monitoring", "Medical"]
     incident["actions"].append(
         {"id": "a-2-2", "text": "Phoned home.", "author": "s-1", "acted_at": NOW.isoformat()}
     )
@@ -142,7 +144,7 @@ def test_reimport_records_changes_as_edits(instance: Instance, school_id: int, t
         assert edits["narrative"].new_value == "Revised account after the meeting."
         assert edits["narrative"].edited_at == NOW
         assert edits["status"].previous_value == "open"
-        assert edits["categories"].new_value == "Attendance/Persistent absence; Medical"
+        assert edits["categories"].new_value == "Attendance/Internal Monitoring; Medical"
         assert len(stored.actions) == 2
         assert session.scalar(select(func.count()).select_from(IncidentEdit)) == 1 + 3
 
