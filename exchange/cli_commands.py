@@ -81,6 +81,12 @@ COMMANDS = (
         "List the school's pupils and their UPNs (names for DSLs only).",
     ),
     LazyCommand(
+        "batches",
+        "exchange.transfers.batch_cli",
+        "batches",
+        "Transfers of many leavers at once (September): create, offer, authorise.",
+    ),
+    LazyCommand(
         "transfers",
         "exchange.transfers.cli",
         "transfers",
@@ -112,5 +118,11 @@ COMMANDS = (
         "exchange.retention.cli",
         "holds",
         "Place, release and list legal holds (nothing held is ever purged).",
+    ),
+    LazyCommand(
+        "dpo",
+        "exchange.retention.cli_dpo",
+        "dpo",
+        "The DPO's audit explorer, register for an auditor and UPN lookup.",
     ),
 )
