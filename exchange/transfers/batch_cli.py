@@ -1,0 +1,182 @@
+"""`exchange batches`: start, offer and authorise many leavers' transfers at once.
+
+The order for a September batch: `create` (from a CTF or UPNs: drafts, redaction, offers),
+then each receiving school answers, then `transfers conversation` for the children who need
+one, then `authorise`, which sends every child whose steps are met and lists the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from exchange.cli_support import ACT_AS, actor_for
+from exchange.db import transaction
+from exchange.records.models import Pupil, School
+from exchange.transfers.models import OUTGOING, TransferBatch
+
+
+@click.group()
+def batches() -> None:
+    """Transfers of many leavers at once (September): create, offer, authorise."""
+
+
+def _send(instance: Any, ids: list[int]) -> None:
+    """Queue the tasks of committed outbox rows (the beat's sweep sends any this misses)."""
+    if not ids:
+        return
+    from exchange.outbox.service import celery_sender, dispatch
+    from exchange.tasks.celery_app import make_celery
+
+    app = make_celery(instance.config)
+    try:
+        dispatch(instance.sessions, celery_sender(app), ids)
+    finally:
+        app.close()
+
+
+def _echo_outcomes(outcomes: Iterable[Any]) -> None:
+    for outcome in outcomes:
+        if outcome.transfer_id is None:
+            click.echo(f"  not started  UPN {outcome.child}: {outcome.message}")
+        elif outcome.message:
+            click.echo(f"  waiting      UPN {outcome.child}: {outcome.message}")
+
+
+def _batch(session: Any, school_id: int, reference: str) -> TransferBatch:
+    reference = reference.strip().lower()
+    if len(reference) < 8:
+        raise click.UsageError("give at least the first 8 characters of the batch id")
+    matches = session.scalars(
+        select(TransferBatch).where(
+            TransferBatch.school_id == school_id,
+            TransferBatch.direction == OUTGOING,
+            TransferBatch.batch_uid.startswith(reference),
+        )
+    ).all()
+    if len(matches) != 1:
+        raise click.UsageError(f"{len(matches)} batches of this school match {reference!r}")
+    return matches[0]
+
+
+@batches.command("create")
+@click.option("--ctf", "ctf_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--upn", "upns", multiple=True, help="A leaver's UPN (repeat for each child).")
+@click.option(
+    "--to", "to_reference", help="One destination for all (a URN); else each child's own."
+)
+@click.option(
+    "--offer/--draft-only", default=True, help="Offer each file once its review is ready."
+)
+@ACT_AS
+@click.pass_obj
+def create(
+    obj: dict[str, Any],
+    ctf_file: Path | None,
+    upns: tuple[str, ...],
+    to_reference: str | None,
+    offer: bool,
+    act_as: str,
+) -> None:
+    """Start a transfer for each pupil of a CTF, or each UPN given, with a progress bar."""
+    from exchange.outbox.service import written_in
+    from exchange.partners.destinations import find
+    from exchange.records.sealed_reads import upn_is
+    from exchange.transfers import batch as batch_service
+    from exchange.transfers.batch_sources import children_from_ctf, children_from_list
+
+    if (ctf_file is None) == (not upns):
+        raise click.UsageError("give either --ctf FILE or one or more --upn")
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        school = session.get(School, obj["school_id"])
+        destination = find(session, school.id, to_reference) if to_reference else None
+        if ctf_file is not None:
+            children, problems = children_from_ctf(
+                session, school, ctf_file.read_bytes(), destination
+            )
+            source = "ctf"
+        else:
+            ids, problems = [], []
+            for upn in upns:
+                pupil_id = session.scalar(
+                    select(Pupil.id).where(
+                        Pupil.school_id == school.id, upn_is(session, school.id, upn.strip())
+                    )
+                )
+                if pupil_id is None:
+                    problems.append((upn, "no pupil with this UPN at this school"))
+                else:
+                    ids.append(pupil_id)
+            children, more = children_from_list(session, school, ids, destination)
+            problems += more
+            source = "list"
+        with click.progressbar(length=len(children), label="Starting transfers") as bar:
+            batch, outcomes = batch_service.create_batch(
+                session, instance, school, actor_for(session, school.id, act_as), children,
+                source=source, problems=problems, offer=offer, progress=bar.update,
+            )  # fmt: skip
+        started = sum(1 for outcome in outcomes if outcome.transfer_id is not None)
+        click.echo(f"batch {batch.batch_uid}: {started} of {len(outcomes)} children started")
+        _echo_outcomes(outcomes)
+        pending = written_in(session)
+    _send(instance, pending)
+    click.echo(
+        "Next: the receiving schools answer; record each needed conversation with "
+        "`exchange transfers conversation`; then `exchange batches authorise BATCH --confirm`."
+    )
+
+
+@batches.command("show")
+@click.argument("reference")
+@click.pass_obj
+def show(obj: dict[str, Any], reference: str) -> None:
+    """Print each child of a batch (UPN), its step and what its next step needs."""
+    from exchange.transfers import batch as batch_service
+    from exchange.transfers.states import WORDS
+
+    with obj["session_factory"]() as session:
+        batch = _batch(session, obj["school_id"], reference)
+        transfers = batch_service.batch_transfers(session, batch)
+        click.echo(f"batch {batch.batch_uid}: {batch.done} of {batch.total} started")
+        for transfer in transfers:
+            click.echo(
+                f"  {transfer.transfer_uid}  UPN {transfer.pupil_upn}  {WORDS[transfer.state]}"
+            )
+        for problem in batch.problems or []:
+            click.echo(f"  not started  UPN {problem['child']}: {problem['problem']}")
+
+
+@batches.command("authorise")
+@click.argument("reference")
+@click.option("--confirm", is_flag=True, required=True, help="Confirm you authorise these now.")
+@ACT_AS
+@click.pass_obj
+def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
+    """Authorise every child of the batch whose steps are met (one code); list the others."""
+    from exchange.cli_second_factor import second_factor_confirmed
+    from exchange.outbox.service import written_in
+    from exchange.transfers import batch as batch_service
+
+    fresh = confirm and second_factor_confirmed()
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        batch = _batch(session, obj["school_id"], reference)
+        transfers = batch_service.batch_transfers(session, batch)
+        actor = actor_for(session, batch.school_id, act_as)
+        with click.progressbar(length=len(transfers), label="Authorising") as bar:
+            outcomes = batch_service.take_each(
+                session, instance, transfers, "authorise", actor, progress=bar.update,
+                fresh_second_factor=fresh,
+            )  # fmt: skip
+        done = sum(1 for outcome in outcomes if outcome.done)
+        click.echo(f"authorised {done} of {len(outcomes)}")
+        for outcome in outcomes:
+            if not outcome.done:
+                click.echo(f"  not authorised  UPN {outcome.child}: {outcome.message}")
+        pending = written_in(session)
+    _send(instance, pending)
