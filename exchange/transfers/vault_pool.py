@@ -10,20 +10,24 @@ book. The outcome is the one a single process working in document order would re
 
 from __future__ import annotations
 
-import multiprocessing
+import dataclasses
+import json
 import os
+import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 from exchange.errors import ValidationError
 from exchange.redaction.names import Person
 from exchange.redaction.pseudonyms import PseudonymBook, letters_for
+from exchange.transfers.vault_worker import person_to_json
 
 # Called with (documents done, documents to do) as each one finishes.
 Progress = Callable[[int, int], None]
-PRELOAD = ["exchange.redaction.pipeline", "exchange.redaction.ocr", "exchange.redaction.visual"]
 
 
 @dataclass(frozen=True)
@@ -120,18 +124,66 @@ def _run(
             done += 1
             tell(done, total)
         return [result for result in results if result is not None]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(max_workers=size, mp_context=context) as pool:
-        futures: dict[Future[VaultOutcome], int] = {
-            pool.submit(redact_one, job, people, subject_id, books[index]): index
-            for index, job in enumerate(jobs)
-        }
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            done += 1
-            tell(done, total)
+    waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(jobs)):
+        waiting.put(index)
+    finished: queue.SimpleQueue[tuple[int, VaultOutcome | BaseException]] = queue.SimpleQueue()
+    setup = json.dumps({"people": [person_to_json(p) for p in people], "subject_id": subject_id})
+    threads = [
+        threading.Thread(target=_serve, args=(setup, jobs, books, waiting, finished), daemon=True)
+        for _ in range(size)
+    ]
+    for thread in threads:
+        thread.start()
+    for _ in range(len(jobs)):
+        index, outcome = finished.get()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        results[index] = outcome
+        done += 1
+        tell(done, total)
+    for thread in threads:
+        thread.join()
     return [result for result in results if result is not None]
+
+
+def _serve(
+    setup: str,
+    jobs: Sequence[VaultJob],
+    books: Sequence[dict[str, str]],
+    waiting: queue.SimpleQueue[int],
+    finished: queue.SimpleQueue[tuple[int, VaultOutcome | BaseException]],
+) -> None:
+    """Feed one worker process jobs until none are left (runs in its own thread)."""
+    index = -1
+    with subprocess.Popen(
+        [sys.executable, "-m", "exchange.transfers.vault_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    ) as worker:
+        assert worker.stdin is not None
+        assert worker.stdout is not None
+        try:
+            worker.stdin.write(setup + "\n")
+            while True:
+                try:
+                    index = waiting.get_nowait()
+                except queue.Empty:
+                    break
+                request = {"job": dataclasses.asdict(jobs[index]), "book": books[index]}
+                worker.stdin.write(json.dumps(request) + "\n")
+                worker.stdin.flush()
+                answer = worker.stdout.readline()
+                if not answer:
+                    raise RuntimeError(f"a vault worker stopped (exit {worker.poll()})")
+                finished.put((index, VaultOutcome(**json.loads(answer))))
+                index = -1
+        except BaseException as error:  # Reported to the pool's thread, which raises it.
+            finished.put((index, error))
+        finally:
+            worker.stdin.close()
 
 
 def redact_one(

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from totp_kit import acting, enrol
-from transfer_kit import OTHER_CHILD, Pair, actor, make_pdf
+from transfer_kit import Pair, actor
+from vault_kit import add_vault_pdfs, review_without_running
 
 from exchange.cli import main
 from exchange.db import transaction
 from exchange.instance import Instance
 from exchange.outbox.models import OutboxMessage
-from exchange.outbox.service import dispatch, written_in
+from exchange.outbox.service import dispatch
 from exchange.partners.service import find_partner
-from exchange.records.models import Pupil, School, User, VaultDocument
+from exchange.records.models import Pupil, School, User
 from exchange.tasks import names
 from exchange.transfers import states, workflow
 from exchange.transfers.client import WsgiTransport
@@ -25,50 +25,15 @@ from exchange.transfers.effects import inline_sender
 from exchange.transfers.models import RedactionReview, Transfer
 from exchange.transfers.vault_task import DUPLICATE, redact_vault
 from exchange.transfers.workflow_types import ActionRefused
-from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 
-def _more_documents(instance: Instance, pupil_id: int, count: int) -> None:
-    with transaction(instance.sessions) as session:
-        pupil = session.get(Pupil, pupil_id)
-        key = pupil_data_key(session, pupil, instance.instance_key)
-        for number in range(count):
-            data = make_pdf([f"Note {number}", f"{OTHER_CHILD[0]} {OTHER_CHILD[1]} was there."])
-            blob = instance.blobs.write(key, blob_context(pupil), io.BytesIO(data), 10**7)
-            session.add(
-                VaultDocument(
-                    school_id=pupil.school_id,
-                    pupil_id=pupil.id,
-                    original_filename=f"note-{number}.pdf",
-                    media_type="application/pdf",
-                    size=blob.size,
-                    sha256=blob.sha256,
-                    storage_key=blob.storage_key,
-                )
+def _vault_row(instance: Instance, pending: list[int]) -> int:
+    with instance.sessions() as session:
+        return session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(pending), OutboxMessage.task == names.REDACT_VAULT
             )
-
-
-def _review(instance: Instance, pair: Pair, transfer_id: int | None = None) -> tuple[int, list]:
-    """Start (or restart) the review; return the transfer id and the outbox ids written."""
-    with transaction(instance.sessions) as session:
-        dsl = actor(session, pair.sender_dsl_id)
-        if transfer_id is None:
-            school = session.get(School, pair.sender_id)
-            partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
-            transfer = workflow.start(
-                session,
-                instance,
-                school,
-                "create",
-                dsl,
-                pupil=session.get(Pupil, pair.pupil_id),
-                partner=partner,
-            )
-        else:
-            transfer = session.get(Transfer, transfer_id)
-            workflow.apply(session, instance, transfer, "back_to_draft", dsl)
-        workflow.apply(session, instance, transfer, "start_review", dsl)
-        return transfer.id, written_in(session)
+        ).one()
 
 
 def _offer(instance: Instance, pair: Pair, transfer_id: int) -> None:
@@ -90,15 +55,17 @@ def _document_digests(instance: Instance, transfer_id: int) -> list[tuple[int, s
 def test_the_review_returns_at_once_and_the_offer_waits_for_the_vault(
     instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
-    _more_documents(instance, pair.pupil_id, 2)
-    transfer_id, pending = _review(instance, pair)
+    add_vault_pdfs(instance, pair.pupil_id, 2)
+    transfer_id, pending = review_without_running(instance, pair)
     with instance.sessions() as session:
         transfer = session.get(Transfer, transfer_id)
         assert transfer.state == states.REDACTION_REVIEW
         assert (transfer.vault_done, transfer.vault_total) == (0, 3)
         assert transfer.vault_queued_at is not None
-        [row] = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(pending)))
-        assert (row.task, row.args) == (names.REDACT_VAULT, [transfer_id])  # An id, no name.
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(pending)))
+        [row] = [row for row in rows if row.task == names.REDACT_VAULT]
+        assert row.args == [transfer_id]  # An id, no name.
+        pending = [row.id]
         assert _document_digests(instance, transfer_id) == []
     with pytest.raises(ActionRefused, match=r"still being redacted \(0 of 3 done\)"):
         _offer(instance, pair, transfer_id)
@@ -119,12 +86,16 @@ def test_the_review_returns_at_once_and_the_offer_waits_for_the_vault(
 
 
 def test_one_process_or_two_file_the_same_redacted_bytes(instance: Instance, pair: Pair) -> None:
-    _more_documents(instance, pair.pupil_id, 3)
-    transfer_id, pending = _review(instance, pair)
-    assert redact_vault(instance, transfer_id, pending[0], workers=1) == "redacted"
+    add_vault_pdfs(instance, pair.pupil_id, 3)
+    transfer_id, pending = review_without_running(instance, pair)
+    assert (
+        redact_vault(instance, transfer_id, _vault_row(instance, pending), workers=1) == "redacted"
+    )
     one = _document_digests(instance, transfer_id)
-    _, pending = _review(instance, pair, transfer_id)
-    assert redact_vault(instance, transfer_id, pending[0], workers=2) == "redacted"
+    _, pending = review_without_running(instance, pair, transfer_id)
+    assert (
+        redact_vault(instance, transfer_id, _vault_row(instance, pending), workers=2) == "redacted"
+    )
     two = _document_digests(instance, transfer_id)
     assert one == two
     assert len(one) == 4
@@ -133,7 +104,7 @@ def test_one_process_or_two_file_the_same_redacted_bytes(instance: Instance, pai
 def test_the_command_line_shows_progress_on_stderr(
     instance: Instance, pair: Pair, cli_env: dict[str, str]
 ) -> None:
-    _more_documents(instance, pair.pupil_id, 1)
+    add_vault_pdfs(instance, pair.pupil_id, 1)
     with transaction(instance.sessions) as session:
         school = session.get(School, pair.sender_id)
         partner = find_partner(session, school.id, session.get(School, pair.receiver_id).urn)
