@@ -26,6 +26,7 @@ ORDER = (
     "redaction_bench",
     "bundle_bench",
     "bundle_scale_bench",
+    "batch_import_bench",
     "purge_bench",
     "api_load",
 )
