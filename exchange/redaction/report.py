@@ -18,6 +18,8 @@ class Removal:
     person_ids: tuple[str, ...]
     pseudonym: str | None
     kind: str
+    # Where it was, in points from the page's top left, when known (a name burned from a scan).
+    box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class Report:
 def _removal(removal: Removal) -> dict[str, Any]:
     data = asdict(removal)
     data["person_ids"] = list(removal.person_ids)
+    if removal.box is None:
+        del data["box"]
+    else:
+        data["box"] = list(removal.box)
     return data
 
 

@@ -201,7 +201,9 @@ def _record(
         return tuple(round(v * scale, 1) for v in pixels)
 
     for burned in result.burned:
-        report.removed.append(Removal(page, "image", burned.person_ids, burned.label, "image"))
+        report.removed.append(
+            Removal(page, "image", burned.person_ids, burned.label, "image", box(burned.box))  # type: ignore[arg-type]
+        )
     for concern in result.concerns:
         report.flag(
             page,

@@ -8,6 +8,7 @@ neither the workflow nor the bundle builder falls back to sending the original.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,7 @@ def test_the_command_line_refuses_in_the_same_words(
     _code, created = run("transfers", "create", "--upn", upn, "--to", "990102", *as_dsl())
     reference = re.search(r"draft ([0-9a-f-]{36})", created).group(1)
     assert run("transfers", "review", reference[:8], *as_dsl())[0] == 0
-    conversation = ["--held-on", "2026-11-19", "--participants", "Dsl 1, Dsl 2"]
+    conversation = ["--held-on", date.today().isoformat(), "--participants", "Dsl 1, Dsl 2"]
     summary = ["--summary", "Needs a trusted adult."]
     assert (
         run("transfers", "conversation", reference[:8], *conversation, *summary, *as_dsl())[0] == 0
