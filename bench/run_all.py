@@ -26,10 +26,14 @@ ORDER = (
     "redaction_bench",
     "bundle_bench",
     "bundle_scale_bench",
+    "whole_file_bench",
     "batch_import_bench",
     "purge_bench",
     "api_load",
 )
+
+# Benchmarks that take --quick (smaller inputs), passed on by `run_all.py --quick`.
+QUICK = ("redaction_bench", "whole_file_bench")
 
 
 def benchmarks() -> list[str]:
@@ -94,6 +98,9 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[], help="run only these benchmarks")
     parser.add_argument("--skip", nargs="*", default=[], help="leave these out")
     parser.add_argument("--out", type=Path, default=Path("bench-results.txt"))
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller runs where a benchmark offers --quick"
+    )
     parser.add_argument("extra", nargs="*", help="NAME:ARG pairs after --")
     options = parser.parse_args()
     chosen = [
@@ -102,6 +109,8 @@ def main() -> int:
         if (not options.only or name in options.only) and name not in options.skip
     ]
     extras = extra_arguments(options.extra)
+    for name in QUICK if options.quick else ():
+        extras.setdefault(name, []).append("--quick")
     outcomes = []
     with options.out.open("w") as out:
         print(machine(), flush=True)
