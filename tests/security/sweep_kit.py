@@ -121,6 +121,8 @@ def school_ids(instance: Instance, school_id: int, spare_user_id: int) -> dict[s
             "certificate_id": 0,
             "page": 1,
             "side": "original",
+            # No batch is seeded: batch 0 answers 404 for everyone.
+            "batch_id": 0,
         }
 
 
