@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import LargeBinary, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.audit.models import AuditEntry
@@ -163,10 +163,24 @@ def _strings(values: Iterable[object]) -> set[str]:
     return {str(value) for value in values}
 
 
-def _conditions(school_id: int, wanted: AuditFilter) -> list[Any]:
+def _by_actor_bytes(user_id: int, dialect: str) -> Any:
+    """Narrow in SQL to entries whose canonical bytes name this actor.
+
+    The actor is only in the canonical bytes (RFC 8785: keys sorted, no spaces); _by_user then
+    keeps only entries whose parsed actor is exactly this user.
+    """
+    actor = f'"user":"{int(user_id)}"}}'.encode()
+    if dialect == "sqlite":
+        return func.instr(AuditEntry.canonical, literal(actor, LargeBinary)) > 0
+    return AuditEntry.canonical.op("LIKE")(literal(b"%" + actor + b"%", LargeBinary))
+
+
+def _conditions(school_id: int, wanted: AuditFilter, dialect: str) -> list[Any]:
     conditions: list[Any] = [AuditEntry.school_id == school_id]
     if wanted.event:
         conditions.append(AuditEntry.event == wanted.event)
+    if wanted.user_id is not None:
+        conditions.append(_by_actor_bytes(wanted.user_id, dialect))
     if wanted.since:
         conditions.append(AuditEntry.recorded_at >= _start_of(wanted.since))
     if wanted.until:
@@ -180,8 +194,8 @@ def _conditions(school_id: int, wanted: AuditFilter) -> list[Any]:
     return conditions
 
 
-def _matching(school_id: int, wanted: AuditFilter) -> Any:
-    query = select(AuditEntry).where(*_conditions(school_id, wanted))
+def _matching(school_id: int, wanted: AuditFilter, dialect: str) -> Any:
+    query = select(AuditEntry).where(*_conditions(school_id, wanted, dialect))
     return query.order_by(AuditEntry.seq.desc())
 
 
@@ -207,17 +221,22 @@ def explore(
 ) -> ExploredPage:
     """Return one page of the school's entries that match, newest first."""
     page = max(1, page)
+    dialect = session.get_bind().dialect.name
     if wanted.user_id is None:
         total = session.scalar(
-            select(func.count()).select_from(AuditEntry).where(*_conditions(school_id, wanted))
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(*_conditions(school_id, wanted, dialect))
         )
         rows = session.scalars(
-            _matching(school_id, wanted).limit(per_page).offset((page - 1) * per_page)
+            _matching(school_id, wanted, dialect).limit(per_page).offset((page - 1) * per_page)
         ).all()
         pairs = _by_user(list(rows), None)
     else:
-        # The actor lives only in the canonical bytes: filter them in Python, in SQL's order.
-        everything = _by_user(list(session.scalars(_matching(school_id, wanted))), wanted.user_id)
+        # SQL narrowed by the actor's bytes; the exact check is on the parsed entry.
+        everything = _by_user(
+            list(session.scalars(_matching(school_id, wanted, dialect))), wanted.user_id
+        )
         total = len(everything)
         pairs = everything[(page - 1) * per_page : page * per_page]
     refs = _pupil_refs(session, school_id, instance_key, [row for row, _ in pairs])
