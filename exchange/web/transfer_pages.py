@@ -234,6 +234,7 @@ def items(transfer_id: int) -> Any:
     audit_view("record.viewed", "pupil", transfer.pupil_id or 0, page="transfer_items")
     return render_template(
         "transfers/items.html",
+        posted=request.form if errors else None,
         transfer=transfer,
         incidents=incidents,
         documents=documents,

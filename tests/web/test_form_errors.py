@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pyotp
 from flask import Flask
-from flow import incoming_id, post, start_and_offer
+from flow import incoming_id, partner_id, post, start_and_offer
 from totp_kit import TOTP_SECRET, enrol_user, fresh_code
 from web_kit import World, sign_in
 
@@ -106,3 +106,25 @@ def test_the_confirm_page_names_the_used_code(app: Flask, instance: Instance, wo
     assert _error_beside(again, "code") == totp.USED.replace("'", "&#39;")
     wrong = post(client, "/confirm?next=/start", {"code": "12345"}, status=400)
     assert _error_beside(wrong, "code") == totp.MALFORMED
+
+
+def test_choosing_what_goes_keeps_every_tick_and_reason_after_an_error(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    sender = app.test_client()
+    sign_in(sender, instance, world.user("sender", "dsl"))
+    partner = partner_id(instance, world.sender_id, world.receiver_id)
+    post(sender, f"/transfers/new/{world.pupil_id}", {"partner_id": str(partner)})
+    with instance.sessions() as session:
+        transfer = session.query(Transfer).filter_by(school_id=world.sender_id).one()
+        keys = [f"{i.kind}-{i.object_id}" for i in transfer.items if i.included]
+        url = f"/transfers/{transfer.id}/items"
+    assert len(keys) >= 2
+    first, second = keys[0], keys[1]
+    typed = {f"reason-{first}": "Not relevant to the new school"}  # Both dropped; one reason.
+    refused = post(sender, url, typed, status=400)
+    assert _error_beside(refused, f"reason-{second}")
+    assert 'value="Not relevant to the new school"' in refused
+    assert f'id="include-{first}" name="include-{first}" type="checkbox" value="yes" >' in refused
+    with instance.sessions() as session:  # Nothing was saved.
+        assert all(i.included for i in session.get(Transfer, transfer.id).items if i.by_policy)
