@@ -102,6 +102,9 @@ def test_a_batch_is_offered_answered_per_child_and_authorised_where_ready(
             [batches.Conversation(mine[0], date.today(), "Dsl 1, Dsl 2", "Settled; no concerns.")],
         )
         assert [o.done for o in talks] == [True]
+        stale = batches.take_each(session, instance, mine, "authorise", dsl)
+        assert stale[0].message.startswith("Confirm your second factor again")
+        assert mine[0].state == states.CONVERSATION_RECORDED
         outcomes = batches.take_each(
             session, instance, mine, "authorise", dsl, fresh_second_factor=True
         )
@@ -117,20 +120,7 @@ def test_a_batch_is_offered_answered_per_child_and_authorised_where_ready(
         refusals = session.scalars(
             select(AuditEntry.event).where(AuditEntry.event == "transfer.authorise_refused")
         ).all()
-        assert len(refusals) == 1  # The refused attempt is kept; the state refusals are not.
-
-
-def test_a_batch_without_a_fresh_second_factor_authorises_nobody(
-    instance: Instance, pair: Pair
-) -> None:
-    batch_id, _offered = _make_batch(instance, pair)
-    with transaction(instance.sessions) as session:
-        mine = batches.batch_transfers(session, session.get(TransferBatch, batch_id))
-        outcomes = batches.take_each(
-            session, instance, mine, "authorise", actor(session, pair.sender_dsl_id)
-        )
-        assert not any(o.done for o in outcomes)
-        assert {t.state for t in mine} == {states.OFFERED, states.DRAFT}
+        assert len(refusals) == 2  # Refused attempts are kept; the children not at the step not.
 
 
 def test_a_child_off_the_list_without_a_destination_is_reported(
