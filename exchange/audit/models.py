@@ -50,6 +50,7 @@ class AuditEntry(SchoolScoped, Base):
         UniqueConstraint("school_id", "seq"),
         Index("ix_audit_entries_object", "school_id", "object_type", "object_id"),
         Index("ix_audit_entries_event", "school_id", "event"),  # Metrics count by event.
+        Index("ix_audit_entries_time", "school_id", "recorded_at"),  # The explorer's dates.
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
