@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.outbox.service import Sender, dispatch, written_in
+from exchange.outbox.service import Sender, already_ran, dispatch, mark_ran, written_in
 from exchange.packaging.keys import generate_keys
 from exchange.partners.service import (
     confirm_partner,
@@ -39,6 +39,7 @@ from exchange.transfers.actors import Actor
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
 from exchange.transfers.models import INCOMING, Transfer
+from exchange.transfers.notify import send_for
 from exchange.transfers.redaction_step import reviews
 from exchange.transfers.vault_task import redact_vault
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
@@ -170,9 +171,15 @@ def start_review(session: Session, instance: Instance, transfer: Transfer, dsl: 
 
 
 def vault_runner(instance: Instance) -> Sender:
-    """Return a sender that runs the vault redaction task in this process."""
+    """Return a sender that runs the vault redaction task (and any alert) in this process."""
 
     def send(task: str, args: list, outbox_id: int) -> None:
+        if task == names.NOTIFY:  # e.g. "destination unknown", written by create
+            with transaction(instance.sessions) as session:
+                if not already_ran(session, outbox_id):
+                    send_for(session, instance, session.get(Transfer, args[0]), args[1])
+                    mark_ran(session, outbox_id)
+            return
         assert task == names.REDACT_VAULT, task
         redact_vault(instance, args[0], outbox_id)
 

@@ -301,6 +301,30 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         )
         assert http.post(partner_url(transfer, "offers"), forged).status == 403
 
+    # A follow-up after an edit: only the change goes, and B merges it into what it holds.
+    with transaction(a.instance.sessions) as session:
+        incident = session.scalars(select(Incident).filter_by(school_id=a.school_id)).first()
+        incident.narrative = incident.narrative + " Corrected: it happened at lunch."
+    follow_id, follow_uid = _draft(a)
+    a.act(follow_id, "offer")
+    offered = _wait(lambda: b.transfer(follow_uid), 60, f"no follow-up offer: {a.tail()}")
+    b.act(offered.id, "accept", on_roll_confirmed=True)
+    _wait(lambda: a.transfer(follow_uid).state == states.ACCEPTED, 60, f"no accept: {b.tail()}")
+    a.act(
+        follow_id,
+        "record_conversation",
+        held_on=a.transfer(follow_uid).created_at.date(),
+        participants="Dsl 1, Dsl 2",
+        summary="Follow-up: the narrative was corrected.",
+    )
+    a.act(follow_id, "authorise", fresh_second_factor=True)
+    _wait(lambda: a.transfer(follow_uid).state == states.CLOSED, 120, f"not closed: {a.tail()}")
+    with b.instance.sessions() as session:
+        received = session.scalars(select(Incident).filter_by(school_id=b.school_id)).all()
+        assert len(received) == 1  # Merged, not duplicated.
+        assert received[0].narrative.endswith("Corrected: it happened at lunch.")
+        assert [edit.field for edit in received[0].edits] == ["narrative"]
+
 
 def _draft(a: Service) -> tuple[int, str]:
     """Start and review a draft for the leaving child at A; return its id and shared id."""
