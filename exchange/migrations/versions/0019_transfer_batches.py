@@ -71,9 +71,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Revert this revision."""
     with op.batch_alter_table("transfers") as batch:
-        batch.drop_constraint(
-            batch.f("fk_transfers_batch_id_transfer_batches"), type_="foreignkey"
-        )
+        batch.drop_constraint(batch.f("fk_transfers_batch_id_transfer_batches"), type_="foreignkey")
         batch.drop_index(batch.f("ix_transfers_batch_id"))
         batch.drop_column("batch_id")
     op.drop_index(op.f("ix_transfer_batches_school_id"), table_name="transfer_batches")
