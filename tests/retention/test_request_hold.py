@@ -139,3 +139,22 @@ def test_a_closed_request_lets_the_purge_destroy_what_is_due(
     assert all(line.held == 0 for line in notice.pupils)
     _purge(rinstance, world)
     assert _remaining(session) == set()
+
+
+def test_the_review_list_gives_the_reason(
+    rinstance: Instance, world: World, session: Session, records: dict[str, int]
+) -> None:
+    from exchange.retention.cli_safety import review_group
+
+    _request(session, world, records["first"])
+    obj: dict[str, Any] = {
+        "session_factory": rinstance.sessions,
+        "school_id": world.school.id,
+        "instance": rinstance,
+    }
+    shown = CliRunner().invoke(review_group, ["list"], obj=obj)
+    assert shown.exit_code == 0, shown.output
+    line = next(row for row in shown.output.splitlines() if f"pupil {records['first']} " in row)
+    assert "1 held (open subject access request)" in line
+    other = next(row for row in shown.output.splitlines() if f"pupil {records['second']} " in row)
+    assert "0 held:" in other
