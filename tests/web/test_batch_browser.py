@@ -59,7 +59,7 @@ def test_a_september_batch_in_the_browser(
     receiver = _sign_in(browser, server, "dsl2@example.org")
     receiver.goto(f"{server}/transfers")
     receiver.get_by_role("link", name="Answer offers by school").click()
-    assert receiver.get_by_role("heading", name="Flow School 1: batch of 3").is_visible()
+    assert receiver.get_by_role("heading", name="Flow School 1: batch of 3, 3 waiting").is_visible()
     _axe_clean(receiver)
     first, second, third = (receiver.locator(".offer-child").nth(n) for n in range(3))
     assert _child(60) in first.locator("legend").inner_text()

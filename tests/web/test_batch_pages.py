@@ -57,7 +57,7 @@ def test_a_batch_from_the_list_is_offered_and_answered_in_one_form(
         assert len(offers) == 3  # Sent by the offer task, run inline.
         first, second, third = (t.id for t in offers)
     page = receiver.get("/transfers/batches/offers").get_data(as_text=True)
-    assert "Flow School 1: batch of 3" in page
+    assert "Flow School 1: batch of 3, 3 waiting" in page
     assert f"I confirm {forename} {surname}, born 11 October 2015" in page
     assert sender.get("/transfers/batches/offers").status_code == 200  # Any DSL may answer.
     body = post(
