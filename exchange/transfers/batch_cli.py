@@ -1,8 +1,9 @@
 """`exchange batches`: start, offer and authorise many leavers' transfers at once.
 
 The order for a September batch: `create` (from a CTF or UPNs: drafts, redaction, offers),
-then each receiving school answers, then `transfers conversation` for the children who need
-one, then `authorise`, which sends every child whose steps are met and lists the others.
+then `offer` for the children whose documents were still being redacted, then each receiving
+school answers, then `transfers conversation` for the children who need one, then
+`authorise`, which sends every child whose steps are met and lists the others.
 """
 
 from __future__ import annotations
@@ -151,6 +152,40 @@ def show(obj: dict[str, Any], reference: str) -> None:
             click.echo(f"  not started  UPN {problem['child']}: {problem['problem']}")
 
 
+@batches.command("offer")
+@click.argument("reference")
+@ACT_AS
+@click.pass_obj
+def offer_ready(obj: dict[str, Any], reference: str, act_as: str) -> None:
+    """Offer every child of the batch whose redaction review is ready; list the others."""
+    _each(obj, reference, act_as, "offer", "Offering", "offered")
+
+
+def _each(
+    obj: dict[str, Any], reference: str, act_as: str, action: str, label: str, done_words: str,
+    **inputs: Any,
+) -> None:  # fmt: skip
+    from exchange.outbox.service import written_in
+    from exchange.transfers import batch as batch_service
+
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        batch = _batch(session, obj["school_id"], reference)
+        transfers = batch_service.batch_transfers(session, batch)
+        actor = actor_for(session, batch.school_id, act_as)
+        with click.progressbar(length=len(transfers), label=label) as bar:
+            outcomes = batch_service.take_each(
+                session, instance, transfers, action, actor, progress=bar.update, **inputs
+            )
+        done = sum(1 for outcome in outcomes if outcome.done)
+        click.echo(f"{done_words} {done} of {len(outcomes)}")
+        for outcome in outcomes:
+            if not outcome.done:
+                click.echo(f"  not {done_words}  UPN {outcome.child}: {outcome.message}")
+        pending = written_in(session)
+    _send(instance, pending)
+
+
 @batches.command("authorise")
 @click.argument("reference")
 @click.option("--confirm", is_flag=True, required=True, help="Confirm you authorise these now.")
@@ -159,24 +194,8 @@ def show(obj: dict[str, Any], reference: str) -> None:
 def authorise(obj: dict[str, Any], reference: str, confirm: bool, act_as: str) -> None:
     """Authorise every child of the batch whose steps are met (one code); list the others."""
     from exchange.cli_second_factor import second_factor_confirmed
-    from exchange.outbox.service import written_in
-    from exchange.transfers import batch as batch_service
 
     fresh = confirm and second_factor_confirmed()
-    instance = obj["instance"]
-    with transaction(obj["session_factory"]) as session:
-        batch = _batch(session, obj["school_id"], reference)
-        transfers = batch_service.batch_transfers(session, batch)
-        actor = actor_for(session, batch.school_id, act_as)
-        with click.progressbar(length=len(transfers), label="Authorising") as bar:
-            outcomes = batch_service.take_each(
-                session, instance, transfers, "authorise", actor, progress=bar.update,
-                fresh_second_factor=fresh,
-            )  # fmt: skip
-        done = sum(1 for outcome in outcomes if outcome.done)
-        click.echo(f"authorised {done} of {len(outcomes)}")
-        for outcome in outcomes:
-            if not outcome.done:
-                click.echo(f"  not authorised  UPN {outcome.child}: {outcome.message}")
-        pending = written_in(session)
-    _send(instance, pending)
+    _each(
+        obj, reference, act_as, "authorise", "Authorising", "authorised", fresh_second_factor=fresh
+    )

@@ -44,6 +44,8 @@ def test_a_batch_from_upns_through_the_commands(
     shown = run("batches", "show", reference[:8])
     assert shown.count("  offered") == 2
     assert f"UPN {stranger}" in shown
+    offered = run("batches", "offer", reference[:8], *acting(instance, "dsl1@example.org"))
+    assert "offered 0 of 2" in offered  # Both were offered when the batch was made.
     authorised = run(
         "batches", "authorise", reference[:8], "--confirm", *acting(instance, "dsl1@example.org")
     )
