@@ -257,6 +257,7 @@ def timed(label: str, timings: dict[str, float], action: Callable[[], Any]) -> A
     started = time.perf_counter()
     result = action()
     timings[label] = time.perf_counter() - started
+    print(f"  ({label}: {timings[label]:.2f} s)", flush=True)  # As it happens, for long runs.
     return result
 
 

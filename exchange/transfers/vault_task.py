@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from exchange.db import transaction
@@ -59,14 +60,22 @@ def redact_vault(
             _finish_nothing(instance, outbox_id)
             return NOTHING_QUEUED
         queued_at, jobs, document_ids, people, subject_id, book = loaded
-        outcomes, final = redact_documents(
-            jobs,
-            people,
-            subject_id,
-            book,
-            workers=size,
-            progress=_saver(instance, transfer_id, progress),
-        )
+        try:
+            outcomes, final = redact_documents(
+                jobs,
+                people,
+                subject_id,
+                book,
+                workers=size,
+                progress=_saver(instance, transfer_id, progress),
+            )
+        except OperationalError:
+            raise  # The database went away: the task is tried again.
+        except Exception as error:  # A worker died: flag every document rather than wait forever.
+            log.exception("vault redaction stopped", extra={"transfer_id": transfer_id})
+            stopped = f"the redaction stopped ({type(error).__name__}): review again, or exclude"
+            outcomes = [VaultOutcome("invalid", {}, {}, message=stopped) for _ in jobs]
+            final = book
         with transaction(instance.sessions) as session:
             if already_ran(session, outbox_id):
                 return DUPLICATE

@@ -19,7 +19,7 @@ from exchange.outbox.service import dispatch
 from exchange.partners.service import find_partner
 from exchange.records.models import Pupil, School, User
 from exchange.tasks import names
-from exchange.transfers import states, workflow
+from exchange.transfers import states, vault_task, workflow
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.effects import inline_sender
 from exchange.transfers.models import RedactionReview, Transfer
@@ -129,3 +129,26 @@ def test_the_command_line_shows_progress_on_stderr(
     assert lines[0] == "Redacting documents: 0 of 2 done"
     assert lines[-1] == "Redacting documents: 2 of 2 done"
     assert len(re.findall(r"review \d+: document", result.stdout)) == 2
+
+
+def test_a_pool_that_stops_flags_every_document_instead_of_waiting_forever(
+    instance: Instance, pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_vault_pdfs(instance, pair.pupil_id, 1)
+    transfer_id, pending = review_without_running(instance, pair)
+
+    def worker_died(*_args: object, **_options: object) -> None:
+        raise RuntimeError("a vault worker stopped (exit -9)")
+
+    monkeypatch.setattr(vault_task, "redact_documents", worker_died)
+    assert redact_vault(instance, transfer_id, _vault_row(instance, pending)) == "redacted"
+    with instance.sessions() as session:
+        assert session.get(Transfer, transfer_id).vault_queued_at is None
+        flagged = session.scalars(
+            select(RedactionReview).where(
+                RedactionReview.transfer_id == transfer_id, RedactionReview.kind == "document"
+            )
+        ).all()
+    assert len(flagged) == 2
+    assert all(review.flagged and not review.redacted_storage_key for review in flagged)
+    assert "the redaction stopped (RuntimeError)" in flagged[0].report["flags"][0]["reason"]
