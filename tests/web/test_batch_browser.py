@@ -61,6 +61,9 @@ def test_a_september_batch_in_the_browser(
     receiver.get_by_role("link", name="Answer offers by school").click()
     assert receiver.get_by_role("heading", name="Flow School 1: batch of 3, 3 waiting").is_visible()
     _axe_clean(receiver)
+    receiver.set_viewport_size({"width": 390, "height": 800})
+    assert receiver.evaluate("document.documentElement.scrollWidth") <= 390  # A phone's width.
+    receiver.set_viewport_size({"width": 1280, "height": 800})
     first, second, third = (receiver.locator(".offer-child").nth(n) for n in range(3))
     assert _child(60) in first.locator("legend").inner_text()
     first.get_by_label("Accept", exact=True).check()
@@ -98,6 +101,9 @@ def test_a_september_batch_in_the_browser(
     assert sender.locator("#not-ready").get_by_text("while the transfer is rejected").is_visible()
     _axe_clean(sender)
     _shot(sender, "batch-authorise")
+    sender.set_viewport_size({"width": 390, "height": 800})
+    assert sender.evaluate("document.documentElement.scrollWidth") <= 390
+    sender.set_viewport_size({"width": 1280, "height": 800})
     sender.get_by_label("I authorise sending these 2 files now").check()
     sender.get_by_role("button", name="Authorise and send the ready files").click()
     assert sender.get_by_role("heading", name="Authorised where ready").is_visible()
