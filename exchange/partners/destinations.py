@@ -16,7 +16,9 @@ Each kind of destination is named by its own identifier, validated by its own ru
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -169,6 +171,34 @@ def _email(value: str | None, field: str = "contact_email") -> str:
     return email
 
 
+class DestinationInvalid(ValidationError):
+    """Every field of a destination that is wrong, each with its own words."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        first_field, first = next(iter(fields.items()))
+        super().__init__("; ".join(fields.values()), where=first_field)
+        self.fields = fields
+        self.first = first
+
+
+class _Checks:
+    """Run each field's check, keeping every error instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def __call__(self, check: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return check(*args)
+        except ValidationError as refused:
+            self.errors.setdefault(refused.where or "kind", refused.message)
+            return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise DestinationInvalid(self.errors)
+
+
 def validate(
     kind: str,
     *,
@@ -182,61 +212,64 @@ def validate(
     contact_phone: str | None = None,
     purpose: str | None = None,
 ) -> Destination:
-    """Check a destination by the rules of its kind; return it or raise ValidationError."""
+    """Check a destination by the rules of its kind; return it or raise DestinationInvalid."""
     if kind not in KINDS:
-        raise ValidationError(
-            f"choose where the file goes: one of {', '.join(KINDS)}", where="kind"
-        )
+        raise DestinationInvalid({"kind": f"choose where the file goes: one of {', '.join(KINDS)}"})
     phone = _optional(contact_phone, 40)
     if kind == UNKNOWN:
         return Destination(UNKNOWN, "Destination unknown")
+    check = _Checks()
     if kind == LOCAL_AUTHORITY:
         if purpose not in PURPOSES:
-            raise ValidationError(
+            check.errors["purpose"] = (
                 "say why the file goes to the local authority: missing_education or "
-                "elective_home_education",
-                where="purpose",
+                "elective_home_education"
             )
-        return Destination(
+        found = Destination(
             LOCAL_AUTHORITY,
-            _text(name, "name", "the local authority's name"),
-            identifier=la_code(identifier),
-            contact_name=_text(contact_name, "contact_name", "the named officer"),
-            contact_email=_email(contact_email),
+            check(_text, name, "name", "the local authority's name"),
+            identifier=check(la_code, identifier),
+            contact_name=check(_text, contact_name, "contact_name", "the named officer"),
+            contact_email=check(_email, contact_email),
             contact_phone=phone,
             purpose=purpose,
         )
+        check.done()
+        return found
     common = {
-        "name": _text(name, "name", "the school's name"),
-        "contact_name": _text(contact_name, "contact_name", "the receiving DSL's name"),
-        "contact_email": _email(contact_email),
+        "name": check(_text, name, "name", "the school's name"),
+        "contact_name": check(_text, contact_name, "contact_name", "the receiving DSL's name"),
+        "contact_email": check(_email, contact_email),
         "contact_phone": phone,
     }
     if kind == ENGLISH_SCHOOL:
-        urn = english_urn(identifier)
-        number = english_laestab(laestab) if laestab else None
-        return Destination(kind, identifier=urn, urn=urn, laestab=number, **common)
-    if kind == WELSH_SCHOOL:
-        return Destination(kind, identifier=welsh_school_number(identifier), **common)
-    if kind == SCOTTISH_SCHOOL:
-        return Destination(kind, identifier=scottish_seed_code(identifier), **common)
-    if kind == NORTHERN_IRISH_SCHOOL:
-        return Destination(kind, identifier=northern_irish_reference(identifier), **common)
-    if kind == INDEPENDENT_SCHOOL:
-        urn = english_urn(identifier) if _digits(identifier) else None
-        return Destination(
+        urn = check(english_urn, identifier)
+        number = check(english_laestab, laestab) if laestab else None
+        found = Destination(kind, identifier=urn, urn=urn, laestab=number, **common)
+    elif kind == WELSH_SCHOOL:
+        found = Destination(kind, identifier=check(welsh_school_number, identifier), **common)
+    elif kind == SCOTTISH_SCHOOL:
+        found = Destination(kind, identifier=check(scottish_seed_code, identifier), **common)
+    elif kind == NORTHERN_IRISH_SCHOOL:
+        found = Destination(kind, identifier=check(northern_irish_reference, identifier), **common)
+    elif kind == INDEPENDENT_SCHOOL:
+        urn = check(english_urn, identifier) if _digits(identifier) else None
+        found = Destination(
             kind,
             identifier=urn,
             urn=urn,
-            address=_text(address, "address", "the school's address", 1000),
+            address=check(_text, address, "address", "the school's address", 1000),
             **common,
         )
-    return Destination(
-        SCHOOL_ABROAD,
-        country=_text(country, "country", "the country", 100),
-        address=_text(address, "address", "the school's address", 1000),
-        **common,
-    )
+    else:
+        found = Destination(
+            SCHOOL_ABROAD,
+            country=check(_text, country, "country", "the country", 100),
+            address=check(_text, address, "address", "the school's address", 1000),
+            **common,
+        )
+    check.done()
+    return found
 
 
 def keep(session: Session, school_id: int, destination: Destination) -> Partner:

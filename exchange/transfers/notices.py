@@ -9,6 +9,7 @@ once its DSL has confirmed and the service has destroyed what it imported, and s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -115,3 +116,17 @@ def _record(kind: str, record_id: int, pupil_id: int, media: str | None, rule: s
     from exchange.db import utcnow
 
     return DueRecord(kind, record_id, pupil_id, None, utcnow().date(), rule, (), media, False)
+
+
+def partner_notice_reason(transfer: Transfer) -> str | None:
+    """Return the reason the other school gave in its last signed notice (already verified)."""
+    if not transfer.partner_notice_jws:
+        return None
+    from exchange.jws import parse
+
+    try:
+        payload = json.loads(parse(transfer.partner_notice_jws).payload)
+    except ValueError:
+        return None
+    reason = payload.get("reason") if isinstance(payload, dict) else None
+    return reason[:MAX_REASON] if isinstance(reason, str) and reason.strip() else None

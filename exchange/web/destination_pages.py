@@ -35,8 +35,9 @@ def _destination_from(form: Any, errors: dict[str, str]) -> Partner | None:
     kind = form.get("kind", "")
     try:
         found = destinations.validate(kind, **{name: form.get(name) for name in FIELDS})
-    except ValidationError as refused:
-        errors[refused.where or "kind"] = refused.message[:1].upper() + refused.message[1:]
+    except destinations.DestinationInvalid as refused:
+        for field, message in refused.fields.items():
+            errors[field] = message[:1].upper() + message[1:]
         return None
     try:
         partner = destinations.keep(db(), current_school().id, found)

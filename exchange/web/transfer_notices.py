@@ -10,6 +10,7 @@ from sqlalchemy import select
 from exchange.records.models import School
 from exchange.transfers import workflow
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.notices import partner_notice_reason
 from exchange.web.access import attempt, db, has_fresh_second_factor, instance, own, requires
 from exchange.web.access import requires_fresh_second_factor as fresh
 from exchange.web.transfer_pages import _act, _actor, _possible_actions
@@ -89,6 +90,7 @@ def destroy_recalled(transfer_id: int) -> Any:
         errors=errors,
         form=form,
         possible="confirm_destruction" in _possible_actions(transfer),
+        reason=partner_notice_reason(transfer),
     ), (400 if errors else 200)
 
 
