@@ -244,10 +244,18 @@ def _act(
     """Take one workflow action as the named user; queue its effects once it has committed."""
     from exchange.outbox.service import written_in
     from exchange.transfers import workflow
+    from exchange.transfers.next_step import what_comes_first
+    from exchange.transfers.workflow_types import ActionRefused
 
     instance = obj["instance"]
     with transfer_step(obj, reference, act_as) as (session, transfer, actor):
-        result = workflow.apply(session, instance, transfer, action, actor, **inputs)
+        try:
+            result = workflow.apply(session, instance, transfer, action, actor, **inputs)
+        except ActionRefused as refused:
+            if refused.status_code == 409:  # Not from this state: say what comes first.
+                hint = what_comes_first(session, instance, transfer, actor)
+                refused.message = f"{refused.message}; {hint}"
+            raise
         if then is not None:
             result = then(session, transfer)
         pending = written_in(session)

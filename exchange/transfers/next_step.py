@@ -76,3 +76,16 @@ def outlook(
     first = next((a for a in main if _refusal(step, a) is None), main[0])
     rest = tuple((a, _refusal(step, a)) for a in main if a is not first)
     return Outlook(first, _refusal(step, first), system, rest + others)
+
+
+def what_comes_first(
+    session: Session, instance: Instance | None, transfer: Transfer, actor: Actor
+) -> str:
+    """Return, for a refusal, the step this actor can take now instead (or what is awaited)."""
+    seen = outlook(session, instance, transfer, actor)
+    if seen.step is not None:
+        blocked = f", once this is done: {seen.blocked_by}" if seen.blocked_by else ""
+        return f"the next step is: {seen.step.summary}{blocked}"
+    if seen.waiting_for:
+        return "the transfer waits for: " + "; or ".join(a.summary for a in seen.waiting_for)
+    return "nothing more is needed on this transfer"

@@ -117,3 +117,19 @@ def test_transfers_show_gives_the_next_step_and_the_workflows_reason_it_waits(
     assert NAME in waiting.output  # A DSL asked.
     assert "next step Sign the offer for the receiving school" in waiting.output
     assert re.search(r"blocked\s+.*(safety number|redaction flag)", waiting.output)
+
+
+def test_a_step_taken_too_early_says_which_step_comes_first(
+    instance: Instance, cli_env: dict[str, str]
+) -> None:
+    upn = _setup(instance, None)  # Offline: the conversation comes after the review.
+    as_dsl = lambda: acting(instance, "dsl1@example.org")  # noqa: E731
+    created = _run(cli_env, "transfers", "create", "--upn", upn, "--to", "990102", *as_dsl())
+    reference = re.search(r"draft ([0-9a-f-]{36})", created.output).group(1)[:8]
+    early = _run(cli_env, "transfers", "authorise", reference, "--confirm", *as_dsl())
+    assert early.exit_code == 1
+    assert "not possible while the transfer is a draft" in early.output
+    assert "the next step is: Redact what is selected for the DSL's review" in early.output
+    assert _run(cli_env, "transfers", "review", reference, *as_dsl()).exit_code == 0
+    still = _run(cli_env, "transfers", "authorise", reference, "--confirm", *as_dsl())
+    assert "the next step is: Record the DSL-to-DSL conversation" in still.output
