@@ -105,7 +105,7 @@ def test_the_receiving_dsl_downloads_and_confirms_on_the_emailed_page(
     text = message_from_bytes(emails[0]).get_payload(decode=True).decode()
     assert passphrase not in text
     assert not any(name in text for name in SUBJECT)
-    link, token = LINK.search(text).groups()
+    _link, token = LINK.search(text).groups()
     path = "/pickup/" + token
 
     anonymous = mailing_app.test_client()

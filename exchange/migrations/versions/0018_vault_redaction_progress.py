@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
-    op.add_column("transfers", sa.Column("vault_queued_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column(
+        "transfers", sa.Column("vault_queued_at", UTCDateTime(timezone=True), nullable=True)
+    )
     op.add_column("transfers", sa.Column("vault_total", sa.Integer(), nullable=True))
     op.add_column("transfers", sa.Column("vault_done", sa.Integer(), nullable=True))
 
