@@ -12,6 +12,7 @@ from transfer_kit import (
     actor,
     offer_transfer,
     run_transfer,
+    start_review,
 )
 
 from exchange.db import transaction, utcnow
@@ -179,7 +180,9 @@ def test_a_rejected_offer_is_offered_again_linked_to_the_first(
             previous=session.get(Transfer, transfer_id),
             reason="twice",
         )
-    _act(instance, pair.sender_dsl_id, new_id, "start_review")
+    with transaction(instance.sessions) as session:
+        dsl = actor(session, pair.sender_dsl_id)
+        start_review(session, instance, session.get(Transfer, new_id), dsl)
     _act(instance, pair.sender_dsl_id, new_id, "offer")
     _send(instance, new_id, "offer", transport)
     with instance.sessions() as session:
