@@ -50,6 +50,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def lock_for_writing(session: Session) -> None:
+    """On SQLite, open the session's transaction with the write lock taken (BEGIN IMMEDIATE).
+
+    A deferred transaction that has read cannot wait for the lock when it comes to write: if
+    another connection committed in between, SQLite fails it at once ("database is locked")
+    instead of calling the busy handler. Taking the lock first makes concurrent writers queue
+    on the busy timeout. Only for short requests that will write: a transaction that holds
+    the lock across a call to another school on this instance would block that school.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return  # PostgreSQL's row locks already make writers wait.
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_session_factory(
     engine: Engine, instance_key: Callable[[], bytes] | None = None
 ) -> sessionmaker[Session]:

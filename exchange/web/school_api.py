@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.audit.service import latest_checkpoint
+from exchange.db import lock_for_writing
 from exchange.errors import NotFound, ValidationError
 from exchange.instance import Instance
 from exchange.outbox.service import forget_pending, written_in
@@ -50,6 +51,8 @@ def _instance() -> Instance:
 def _school_session(urn: str) -> Iterator[tuple[Session, School]]:
     """Open the request's one transaction for a school hosted here; commit, then send effects."""
     with _instance().sessions() as session:
+        if request.method != "GET":
+            lock_for_writing(session)  # Concurrent uploads and messages wait their turn.
         school = session.scalar(select(School).where(School.urn == urn))
         if school is None:
             raise NotFound("no such school on this service")
