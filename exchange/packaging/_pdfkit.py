@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -108,7 +110,10 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         """Keep the page state until the total is known."""
-        self._saved_pages.append(dict(self.__dict__))
+        state = dict(self.__dict__)
+        if state["_code"]:  # One string per page, not one per operator: far less memory.
+            state["_code"] = ["\n".join(state["_code"])]
+        self._saved_pages.append(state)
         self._startPage()
 
     def save(self) -> None:
@@ -128,6 +133,26 @@ class _NumberedCanvas(Canvas):
         self.drawString(18 * mm, 10 * mm, self.footer_left)
         self.drawRightString(width - 18 * mm, 10 * mm, f"Page {self._pageNumber} of {total}")
         StructureRecorder.end_artifact(self)
+
+
+class _FedStory(list[Flowable]):
+    """A story that takes flowables from an iterable as ReportLab consumes them.
+
+    ReportLab's build loop asks `len(story)` before each flowable and deletes each from the
+    front; refilling a short list there keeps only a few flowables alive at once (memory
+    stays flat for a long chronology) and each deletion from the front cheap.
+    """
+
+    AHEAD = 64
+
+    def __init__(self, flowables: Iterable[Flowable]) -> None:
+        super().__init__()
+        self._source = iter(flowables)
+
+    def __len__(self) -> int:
+        if super().__len__() < self.AHEAD:
+            self.extend(islice(self._source, self.AHEAD))
+        return super().__len__()
 
 
 class DocTemplate(BaseDocTemplate):
@@ -160,7 +185,7 @@ class DocTemplate(BaseDocTemplate):
                 flowable.outline_title, flowable.outline_key, level=flowable.outline_level
             )
 
-    def render(self, story: list[Flowable], pages_after: int = 0) -> bytes:
+    def render(self, story: Iterable[Flowable], pages_after: int = 0) -> bytes:
         """Build the document with numbered pages; return it as a tagged PDF.
 
         pages_after counts pages the caller will append, so every footer shows the full total.
@@ -172,5 +197,5 @@ class DocTemplate(BaseDocTemplate):
             structure = recorder
             pages_after = appended
 
-        self.build(story, canvasmaker=Numbered)
+        self.build(_FedStory(story), canvasmaker=Numbered)
         return write_structure(self._buffer.getvalue(), recorder)

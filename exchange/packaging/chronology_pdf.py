@@ -9,6 +9,7 @@ footers and table rules are artifacts (see pdf_structure and pdf_tagging).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from reportlab.lib import colors
@@ -53,20 +54,21 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
     return data
 
 
-def _story(chronology: Chronology) -> list[Flowable]:
+def _story(chronology: Chronology) -> Iterator[Flowable]:
+    """Yield the flowables in order, each incident's only when layout reaches it."""
     sheet = styles()
-    story: list[Flowable] = [*_cover(chronology), PageBreak()]
-    story.append(Heading("Incidents in time order", sheet["h1"], 0, "incidents"))
+    yield from _cover(chronology)
+    yield PageBreak()
+    yield Heading("Incidents in time order", sheet["h1"], 0, "incidents")
     incidents = chronology.in_time_order()
     if not incidents:
-        story.append(TaggedParagraph("No incidents are included in this transfer.", sheet["body"]))
+        yield TaggedParagraph("No incidents are included in this transfer.", sheet["body"])
     for number, incident in enumerate(incidents, start=1):
-        story.extend(_incident(incident, number))
-    story.append(PageBreak())
-    story.extend(_conversation(chronology.conversation))
-    story.append(Spacer(1, 8 * mm))
-    story.extend(_documents(chronology.documents))
-    return story
+        yield from _incident(incident, number)
+    yield PageBreak()
+    yield from _conversation(chronology.conversation)
+    yield Spacer(1, 8 * mm)
+    yield from _documents(chronology.documents)
 
 
 def _cover(chronology: Chronology) -> list[Flowable]:

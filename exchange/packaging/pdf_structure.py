@@ -9,14 +9,18 @@ are marked as artifacts. `pdf_tagging.write_structure` then writes the PDF's str
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus.tables import Table
 
+_CANNOT_FIT = 0x7FFFFFFF  # The height Paragraph.wrap answers when no line fits the width.
+_SHARED_TEXT_LENGTH = 80  # Longer texts (narratives) are seldom repeated, and may be split.
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)  # Slots: a long chronology records 10^5 of these.
 class Mark:
     """One marked-content sequence: its page (1-based) and its MCID on that page."""
 
@@ -24,7 +28,7 @@ class Mark:
     mcid: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     """A structure element and its children, in reading order."""
 
@@ -92,6 +96,25 @@ def recorder_of(canvas: Canvas) -> StructureRecorder | None:
     return getattr(canvas, "structure", None)
 
 
+@dataclass
+class _Layout:
+    """A short text's parsed fragments and its line breaks by width, shared by its copies."""
+
+    frags: list[Any]
+    wrapped: dict[float, tuple[Any, list[float], float]] = field(default_factory=dict)
+
+
+def _repeatable(text: Any) -> bool:
+    """Say whether a text is short enough to be worth sharing (labels, states, names)."""
+    return isinstance(text, str) and len(text) <= _SHARED_TEXT_LENGTH and "<bullet" not in text
+
+
+@lru_cache(maxsize=1024)
+def _shared_layout(text: str, style: Any, bullet_text: str | None) -> _Layout:
+    """Parse a short text once: a chronology repeats its labels on every incident."""
+    return _Layout(Paragraph(text, style, bulletText=bullet_text).frags)
+
+
 class TaggedParagraph(Paragraph):
     """A paragraph drawn as one structure element (P, H1, …), kept whole when split.
 
@@ -107,14 +130,36 @@ class TaggedParagraph(Paragraph):
         within: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
+        shared = None
+        if not args and kwargs.keys() <= {"bulletText"} and _repeatable(text):
+            shared = _shared_layout(text, style, kwargs.get("bulletText"))
+            kwargs["frags"] = shared.frags
         super().__init__(text, style, *args, **kwargs)
         self.role, self.within = role, within
+        self._wrapped = {} if shared is None else shared.wrapped
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        """Break the lines once per width: tables and KeepTogether ask again and again.
+
+        ReportLab's line breaking depends only on the width (and the paragraph's fixed text
+        and style), and it is most of the time spent laying out a chronology.
+        """
+        known = self._wrapped.get(availWidth)
+        if known is None:
+            size = super().wrap(availWidth, availHeight)
+            if size != (0, _CANNOT_FIT):
+                self._wrapped[availWidth] = (self.blPara, self._wrapWidths, self.height)
+            return size
+        self.width = availWidth
+        self.blPara, self._wrapWidths, self.height = known
+        return self.width, self.height
 
     def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803
         """Split as ReportLab does; both parts keep the role."""
         parts = super().split(availWidth, availHeight)
         for part in parts:
             part.role, part.within = self.role, self.within
+            part._wrapped = {}
         return parts
 
     def draw(self) -> None:

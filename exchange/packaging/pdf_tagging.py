@@ -22,15 +22,15 @@ def write_structure(data: bytes, recorder: StructureRecorder, language: str = "e
         by_page: dict[int, dict[int, pikepdf.Object]] = {}
         tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot))
         tree.K = _element(pdf, recorder.finish(), tree, pages, by_page)
-        numbers = Array()
+        numbers: list[object] = []  # One Array at the end: Array.extend copies it each time.
         for index, page in enumerate(pages):
             page.StructParents = index
             page.Tabs = Name.S
             parents = by_page.get(index + 1, {})
-            numbers.extend([index, Array([parents[mcid] for mcid in sorted(parents)])])
+            numbers += [index, Array([parents[mcid] for mcid in sorted(parents)])]
             if sorted(parents) != list(range(len(parents))):
                 raise ValueError(f"page {index + 1} has gaps in its marked-content ids")
-        tree.ParentTree = pdf.make_indirect(Dictionary(Nums=numbers))
+        tree.ParentTree = pdf.make_indirect(Dictionary(Nums=Array(numbers)))
         tree.ParentTreeNextKey = len(pages)
         pdf.Root.StructTreeRoot = tree
         pdf.Root.MarkInfo = Dictionary(Marked=True)
@@ -51,13 +51,13 @@ def _element(
     pages: list[pikepdf.Object],
     by_page: dict[int, dict[int, pikepdf.Object]],
 ) -> pikepdf.Object:
-    node = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name("/" + element.role)))
-    node.P = parent
     marked_pages = {child.page for child in element.children if isinstance(child, Mark)}
     own_page = marked_pages.pop() if len(marked_pages) == 1 else None
+    keys = {"/Type": Name.StructElem, "/S": Name("/" + element.role), "/P": parent}
     if own_page is not None:
-        node.Pg = pages[own_page - 1]  # then a bare MCID names content on that page
-    kids = Array()
+        keys["/Pg"] = pages[own_page - 1]  # then a bare MCID names content on that page
+    node = pdf.make_indirect(Dictionary(keys))
+    kids: list[object] = []  # Built in Python, set once: each pikepdf call costs.
     for child in element.children:
         if isinstance(child, Mark):
             by_page.setdefault(child.page, {})[child.mcid] = node
@@ -67,5 +67,5 @@ def _element(
                 kids.append(Dictionary(Type=Name.MCR, Pg=pages[child.page - 1], MCID=child.mcid))
         else:
             kids.append(_element(pdf, child, node, pages, by_page))
-    node.K = kids
+    node.K = Array(kids)
     return node
