@@ -3,6 +3,7 @@
     .venv/bin/python bench/chronology_bench.py                      # 300 incidents; 300/1000/3000
     .venv/bin/python bench/chronology_bench.py --sizes 300 1000     # a shorter scaling run
     .venv/bin/python bench/chronology_bench.py --profile            # and where the time goes
+    .venv/bin/python bench/chronology_bench.py --quick              # 3 repeats, 300 and 1000
 
 Ours is `render_chronology_pdf`: the tagged PDF (structure tree, outline, "Page N of M").
 The baseline, timed in the same run and interleaved with ours, is the same story (the same
@@ -219,9 +220,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="*", default=[300, 1000, 3000])
     parser.add_argument("--profile", action="store_true", help="print a cProfile of ours")
+    parser.add_argument("--quick", action="store_true", help="3 repeats; sizes 300 and 1000")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.quick:
+        options.repeat, options.sizes = 3, [300, 1000]
     if options.measure:
         print(json.dumps(measure(options.measure, options.trace)))
         return

@@ -26,14 +26,16 @@ ORDER = (
     "redaction_bench",
     "bundle_bench",
     "bundle_scale_bench",
+    "chronology_bench",
     "whole_file_bench",
     "batch_import_bench",
     "purge_bench",
     "api_load",
+    "september_bench",
 )
 
 # Benchmarks that take --quick (smaller inputs), passed on by `run_all.py --quick`.
-QUICK = ("redaction_bench", "whole_file_bench")
+QUICK = ("redaction_bench", "whole_file_bench", "chronology_bench")
 
 
 def benchmarks() -> list[str]:
