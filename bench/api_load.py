@@ -56,6 +56,7 @@ from exchange.transfers.client import HttpTransport, Reply  # noqa: E402
 from exchange.transfers.delivery import API_PREFIX, deliver  # noqa: E402
 from exchange.transfers.messages import FETCH, sign_message  # noqa: E402
 from exchange.transfers.models import Transfer  # noqa: E402
+from exchange.transfers.vault_task import redact_vault  # noqa: E402
 from exchange.vault.pupil_keys import blob_context, pupil_data_key  # noqa: E402
 
 SENDER_URN, RECEIVER_URN = "990101", "990102"
@@ -158,6 +159,9 @@ def gunicorn(config: dict[str, Any], workers: int) -> Iterator[subprocess.Popen[
         *(sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")),
         *("-w", str(workers), "--access-logfile", "/dev/null", "exchange.web:create_app()"),
     ]
+    if workers == 0:  # `exchange serve`: waitress (8 threads) and its Celery worker, one machine.
+        port = config["PUBLIC_URL"].rsplit(":", 1)[1]
+        command = [sys.executable, "-m", "exchange", "serve", "--port", port]
     with (Path(config["HOME"]) / "gunicorn.log").open("wb") as log:
         process = subprocess.Popen(
             command, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -272,9 +276,19 @@ def prepare_offers(world: World) -> list[tuple[int, str, str]]:
                 partner=partner,
             )
             workflow.apply(session, world.instance, transfer, "start_review", dsl)
+            row = transfer.id
+        redact_queued_vault(world.instance, row)
+        with transaction(world.instance.sessions) as session:
+            transfer = session.get(Transfer, row)
+            dsl = Actor.of(session.get(User, world.sender_dsl))
             token = workflow.apply(session, world.instance, transfer, "offer", dsl)
             offers.append((transfer.id, transfer.transfer_uid, token))
     return offers
+
+
+def redact_queued_vault(instance: Instance, transfer_id: int) -> None:
+    """Redact the vault documents the review queued, as the worker would (no worker runs here)."""
+    redact_vault(instance, transfer_id, workers=1)
 
 
 def post(url: str, token: str, expect: int, phase: Phase) -> bool:
@@ -397,6 +411,9 @@ def main() -> None:
     parser.add_argument("--fetches", type=int, default=400, help="receipt fetches")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--serve", action="store_true", help="serve with `exchange serve` instead of gunicorn"
+    )
     parser.add_argument("--postgres", help="PostgreSQL server URL for a scratch database")
     parser.add_argument("--broker", help="Redis URL for the tasks the API queues (own queue)")
     options = parser.parse_args()
@@ -432,13 +449,14 @@ def run(options: argparse.Namespace, instance: Instance) -> None:
     offers = prepare_offers(world)
     print(
         f"{options.transfers} transfers, {options.fetches} receipt fetches, "
-        f"{options.concurrency} in flight, gunicorn -w {options.workers}, "
+        f"{options.concurrency} in flight, "
+        f"{'exchange serve' if options.serve else f'gunicorn -w {options.workers}'}, "
         f"{instance.engine.dialect.name}; setup {time.perf_counter() - started:.1f} s"
     )
     config = {k: v for k, v in instance.config.items() if k != "HOME"} | {"HOME": instance.home}
     url = instance.config["PUBLIC_URL"]
     phases = []
-    with gunicorn(config, options.workers):
+    with gunicorn(config, 0 if options.serve else options.workers):
         c = options.concurrency
         phases.append(
             run_phase(
