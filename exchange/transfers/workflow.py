@@ -69,8 +69,8 @@ def _nothing(_step: Step) -> None:
     return None
 
 
-def _notify(event: str) -> Effect:
-    return Effect(names.NOTIFY, f"email the DSL ({event})", lambda t: [t.id, event])
+def _notify(event: str, words: str | None = None) -> Effect:
+    return Effect(names.NOTIFY, words or f"email the DSL ({event})", lambda t: [t.id, event])
 
 
 def _set_delivered(step: Step) -> None:
@@ -126,7 +126,11 @@ ACTIONS: dict[str, Action] = {
             (S.DRAFT,),
             "transfer.create",
             outgoing.create,
-            effects=(_notify("destination_unknown"),),
+            effects=(
+                _notify(
+                    "destination_unknown", "if the destination is unknown, email the LA and DSL"
+                ),
+            ),
         ),
         Action(
             "select_item",
@@ -283,7 +287,7 @@ ACTIONS: dict[str, Action] = {
             "transfer.export",
             offline_route.export_package,
             (P.DESTINATION_KNOWN,),
-            effects=(_notify("offline_pickup"),),
+            effects=(_notify("offline_pickup", "email the receiving DSL the download page"),),
         ),
         Action(
             "confirm_receipt_code",
