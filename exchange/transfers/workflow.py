@@ -19,6 +19,7 @@ from exchange.audit.refusals import record_refusal, refusal_event
 from exchange.auth.permissions import refusal
 from exchange.instance import Instance
 from exchange.outbox.service import enqueue
+from exchange.partners.destinations import UNKNOWN as UNKNOWN_DESTINATION
 from exchange.records.models import School
 from exchange.tasks import names
 from exchange.transfers import (
@@ -127,8 +128,11 @@ ACTIONS: dict[str, Action] = {
             "transfer.create",
             outgoing.create,
             effects=(
-                _notify(
-                    "destination_unknown", "if the destination is unknown, email the LA and DSL"
+                Effect(
+                    names.NOTIFY,
+                    "email the LA and the DSL (destination unknown only)",
+                    lambda t: [t.id, "destination_unknown"],
+                    when=lambda t: t.partner.kind == UNKNOWN_DESTINATION,
                 ),
             ),
         ),
