@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -71,6 +72,17 @@ def build_folders() -> set[str]:
     return {path.name for path in Path(tempfile.gettempdir()).glob("sgx-build-*")}
 
 
+@pytest.fixture
+def private_temp(tmp_path: Path) -> Iterator[None]:
+    """Give this test its own temporary folder: other processes' build folders come and go."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(folder))
+        yield
+
+
+@pytest.mark.usefixtures("private_temp")
 def test_a_full_disk_fails_authorisation_cleanly_and_a_retry_succeeds(
     instance: Instance, pair: Pair, transport: WsgiTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
