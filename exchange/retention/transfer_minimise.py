@@ -4,7 +4,8 @@ Kept: ids, direction, state, route, partner, dates, the UPN and date of birth ex
 signed offer states them, every hash, and the offer, response, receipt and countersignature
 JWS. Cleared: the conversation, rejection reason, pseudonym book, delivery error, offline
 confirmer, item reasons and step notes; deleted: redacted texts, redaction reviews and every
-blob (the bundle and redacted PDFs). The pupil link is cut so the pupil row can go.
+blob (the bundle, redacted PDFs and a returned signed transfer form). The pupil link is cut
+so the pupil row can go.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CLEARED_TRANSFER_FIELDS = (
     "offline_confirmed_by",
     "last_delivery_error",
     "bundle_storage_key",
+    "signed_form_storage_key",  # The signed form's file goes; its SHA-256 stays.
 )
 
 
@@ -89,7 +91,7 @@ def minimise_transfers(
                 RedactionReview.redacted_storage_key.is_not(None),
             )
         ).all()
-        for storage_key in [*keys, transfer.bundle_storage_key]:
+        for storage_key in [*keys, transfer.bundle_storage_key, transfer.signed_form_storage_key]:
             delete_blob(blobs, storage_key)
         for model in (RedactedText, RedactionReview):
             session.execute(

@@ -221,3 +221,14 @@ def test_the_departing_dsl_uploads_the_signed_form_which_is_kept(
     assert "signed transfer form" in verified
     assert f"/transfers/{transfer_id}/signed-form/file" in verified
     assert dpo.get(f"{path}/file").get_data() == form
+
+    # At the purge the transfer is minimised: the form's file goes, its hash stays.
+    from exchange.retention.transfer_minimise import minimise_transfers
+
+    kept = instance.blobs.path_for(transfer.signed_form_storage_key)
+    with transaction(instance.sessions) as session:
+        assert minimise_transfers(session, instance.blobs, world.sender_id, [world.pupil_id]) == 1
+    assert not kept.exists()
+    minimised = _transfer(instance, transfer_id)
+    assert minimised.signed_form_storage_key is None
+    assert minimised.signed_form_sha256 == record["form_sha256"]
