@@ -131,19 +131,18 @@ def _sign_receipt(step: Step, method: str, entered_by: int | None, extra: dict[s
     school = step.school
     now = utcnow()
     key = load_signing_key(session, school.id, instance.instance_key)
-    record = {
-        "v": 1,
-        "transfer_id": transfer.transfer_uid,
-        "sender": school.urn,
-        "recipient": transfer.partner.reference,
-        "zip_sha256": transfer.bundle_sha256,
-        "file_count": transfer.file_count,
-        "method": method,
-        "confirmed_by": confirmed_by,
-        "confirmed_at": now.isoformat(),
-        "entered_by_user_id": entered_by,
-        **extra,
-    }
+    record = receipt_record(
+        transfer_id=transfer.transfer_uid,
+        sender=school.urn,
+        recipient=transfer.partner.reference,
+        zip_sha256=transfer.bundle_sha256,
+        file_count=transfer.file_count,
+        method=method,
+        confirmed_by=confirmed_by,
+        confirmed_at=now.isoformat(),
+        entered_by=entered_by,
+        extra=extra,
+    )
     transfer.receipt_jws = sign(record, key, OFFLINE_RECEIPT)
     transfer.receipt_disposition = "complete"
     transfer.receipt_verified_at = now
@@ -151,3 +150,32 @@ def _sign_receipt(step: Step, method: str, entered_by: int | None, extra: dict[s
     # The receiver has opened it; the sender keeps the hash, not another copy of the file.
     (instance.home / "outbox" / f"{transfer.transfer_uid}.zip").unlink(missing_ok=True)
     return transfer.receipt_jws
+
+
+def receipt_record(
+    *,
+    transfer_id: str,
+    sender: str,
+    recipient: str,
+    zip_sha256: str | None,
+    file_count: int | None,
+    method: str,
+    confirmed_by: str,
+    confirmed_at: str,
+    entered_by: int | None,
+    extra: dict[str, object],
+) -> dict[str, object]:
+    """Return the offline receipt record the school signs (docs/offline-export.md)."""
+    return {
+        "v": 1,
+        "transfer_id": transfer_id,
+        "sender": sender,
+        "recipient": recipient,
+        "zip_sha256": zip_sha256,
+        "file_count": file_count,
+        "method": method,
+        "confirmed_by": confirmed_by,
+        "confirmed_at": confirmed_at,
+        "entered_by_user_id": entered_by,
+        **extra,
+    }
