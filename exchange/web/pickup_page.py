@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from sqlalchemy.orm import Session
 
+from exchange.auth.permissions import SYSTEM
 from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.outbox.service import forget_pending, written_in
@@ -40,7 +41,7 @@ def _instance() -> Instance:
 
 def _receiver(confirmed_by: str) -> Actor:
     """Return the actor the audit log names: the service, on the receiving DSL's word."""
-    return Actor(role="system", name=f"receiving DSL on the download page: {confirmed_by}"[:200])
+    return Actor(role=SYSTEM, name=f"receiving DSL on the download page: {confirmed_by}"[:200])
 
 
 @contextmanager
