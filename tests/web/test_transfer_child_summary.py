@@ -16,9 +16,7 @@ def test_the_dsl_sees_the_childs_name_and_the_dpo_does_not(
     dsl, dpo = app.test_client(), app.test_client()
     sign_in(dsl, instance, world.user("sender", "dsl"))
     sign_in(dpo, instance, world.user("sender", "dpo"))
-    transfer_id = start_and_offer(
-        dsl, instance, world.sender_id, world.receiver_id, world.pupil_id
-    )
+    transfer_id = start_and_offer(dsl, instance, world.sender_id, world.receiver_id, world.pupil_id)
     with instance.sessions() as session:
         pupil = session.get(Pupil, world.pupil_id)
         name = f"{pupil.forename} {pupil.surname}"
