@@ -9,13 +9,13 @@ be used for anything real. Ed25519 is deterministic, so each JWS is reproducible
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from exchange.jws import sign
 from exchange.packaging.keys import SigningKey
 from exchange.transfers.offline_route import OFFLINE_RECEIPT, receipt_record
+from exchange.vector_script import run, stale
 
 HERE = Path(__file__).resolve().parent
 SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -58,21 +58,12 @@ def vector_files() -> dict[str, bytes]:
 
 def check() -> list[str]:
     """Return the vector files that differ from what the code makes now."""
-    return [name for name, data in vector_files().items() if (HERE / name).read_bytes() != data]
+    return stale(HERE, vector_files())
 
 
 def main() -> int:
     """Check the vectors, or write them with --write."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true")
-    if parser.parse_args().write:
-        for name, data in vector_files().items():
-            (HERE / name).write_bytes(data)
-        return 0
-    stale = check()
-    for name in stale:
-        print(f"{name} differs from what the code makes", file=sys.stderr)
-    return 1 if stale else 0
+    return run(__doc__, HERE, vector_files)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ it on these files; the zip around them is described in docs/offline-export.md.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from exchange.packaging.offline_csv import chronology_csv
 from exchange.packaging.offline_documents import titled_documents
 from exchange.packaging.offline_json import offline_chronology_json
 from exchange.packaging.samples import fictional_chronology, fictional_vault
+from exchange.vector_script import run, stale
 
 HERE = Path(__file__).resolve().parent
 DETAILS = offline.ReceiverDetails(
@@ -57,21 +57,12 @@ def vector_files() -> dict[str, bytes]:
 
 def check() -> list[str]:
     """Return the vector files that differ from what the code makes now."""
-    return [name for name, data in vector_files().items() if (HERE / name).read_bytes() != data]
+    return stale(HERE, vector_files())
 
 
 def main() -> int:
     """Check the vectors, or write them with --write."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true")
-    if parser.parse_args().write:
-        for name, data in vector_files().items():
-            (HERE / name).write_bytes(data)
-        return 0
-    stale = check()
-    for name in stale:
-        print(f"{name} differs from what the code makes", file=sys.stderr)
-    return 1 if stale else 0
+    return run(__doc__, HERE, vector_files)
 
 
 if __name__ == "__main__":
