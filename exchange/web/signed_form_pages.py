@@ -35,7 +35,12 @@ def upload(transfer_id: int) -> Any:
     if request.method == "POST":
         uploaded = request.files.get("form")
         confirmed_by = form.get("confirmed_by", "").strip()
-        data = uploaded.read(MAX_FORM_BYTES + 1) if uploaded else b""
+        data = b""
+        if uploaded:
+            try:
+                data = uploaded.read(MAX_FORM_BYTES + 1)
+            finally:
+                uploaded.close()  # A large upload is spooled to a temporary file.
         if not data:
             errors["form"] = "Choose the signed transfer form (a PDF, or a scan or photo)"
         if not confirmed_by:

@@ -132,6 +132,11 @@ def test_the_receiving_dsl_downloads_and_confirms_on_the_emailed_page(
         code = re.search(r"Receipt code: (\S+)", archive.read("02-receipt-code.txt").decode())
     assert code is not None
 
+    # Hostile: an overlong token, and a confirmation without the form's CSRF token.
+    assert anonymous.get("/pickup/" + "a" * 5000 + "." + "b" * 50).status_code == 404
+    forged = anonymous.post(path, data={"confirmed_by": "X", "code": code.group(1)})
+    assert forged.status_code == 400
+    assert _transfer(instance, transfer_id).state == states.EXPORTED
     form = {"csrf_token": csrf_token(anonymous), "confirmed_by": "Dsl Receiving"}
     wrong = anonymous.post(path, data={**form, "code": "0000-0000-0000-0000"})
     assert wrong.status_code == 400
