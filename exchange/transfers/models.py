@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -95,6 +96,9 @@ class Transfer(SchoolScoped, Base):
     vault_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     vault_total: Mapped[int | None] = mapped_column(Integer)
     vault_done: Mapped[int | None] = mapped_column(Integer)
+    # The incidents (with their actions) that task redacts first, and how many it has done.
+    incidents_total: Mapped[int | None] = mapped_column(Integer)
+    incidents_done: Mapped[int | None] = mapped_column(Integer)
     # The batch this transfer was made or offered in (September in bulk), if any.
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("transfer_batches.id"), index=True)
     # Offline route: the transfer form the receiving school signed and sent back (encrypted
@@ -102,6 +106,9 @@ class Transfer(SchoolScoped, Base):
     signed_form_storage_key: Mapped[str | None] = mapped_column(String(100))
     signed_form_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_form_media_type: Mapped[str | None] = mapped_column(String(100))
+    # Protocol 1.3: the child's name an incoming offer carries ({"given", "family"}), sealed;
+    # cleared when the offer is rejected, expires or is withdrawn, and once the file arrives.
+    offered_name: Mapped[dict[str, str] | None] = mapped_column(Sealed("json"))
 
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
@@ -128,8 +135,15 @@ class TransferBatch(SchoolScoped, Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Children who could not be started, each {"child": UPN or row, "problem": words}.
-    problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # Each child's problem, {"child": UPN or row, "problem": words, "transfer_id": id or None}.
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The children a task starts, ids only: [{"pupil": id, "partner": id, "done": bool}].
+    plan: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    offer: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    # Set while a task is to run the plan; each run (or retry) sets a new time.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped: Mapped[str | None] = mapped_column(String(500))  # Why the run stopped, to retry.
 
     partner: Mapped[Partner | None] = relationship()
 

@@ -31,6 +31,12 @@ def field_key(data_key: bytes) -> bytes:
     return hkdf.derive(data_key)
 
 
+def offer_field_key(instance_key: bytes, school_id: int) -> bytes:
+    """Derive the key that seals an incoming offer's fields before its child has a record here."""
+    info = f"sgx offer field v1|school:{school_id}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(instance_key)
+
+
 def field_context(table: str, column: str, school_id: int, pupil_id: int, row_id: int) -> bytes:
     """Return the associated data that binds a sealed value to its place."""
     return (

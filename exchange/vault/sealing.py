@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from exchange.db import Base
 from exchange.errors import CryptoError
 from exchange.vault.blind_index import blind_index
-from exchange.vault.fields import decode_value, field_context, unseal
+from exchange.vault.fields import decode_value, field_context, offer_field_key, unseal
 from exchange.vault.keyring import Keyring, keyring
 from exchange.vault.sealed_type import Sealed, SealFor
 
@@ -82,9 +82,14 @@ def _key_and_context(
     target: Any, connection: Connection, ring: Keyring, *, create: bool = False
 ) -> Callable[[str], tuple[bytes, bytes]]:
     pupil_id = _row_pupil(target, connection, ring)
-    if pupil_id is None:
+    if pupil_id is None and target.__table__.name == "transfers":
+        # An incoming offer of a child with no record (and no key) here yet: protocol 1.3's
+        # offered name is sealed under a key derived from the instance key, as pupil 0.
+        key, pupil_id = offer_field_key(ring.instance_key, target.school_id), 0
+    elif pupil_id is None:
         raise CryptoError(f"a {target.__table__.name} row with case content needs a pupil")
-    key = ring.field_key(connection, target.school_id, pupil_id, create=create)
+    else:
+        key = ring.field_key(connection, target.school_id, pupil_id, create=create)
 
     def place(column: str) -> tuple[bytes, bytes]:
         return key, field_context(
