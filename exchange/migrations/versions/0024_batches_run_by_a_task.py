@@ -1,7 +1,7 @@
 """transfer batches are made by a task: the plan of children and the run's progress
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 00:05:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from exchange.types import UTCDateTime
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
