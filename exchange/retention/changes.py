@@ -1,9 +1,10 @@
 """Change the rules safely: never below the floor; shortening needs the DPO and a notice period.
 
 A change that keeps every record at least as long is saved at once. A change that makes any
-record due earlier (a shorter rule on any category, or on the default, or a sender copy kept
-for less) needs a DPO who has just confirmed their second factor; it is stored as pending,
-takes effect after the notice period, and every DSL and DPO is emailed the forecast.
+record due earlier (a shorter rule on any category, or on the default, a sender copy kept
+for less, a lower floor or one category fewer counted as SEN) needs a DPO who has just
+confirmed their second factor; it is stored as pending, takes effect after the notice
+period, and every DSL and DPO is emailed the forecast.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from exchange.audit.service import record_event
 from exchange.auth.permissions import refusal
 from exchange.db import utcnow
 from exchange.errors import NotFound, ValidationError
-from exchange.records.models import Category
+from exchange.records.models import Category, School
 from exchange.retention.actors import SYSTEM, Actor
 from exchange.retention.errors import BelowFloor, RetentionForbidden
 from exchange.retention.floor import below_floor
@@ -32,6 +33,7 @@ from exchange.retention.models import (
 )
 from exchange.retention.rules import RuleSet, parse_rule
 from exchange.retention.ruleset import current_rule_set, proposed_rules, save_rule_set
+from exchange.retention.settings import retention_settings, same_value, save_setting
 
 DEFAULT_NOTICE_DAYS = 30
 UNCATEGORISED = "records in no category"
@@ -115,10 +117,17 @@ def request_change(
     today: date,
     notice_days: int = DEFAULT_NOTICE_DAYS,
 ) -> Outcome:
-    """Save a change that shortens nothing; hold one that does for the notice period."""
-    reason = refusal(actor.role, "set_retention_rules")
+    """Save a change that shortens nothing; hold one that does for the notice period.
+
+    A floor setting is the DPO's (set_disposal_mode), with a fresh second factor either way.
+    """
+    setting = change.get("kind") == "setting"
+    reason = refusal(actor.role, "set_disposal_mode" if setting else "set_retention_rules")
+    if reason is None and setting and not fresh_second_factor:
+        reason = "Changing the retention settings needs the DPO to confirm their second factor"
     if reason:
-        _refuse(school_id, actor, "retention.rules_change_refused", reason, RetentionForbidden)
+        event = "retention.settings_change_refused" if setting else "retention.rules_change_refused"
+        _refuse(school_id, actor, event, reason, RetentionForbidden)
     old = current_rule_set(session, school_id)
     new = proposed_rules(session, school_id, change)
     paths = _paths(session, school_id)
@@ -126,7 +135,7 @@ def request_change(
     if reason:
         _refuse(school_id, actor, "retention.rules_below_floor_refused", reason, BelowFloor)
     if not shortens(old, new, paths):
-        return Outcome(saved=save_rule_set(session, school_id, new, actor, {"change": change}))
+        return Outcome(saved=_save(session, school_id, change, new, actor, {"change": change}))
     reason = refusal(actor.role, "shorten_retention")
     if reason is None and not fresh_second_factor:
         reason = "Shortening retention needs the DPO to confirm their second factor first"
@@ -157,6 +166,33 @@ def request_change(
         details={"effective_on": effective_on.isoformat(), "notice_days": notice_days},
     )
     return Outcome(pending=pending)
+
+
+def _save(
+    session: Session,
+    school_id: int,
+    change: dict[str, object],
+    new: RuleSet,
+    actor: Actor,
+    details: dict[str, object],
+) -> RuleSet:
+    """Save a change: the next rule set version, or a floor setting of the school."""
+    if change.get("kind") != "setting":
+        return save_rule_set(session, school_id, new, actor, details)
+    key = str(change["key"])
+    save_setting(session, school_id, key, change["value"], actor, details)
+    return current_rule_set(session, school_id)
+
+
+def _moved_on(session: Session, school_id: int, change: dict[str, object]) -> str | None:
+    """Return why a waiting setting change lapses: the setting changed meanwhile, or None."""
+    if change.get("kind") != "setting" or "from" not in change:
+        return None
+    key = str(change["key"])
+    now = retention_settings(session.get(School, school_id))[key]
+    if same_value(key, now, change["from"]):
+        return None
+    return f"{key} was changed again during the notice period"
 
 
 def pending_changes(session: Session, school_id: int) -> list[RetentionRuleChange]:
@@ -204,7 +240,7 @@ def apply_due_changes(session: Session, school_id: int, today: date) -> list[int
         old = current_rule_set(session, school_id)
         try:
             new = proposed_rules(session, school_id, dict(row.change))
-            reason = floor_refusal(old, new)
+            reason = floor_refusal(old, new) or _moved_on(session, school_id, dict(row.change))
         except (NotFound, ValidationError) as exc:
             reason = exc.message
         if reason:
@@ -222,7 +258,7 @@ def apply_due_changes(session: Session, school_id: int, today: date) -> list[int
             )
             continue
         details = {"change_id": row.id, "proposed_by_user_id": row.proposed_by_user_id}
-        saved = save_rule_set(session, school_id, new, SYSTEM, details)
+        saved = _save(session, school_id, dict(row.change), new, SYSTEM, details)
         row.state, row.closed_at, row.applied_version = CHANGE_APPLIED, utcnow(), saved.version
         applied.append(row.id)
     return applied

@@ -191,14 +191,41 @@ def settings_show(obj: dict[str, Any]) -> None:
 @acting_user_id("The acting DPO.")
 @click.pass_obj
 def settings_set(obj: dict[str, Any], key: str, value: str, user_id: int | None) -> None:
-    """Set a retention setting: automatic_disposal on|off, a floor in years, sen_categories."""
-    from exchange.retention.disposal import change_setting, parse_value
+    """Set a retention setting: automatic_disposal on|off, a floor in years, sen_categories.
 
-    with transaction(obj["session_factory"]) as session:
+    Raising a floor or adding an SEN category takes effect at once; lowering a floor or
+    removing an SEN category makes records due earlier, so it waits out the notice period.
+    """
+    from exchange.retention.disposal import change_setting, parse_value
+    from exchange.retention.notify import send_change_notices
+
+    factory, instance = obj["session_factory"], obj["instance"]
+    with transaction(factory) as session:
         actor = acting(obj, session, user_id)
         fresh = second_factor_confirmed(user_id)
-        change_setting(session, obj["school_id"], key, parse_value(key, value), actor, fresh)
-    click.echo(f"{key} set")
+        outcome = change_setting(
+            session,
+            obj["school_id"],
+            key,
+            parse_value(key, value),
+            actor,
+            fresh,
+            today=london_today(),
+            notice_days=instance.config["RETENTION_NOTICE_DAYS"],
+        )
+        pending = None if outcome is None else outcome.pending
+        if pending is not None:
+            message = (
+                f"This change makes records due earlier, so it waits: change {pending.id} "
+                f"takes effect on {pending.effective_on} unless cancelled.\n"
+                f"Becoming due then: {json.dumps(pending.notice)}"
+            )
+        else:
+            message = f"{key} set" + ("" if outcome is None else "; record dates recomputed")
+    click.echo(message)
+    if pending is not None:
+        sent = send_change_notices(factory, instance.config)
+        click.echo("every DSL and DPO was emailed" if sent else "no email sent (no mail server)")
 
 
 def register(retention: click.Group, rules: click.Group) -> None:

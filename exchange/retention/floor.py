@@ -74,6 +74,21 @@ def below_floor(floors: Floors, where: str, paths: Iterable[str], years: int) ->
     )
 
 
+def below_floor_setting(key: str, years: int, statutory: int) -> str | None:
+    """Return why a school's floor of years is below the statutory one, or None."""
+    if years >= statutory:
+        return None
+    if key == "floor_sen_years":
+        what, source = "SEN records", "the IRMS Toolkit for Schools keeps SEN files"
+    else:
+        what = "child protection records"
+        source = "the IRMS Toolkit for Schools and KCSIE keep child protection records"
+    return (
+        f"The floor for {what} cannot be below {statutory} years: {source} to the pupil's "
+        f"{_ordinal(statutory)} birthday, so {years} years was not saved"
+    )
+
+
 def _ordinal(number: int) -> str:
     suffix = (
         "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")

@@ -17,6 +17,7 @@ from exchange.auth.permissions import roles_for
 from exchange.db import transaction, utcnow
 from exchange.logs import get_logger
 from exchange.records.models import School, User
+from exchange.retention.change_words import describe_change
 from exchange.retention.models import CHANGE_PENDING, RetentionRuleChange
 
 log = get_logger(__name__)
@@ -55,11 +56,7 @@ def send(config: dict[str, Any], to: list[str], subject: str, body: str) -> int:
 def change_notice(school: School, row: RetentionRuleChange) -> tuple[str, str]:
     """Return the subject and text of a shortening's notice."""
     notice = dict(row.notice or {})
-    change = dict(row.change or {})
-    if change.get("kind") == "sender_copy":
-        what = f"what this school keeps after a verified receipt: {change.get('value')} days"
-    else:
-        what = f"the rule for {change.get('path')} to {change.get('rule')}"
+    what = describe_change(dict(row.change or {}))
     lines = [
         f"The DPO of {school.name} has shortened retention: {what}.",
         f"It takes effect on {row.effective_on.isoformat()} unless the DPO cancels it first "

@@ -17,7 +17,7 @@ from exchange.records.models import Category
 from exchange.retention.actors import Actor
 from exchange.retention.models import RetentionRuleSet
 from exchange.retention.rules import DEFAULT_KEY, RuleSet, parse_rule, parse_sender_copy
-from exchange.retention.settings import school_floors
+from exchange.retention.settings import checked_change, floors_with, school_floors
 
 INHERIT = "inherit"
 
@@ -72,8 +72,15 @@ def save_rule_set(
 def proposed_rules(
     session: Session, school_id: int, change: dict[str, object], base: RuleSet | None = None
 ) -> RuleSet:
-    """Return the current rules (or base) with one change applied: a rule or the sender copy."""
+    """Return the current rules (or base) with one change applied.
+
+    A change sets a category's rule (or the default), the sender copy, or a floor setting.
+    """
     current = base if base is not None else current_rule_set(session, school_id)
+    if change.get("kind") == "setting":
+        key = str(change.get("key"))
+        value = checked_change(key, change.get("value"))
+        return replace(current, floors=floors_with(current.floors, key, value))
     if change.get("kind") == "sender_copy":
         return replace(current, sender_copy_days=parse_sender_copy(change.get("value")))
     path, rule = str(change.get("path", "")).strip(), str(change.get("rule", "")).strip()

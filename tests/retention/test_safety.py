@@ -81,12 +81,13 @@ def test_a_stored_rule_below_the_floor_still_keeps_records_to_it(
     assert rules.rule_for_paths([]) == "dob+25y"
 
 
-def test_floors_can_be_raised_not_lowered(world: World) -> None:
-    assert checked_change(world.school, "floor_sen_years", 35) == 35
-    with pytest.raises(ValidationError, match="raised, not lowered"):
-        checked_change(world.school, "floor_child_protection_years", 24)
-    with pytest.raises(ValidationError, match="added, not removed"):
-        checked_change(world.school, "sen_categories", [])
+def test_floors_are_never_below_the_statutory_ones() -> None:
+    # Lowering a raised floor, or removing an SEN category, is a shortening: see
+    # tests/retention/test_floor_settings.py.
+    assert checked_change("floor_sen_years", 35) == 35
+    with pytest.raises(ValidationError, match="cannot be below 25 years"):
+        checked_change("floor_child_protection_years", 24)
+    assert checked_change("sen_categories", [" SEN ", "sen", "Medical"]) == ["SEN", "Medical"]
 
 
 def test_lengthening_takes_effect_at_once_for_a_dsl(session: Session, world: World) -> None:
