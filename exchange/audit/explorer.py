@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import LargeBinary, and_, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from exchange.audit.models import AuditEntry
+from exchange.audit.models import AuditEntry, AuditEntryActor
 from exchange.records.models import Incident, Pupil, User, VaultDocument
 from exchange.records.sealed_reads import pupil_upns, upn_is
 from exchange.retention.models import DisposalReview, LegalHold
@@ -163,24 +163,20 @@ def _strings(values: Iterable[object]) -> set[str]:
     return {str(value) for value in values}
 
 
-def _by_actor_bytes(user_id: int, dialect: str) -> Any:
-    """Narrow in SQL to entries whose canonical bytes name this actor.
-
-    The actor is only in the canonical bytes (RFC 8785: keys sorted, no spaces); _by_user then
-    keeps only entries whose parsed actor is exactly this user.
-    """
-    actor = f'"user":"{int(user_id)}"}}'.encode()
-    if dialect == "sqlite":
-        return func.instr(AuditEntry.canonical, literal(actor, LargeBinary)) > 0
-    return AuditEntry.canonical.op("LIKE")(literal(b"%" + actor + b"%", LargeBinary))
+def _by_actor(school_id: int, user_id: int) -> Any:
+    """Narrow in SQL, through the actor index, to entries that name this user as the actor."""
+    acted = select(AuditEntryActor.entry_id).where(
+        AuditEntryActor.school_id == school_id, AuditEntryActor.user_id == user_id
+    )
+    return AuditEntry.id.in_(acted)
 
 
-def _conditions(school_id: int, wanted: AuditFilter, dialect: str) -> list[Any]:
+def _conditions(school_id: int, wanted: AuditFilter) -> list[Any]:
     conditions: list[Any] = [AuditEntry.school_id == school_id]
     if wanted.event:
         conditions.append(AuditEntry.event == wanted.event)
     if wanted.user_id is not None:
-        conditions.append(_by_actor_bytes(wanted.user_id, dialect))
+        conditions.append(_by_actor(school_id, wanted.user_id))
     if wanted.since:
         conditions.append(AuditEntry.recorded_at >= _start_of(wanted.since))
     if wanted.until:
@@ -194,8 +190,8 @@ def _conditions(school_id: int, wanted: AuditFilter, dialect: str) -> list[Any]:
     return conditions
 
 
-def _matching(school_id: int, wanted: AuditFilter, dialect: str) -> Any:
-    query = select(AuditEntry).where(*_conditions(school_id, wanted, dialect))
+def _matching(school_id: int, wanted: AuditFilter) -> Any:
+    query = select(AuditEntry).where(*_conditions(school_id, wanted))
     return query.order_by(AuditEntry.seq.desc())
 
 
@@ -221,24 +217,14 @@ def explore(
 ) -> ExploredPage:
     """Return one page of the school's entries that match, newest first."""
     page = max(1, page)
-    dialect = session.get_bind().dialect.name
-    if wanted.user_id is None:
-        total = session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(*_conditions(school_id, wanted, dialect))
-        )
-        rows = session.scalars(
-            _matching(school_id, wanted, dialect).limit(per_page).offset((page - 1) * per_page)
-        ).all()
-        pairs = _by_user(list(rows), None)
-    else:
-        # SQL narrowed by the actor's bytes; the exact check is on the parsed entry.
-        everything = _by_user(
-            list(session.scalars(_matching(school_id, wanted, dialect))), wanted.user_id
-        )
-        total = len(everything)
-        pairs = everything[(page - 1) * per_page : page * per_page]
+    total = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(*_conditions(school_id, wanted))
+    )
+    rows = session.scalars(
+        _matching(school_id, wanted).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    # The index narrowed the rows; the exact check is on each entry's own signed bytes.
+    pairs = _by_user(list(rows), wanted.user_id)
     refs = _pupil_refs(session, school_id, instance_key, [row for row, _ in pairs])
     return ExploredPage(
         [_explored(row, body, refs) for row, body in pairs], total or 0, page, per_page

@@ -64,6 +64,20 @@ class AuditEntry(SchoolScoped, Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AuditEntryActor(SchoolScoped, Base):
+    """The user an audit entry names as its actor: an index for the DPO's explorer.
+
+    Derived from the entry's canonical bytes when it is appended (and by migration 0025 for
+    older entries); the canonical bytes stay what verification and the explorer trust.
+    """
+
+    __tablename__ = "audit_entry_actors"
+    __table_args__ = (Index("ix_audit_entry_actors_user", "school_id", "user_id", "entry_id"),)
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_entries.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditCheckpoint(SchoolScoped, Base):
     """A signed checkpoint of one school's log: the exact compact JWS string."""
 

@@ -34,7 +34,7 @@ from exchange.audit.merkle import (
     subtrees_from_frontiers,
     verify_consistency,
 )
-from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditEntryActor, AuditHead
 from exchange.audit.proofs import ConsistencyProof, InclusionProof
 from exchange.audit.verify import Finding, VerifyReport, verify_log
 from exchange.db import utcnow
@@ -184,7 +184,17 @@ def record_event(
     head.root = frontier.root()
     head.updated_at = moment
     session.flush()
+    actor = actor_user_of(entry)
+    if actor is not None:
+        session.add(AuditEntryActor(school_id=school_id, entry_id=row.id, user_id=actor))
+        session.flush()
     return row
+
+
+def actor_user_of(entry: Mapping[str, Any]) -> int | None:
+    """Return the user id an entry names as its actor, if it names one."""
+    user = (entry.get("actor") or {}).get("user")
+    return int(user) if isinstance(user, str) and user.isdigit() else None
 
 
 def latest_checkpoint(session: Session, school_id: int) -> AuditCheckpoint | None:
