@@ -28,6 +28,7 @@ from exchange.vault.store import BlobStore
 CLEARED_TRANSFER_FIELDS = (
     "conversation_participants",
     "conversation_summary",
+    "offered_name",
     "reject_reason",
     "pseudonyms",
     "offline_confirmed_by",

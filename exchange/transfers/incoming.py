@@ -22,6 +22,7 @@ from exchange.transfers.clock import deadline_for
 from exchange.transfers.messages import OFFER_RESPONSE, Message, MessageRefused, sign_message
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.notices import DESTRUCTION, destroy_imported, sign_notice
+from exchange.transfers.offered_name import parse_name
 from exchange.transfers.workflow_types import Step
 
 
@@ -56,6 +57,7 @@ def receive_offer(step: Step) -> Transfer:
         dob = _date(pupil.get("date_of_birth"))
         leaving = _date(body.get("leaving_date"))
         expires = datetime.fromisoformat(message_text(body, "expires_at"))
+        name = parse_name(pupil.get("name"))  # Protocol 1.3, optional; strict when present.
     except (ValidationError, ValueError) as exc:
         raise MessageRefused(f"the offer is malformed: {exc}") from exc
     on_roll = session.scalar(
@@ -75,6 +77,7 @@ def receive_offer(step: Step) -> Transfer:
         offer_jws=message.token,
         offer_sha256=sha256_text(message.token),
         offer_expires_at=expires,
+        offered_name=name,
     )
     _link_follows(session, transfer, body.get("follows"))
     session.add(transfer)
@@ -96,6 +99,24 @@ def _link_follows(session: Session, transfer: Transfer, follows: object) -> None
     transfer.follows_answer = str(follows.get("answer") or "")[:2000] or None
 
 
+def forget_offered_name(step: Step) -> None:
+    """Destroy the name the offer carried: no longer needed (rejected, expired, withdrawn)."""
+    if step.need_transfer.offered_name is not None:
+        step.need_transfer.offered_name = None
+        step.details["offered_identity_destroyed"] = True
+
+
+def expire(step: Step) -> None:
+    """An unanswered offer lapses: the receiving school destroys the name it carried."""
+    forget_offered_name(step)
+
+
+def file_received(step: Step) -> None:
+    """The file arrived and was imported: the child's record now holds the name."""
+    step.details.update(step.inputs)
+    forget_offered_name(step)
+
+
 def accept(step: Step) -> str:
     """Sign the acceptance: the child is, or will be, on this school's roll."""
     step.need_transfer.on_roll_confirmed_by_user_id = step.actor.user_id
@@ -108,6 +129,7 @@ def reject(step: Step) -> str:
     reason = str(step.inputs.get("reason") or "").strip()
     step.need_transfer.reject_reason = reason
     step.need_transfer.on_roll_confirmed_by_user_id = None
+    forget_offered_name(step)
     return _sign_response(step, "reject", reason)
 
 
@@ -137,11 +159,13 @@ def partner_answered(step: Step) -> None:
 def partner_withdrew(step: Step) -> None:
     """Keep the sender's signed withdrawal; the offer leaves the receiving DSL's queue."""
     _keep_partner_notice(step)
+    forget_offered_name(step)
 
 
 def partner_recalled(step: Step) -> None:
     """Keep the sender's signed recall; the receiving DSL is asked to confirm destruction."""
     _keep_partner_notice(step)
+    forget_offered_name(step)
 
 
 def partner_destroyed(step: Step) -> None:

@@ -27,6 +27,7 @@ from exchange.transfers.messages import OFFER, sign_message
 from exchange.transfers.models import OUTGOING, Transfer, TransferBatch, TransferItem
 from exchange.transfers.notices import RECALL, WITHDRAWAL, offer_was_sent, sign_notice
 from exchange.transfers.offer_expiry import offer_expires_at
+from exchange.transfers.offered_name import name_for_offer
 from exchange.transfers.redaction_step import redact_conversation, run_redaction
 from exchange.transfers.settings import school_setting
 from exchange.transfers.steps import audit
@@ -141,7 +142,7 @@ def start_review(step: Step) -> None:
 
 
 def make_offer(step: Step) -> str:
-    """Sign the offer (the minimum: ids, UPN, date of birth, leaving date)."""
+    """Sign the offer (the minimum: ids, UPN, date of birth, the child's name, leaving date)."""
     session, school, transfer = step.session, step.school, step.need_transfer
     partner = transfer.partner
     expires = offer_expires_at(school, utcnow())
@@ -163,6 +164,9 @@ def make_offer(step: Step) -> str:
         body["batch"] = {"id": batch.batch_uid if batch is not None else None}
     key = load_signing_key(session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER, school.urn, partner.urn)
+    name = name_for_offer(transfer.pupil) if school_setting(school, "offer_includes_name") else None
+    if name is not None:  # Protocol 1.3: the receiving DSL confirms who the child is.
+        body["pupil"]["name"] = name
     from exchange.receipts.receipt import sha256_text
 
     transfer.offer_jws = token

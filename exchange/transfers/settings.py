@@ -19,9 +19,13 @@ DEFAULTS: dict[str, Any] = {
     # an unknown destination (statutory guidance "Children missing education").
     "la_cme_email": None,
     "offer_valid_days": 14,
+    # Protocol 1.3: the offer names the child (given and family name) so the receiving DSL
+    # can confirm who it is; false leaves the name out (UPN and date of birth only).
+    "offer_includes_name": True,
     "service_url": None,
 }
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+BOOLEANS = ("offer_includes_name",)
 CHOICES = {"deadline_unit": ("days", "school_days"), "conversation_required": ("all", "flagged")}
 
 
@@ -43,6 +47,8 @@ def update_settings(school: School, **changes: Any) -> None:
             not isinstance(value, int) or value < 1
         ):
             raise ValidationError(f"{key} must be a whole number of at least 1")
+        if key in BOOLEANS and not isinstance(value, bool):
+            raise ValidationError(f"{key} must be true or false")
         if key.endswith("_email") and value is not None and not EMAIL.fullmatch(str(value)):
             raise ValidationError(f"{key} must be an email address")
     school.settings = {**(school.settings or {}), **changes}

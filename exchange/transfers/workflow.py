@@ -433,7 +433,7 @@ ACTIONS: dict[str, Action] = {
             _both(S.ACCEPTED),
             (S.RECEIPTED,),
             "transfer.system",
-            _inputs_as_details,
+            incoming.file_received,
             effects=(_notify("file_received"),),
         ),
         Action(
@@ -487,7 +487,7 @@ ACTIONS: dict[str, Action] = {
             _both(S.OFFERED),
             (S.EXPIRED,),
             "transfer.system",
-            _nothing,
+            incoming.expire,
             effects=(TELL_SENDER_EXPIRED,),
         ),
         Action(
