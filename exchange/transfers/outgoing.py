@@ -157,6 +157,9 @@ def make_offer(step: Step) -> str:
         "leaving_date": transfer.leaving_date.isoformat() if transfer.leaving_date else None,
         "expires_at": expires.isoformat(),
     }
+    name = name_for_offer(transfer.pupil) if school_setting(school, "offer_includes_name") else None
+    if name is not None:  # Protocol 1.3: the receiving DSL confirms who the child is.
+        body["pupil"]["name"] = name
     if transfer.follows_uid:  # Protocol 1.1: a re-offer names the offer it follows.
         body["follows"] = {"transfer_id": transfer.follows_uid, "answer": transfer.follows_answer}
     if transfer.batch_id is not None:  # Protocol 1.1: offers made together name their batch.
@@ -164,9 +167,6 @@ def make_offer(step: Step) -> str:
         body["batch"] = {"id": batch.batch_uid if batch is not None else None}
     key = load_signing_key(session, school.id, step.need_instance.instance_key)
     token = sign_message(body, key, OFFER, school.urn, partner.urn)
-    name = name_for_offer(transfer.pupil) if school_setting(school, "offer_includes_name") else None
-    if name is not None:  # Protocol 1.3: the receiving DSL confirms who the child is.
-        body["pupil"]["name"] = name
     from exchange.receipts.receipt import sha256_text
 
     transfer.offer_jws = token
