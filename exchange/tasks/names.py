@@ -14,6 +14,7 @@ TRANSFERS_RESUME = "exchange.transfers.resume"
 DISPATCH_OUTBOX = "exchange.outbox.dispatch"
 SAR_REMIND = "exchange.subject_access.remind"
 REDACT_VAULT = "exchange.transfers.redact_vault"
+CREATE_BATCH = "exchange.transfers.create_batch"
 
 # Tasks that only the outbox dispatcher queues: each carries the id of its outbox row.
-OUTBOX_TASKS = frozenset({SEND_MESSAGE, DELIVER, COUNTERSIGN, NOTIFY, REDACT_VAULT})
+OUTBOX_TASKS = frozenset({SEND_MESSAGE, DELIVER, COUNTERSIGN, NOTIFY, REDACT_VAULT, CREATE_BATCH})

@@ -140,6 +140,74 @@ def new_batch(
     return batch
 
 
+def plan_batch(
+    session: Session,
+    school: School,
+    actor: Actor,
+    children: list[tuple[Pupil, Partner]],
+    *,
+    source: str,
+    problems: Iterable[tuple[str, str]] = (),
+    offer: bool = True,
+) -> TransferBatch:
+    """Record a batch and its plan (ids only): the children to start, and those already refused."""
+    problems = list(problems)
+    batch = new_batch(session, school, actor, source, len(children) + len(problems))
+    batch.done = len(problems)
+    batch.problems = [
+        {"child": child, "problem": problem, "transfer_id": None} for child, problem in problems
+    ]
+    batch.plan = [
+        {"pupil": pupil.id, "partner": partner.id, "done": False} for pupil, partner in children
+    ]
+    batch.offer = offer
+    return batch
+
+
+def start_child(
+    session: Session,
+    instance: Instance | None,
+    batch: TransferBatch,
+    index: int,
+    actor: Actor,
+    leaving_date: date | None = None,
+) -> Outcome | None:
+    """Start the plan's child at `index` once (None if it already was) and note any problem."""
+    plan = [dict(entry) for entry in batch.plan or []]
+    if plan[index]["done"]:
+        return None
+    school = session.get(School, batch.school_id)
+    pupil = session.get(Pupil, plan[index]["pupil"])
+    partner = session.get(Partner, plan[index]["partner"])
+    assert school is not None
+    if pupil is None or partner is None or pupil.school_id != school.id:
+        outcome = Outcome(None, f"pupil {plan[index]['pupil']}", False, "no longer on the roll")
+    else:
+        offer = batch.offer is not False
+        outcome = _start_one(
+            session, instance, school, actor, batch, pupil, partner, leaving_date, offer
+        )
+    plan[index]["done"] = True
+    batch.plan = plan
+    batch.done += 1
+    batch.progress_at = utcnow()
+    if outcome.message:
+        problem = {
+            "child": outcome.child,
+            "problem": outcome.message,
+            "transfer_id": outcome.transfer_id,
+        }
+        batch.problems = [*(batch.problems or []), problem]
+    return outcome
+
+
+def finish(batch: TransferBatch) -> None:
+    """Mark the batch's run finished: every child of the plan was tried."""
+    batch.finished_at = utcnow()
+    batch.queued_at = None
+    batch.stopped = None
+
+
 def create_batch(
     session: Session,
     instance: Instance | None,
@@ -153,24 +221,19 @@ def create_batch(
     offer: bool = True,
     progress: Progress | None = None,
 ) -> tuple[TransferBatch, list[Outcome]]:
-    """Start a transfer for each child, redact it for review and, if asked, offer it."""
+    """Plan a batch and start every child in this session (the task does the same per child)."""
     problems = list(problems)
-    batch = new_batch(session, school, actor, source, len(children) + len(problems))
+    batch = plan_batch(
+        session, school, actor, children, source=source, problems=problems, offer=offer
+    )
     outcomes = [Outcome(None, child, False, problem) for child, problem in problems]
-    for pupil, partner in children:
-        outcomes.append(
-            _start_one(session, instance, school, actor, batch, pupil, partner, leaving_date, offer)
-        )
-        batch.done += 1
+    for index in range(len(children)):
+        outcome = start_child(session, instance, batch, index, actor, leaving_date)
+        assert outcome is not None
+        outcomes.append(outcome)
         if progress is not None:
             progress(1)
-    batch.done += len(problems)
-    batch.problems = [
-        {"child": outcome.child, "problem": outcome.message}
-        for outcome in outcomes
-        if outcome.transfer_id is None
-    ]
-    batch.finished_at = utcnow()
+    finish(batch)
     return batch, outcomes
 
 
@@ -201,7 +264,9 @@ def _start_one(
     for step in ("start_review", "offer") if offer else ("start_review",):
         if why_not(session, instance, transfer, step, actor) is not None:
             break  # This route has no such step (an offline destination is not offered).
-        problem = take_one(session, instance, transfer, step, actor)
+        # The texts are redacted here, so that a child with no documents is offered at once.
+        now = {"redact_texts_now": True} if step == "start_review" else {}
+        problem = take_one(session, instance, transfer, step, actor, **now)
         if problem is not None:
             return Outcome(transfer.id, transfer.pupil_upn, True, problem)
     return Outcome(transfer.id, transfer.pupil_upn, True, "")

@@ -8,7 +8,7 @@ school answers, then `transfers conversation` for the children who need one, the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,15 @@ from exchange.cli_support import ACT_AS, actor_for
 from exchange.db import transaction
 from exchange.records.models import Pupil, School
 from exchange.transfers.models import OUTGOING, TransferBatch
+
+POLL_SECONDS = 0.5
+RUN_WORDS = {
+    "waiting": "waiting for the worker to begin",
+    "running": "being made",
+    "stalled": "no progress for a while: `exchange batches retry` starts it again",
+    "stopped": "stopped: `exchange batches retry` starts it again",
+    "finished": "made",
+}
 
 
 @click.group()
@@ -38,14 +47,6 @@ def _send(instance: Any, ids: list[int]) -> None:
         dispatch(instance.sessions, celery_sender(app), ids)
     finally:
         app.close()
-
-
-def _echo_outcomes(outcomes: Iterable[Any]) -> None:
-    for outcome in outcomes:
-        if outcome.transfer_id is None:
-            click.echo(f"  not started  UPN {outcome.child}: {outcome.message}")
-        elif outcome.message:
-            click.echo(f"  waiting      UPN {outcome.child}: {outcome.message}")
 
 
 def _batch(session: Any, school_id: int, reference: str) -> TransferBatch:
@@ -73,6 +74,9 @@ def _batch(session: Any, school_id: int, reference: str) -> TransferBatch:
 @click.option(
     "--offer/--draft-only", default=True, help="Offer each file once its review is ready."
 )
+@click.option(
+    "--in-worker", is_flag=True, help="Let the Celery worker make them; follow its progress."
+)
 @ACT_AS
 @click.pass_obj
 def create(
@@ -81,6 +85,7 @@ def create(
     upns: tuple[str, ...],
     to_reference: str | None,
     offer: bool,
+    in_worker: bool,
     act_as: str,
 ) -> None:
     """Start a transfer for each pupil of a CTF, or each UPN given, with a progress bar."""
@@ -89,6 +94,7 @@ def create(
     from exchange.records.sealed_reads import upn_is
     from exchange.transfers import batch as batch_service
     from exchange.transfers.batch_sources import children_from_ctf, children_from_list
+    from exchange.transfers.batch_task import queue_batch
 
     if (ctf_file is None) == (not upns):
         raise click.UsageError("give either --ctf FILE or one or more --upn")
@@ -116,20 +122,81 @@ def create(
             children, more = children_from_list(session, school, ids, destination)
             problems += more
             source = "list"
-        with click.progressbar(length=len(children), label="Starting transfers") as bar:
-            batch, outcomes = batch_service.create_batch(
-                session, instance, school, actor_for(session, school.id, act_as), children,
-                source=source, problems=problems, offer=offer, progress=bar.update,
-            )  # fmt: skip
-        started = sum(1 for outcome in outcomes if outcome.transfer_id is not None)
-        click.echo(f"batch {batch.batch_uid}: {started} of {len(outcomes)} children started")
-        _echo_outcomes(outcomes)
+        batch = batch_service.plan_batch(
+            session, school, actor_for(session, school.id, act_as), children,
+            source=source, problems=problems, offer=offer,
+        )  # fmt: skip
+        queue_batch(session, batch)  # The same task as the web's, here or in the worker.
+        batch_id = batch.id
         pending = written_in(session)
-    _send(instance, pending)
+    with click.progressbar(length=len(children), label="Starting transfers") as bar:
+        if in_worker:
+            _send(instance, pending)
+            if not follow_batch(instance, batch_id, bar.update):
+                raise click.ClickException("the worker has not finished the batch: try `show`")
+        else:
+            _run_here(instance, pending, bar.update)
+    _report(instance, batch_id)
     click.echo(
         "Next: the receiving schools answer; record each needed conversation with "
         "`exchange transfers conversation`; then `exchange batches authorise BATCH --confirm`."
     )
+
+
+def _run_here(instance: Any, ids: list[int], progress: Any) -> None:
+    """Make the batch in this process; queue each child's own tasks (offers) on Celery."""
+    from exchange.outbox.service import celery_sender, dispatch
+    from exchange.tasks import names
+    from exchange.tasks.celery_app import make_celery
+    from exchange.transfers.batch_task import run_batch
+
+    app = make_celery(instance.config)
+    queue = celery_sender(app)
+
+    def send(task: str, args: list, outbox_id: int) -> None:
+        if task == names.CREATE_BATCH:
+            run_batch(instance, args[0], outbox_id, send=queue, progress=progress)
+        else:
+            queue(task, args, outbox_id)
+
+    try:
+        dispatch(instance.sessions, send, ids)
+    finally:
+        app.close()
+
+
+def follow_batch(instance: Any, batch_id: int, progress: Any, *, timeout: float = 3600.0) -> bool:
+    """Report the worker's progress until the batch is made or stops; False on timeout."""
+    from exchange.transfers.batch_task import FINISHED, STOPPED, run_state
+
+    deadline = time.monotonic() + timeout
+    shown = 0
+    while time.monotonic() < deadline:
+        with instance.sessions() as session:
+            batch = session.get(TransferBatch, batch_id)
+            started = sum(1 for entry in batch.plan or [] if entry["done"])
+            state = run_state(batch)
+        if started > shown:
+            progress(started - shown)
+            shown = started
+        if state in (FINISHED, STOPPED):
+            return True
+        time.sleep(POLL_SECONDS)
+    return False
+
+
+def _report(instance: Any, batch_id: int) -> None:
+    from exchange.transfers import batch as batch_service
+
+    with instance.sessions() as session:
+        batch = session.get(TransferBatch, batch_id)
+        started = len(batch_service.batch_transfers(session, batch))
+        click.echo(f"batch {batch.batch_uid}: {started} of {batch.total} children started")
+        if batch.stopped:
+            click.echo(f"  {batch.stopped} (`exchange batches retry {batch.batch_uid[:8]}`)")
+        for problem in batch.problems or []:
+            where = "waiting     " if problem.get("transfer_id") else "not started "
+            click.echo(f"  {where} UPN {problem['child']}: {problem['problem']}")
 
 
 @batches.command("show")
@@ -138,6 +205,7 @@ def create(
 def show(obj: dict[str, Any], reference: str) -> None:
     """Print each child of a batch (UPN), its step and what its next step needs."""
     from exchange.transfers import batch as batch_service
+    from exchange.transfers.batch_task import run_state
     from exchange.transfers.states import WORDS
 
     with obj["session_factory"]() as session:
@@ -148,8 +216,31 @@ def show(obj: dict[str, Any], reference: str) -> None:
             click.echo(
                 f"  {transfer.transfer_uid}  UPN {transfer.pupil_upn}  {WORDS[transfer.state]}"
             )
+        click.echo(f"  {RUN_WORDS[run_state(batch)]}")
         for problem in batch.problems or []:
-            click.echo(f"  not started  UPN {problem['child']}: {problem['problem']}")
+            where = "waiting     " if problem.get("transfer_id") else "not started "
+            click.echo(f"  {where} UPN {problem['child']}: {problem['problem']}")
+
+
+@batches.command("retry")
+@click.argument("reference")
+@click.pass_obj
+def retry(obj: dict[str, Any], reference: str) -> None:
+    """Start a stopped or stalled batch again, in this process: only children not yet started."""
+    from exchange.outbox.service import written_in
+    from exchange.transfers.batch_task import can_retry, queue_batch
+
+    instance = obj["instance"]
+    with transaction(obj["session_factory"]) as session:
+        batch = _batch(session, obj["school_id"], reference)
+        if not can_retry(batch):
+            raise click.ClickException("this batch is being made or is finished")
+        queue_batch(session, batch)
+        batch_id, left = batch.id, sum(1 for e in batch.plan or [] if not e["done"])
+        pending = written_in(session)
+    with click.progressbar(length=left, label="Starting transfers") as bar:
+        _run_here(instance, pending, bar.update)
+    _report(instance, batch_id)
 
 
 @batches.command("offer")

@@ -47,6 +47,11 @@ def inline_sender(instance: Instance, transport: Transport) -> Sender:
 
             redact_vault(instance, args[0], outbox_id)
             return
+        if task == names.CREATE_BATCH:
+            from exchange.transfers.batch_task import run_batch
+
+            run_batch(instance, args[0], outbox_id, send=send)
+            return
         with transaction(instance.sessions) as session:
             if already_ran(session, outbox_id):
                 return

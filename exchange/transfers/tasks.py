@@ -223,3 +223,11 @@ def redact_vault_task(transfer_id: int, outbox_id: int | None = None) -> str:
     from exchange.transfers.vault_task import redact_vault
 
     return redact_vault(_instance(), transfer_id, outbox_id)
+
+
+@shared_task(name=names.CREATE_BATCH, bind=True, **RESILIENT)
+def create_batch_task(self: Task, batch_id: int, outbox_id: int | None = None) -> str:
+    """Start each child of a batch of leavers, one transaction per child, with its progress."""
+    from exchange.transfers.batch_task import run_batch
+
+    return run_batch(_instance(), batch_id, outbox_id, send=celery_sender(self.app))

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from exchange.errors import ExchangeError
@@ -19,6 +19,7 @@ from exchange.transfers import batch as batches
 from exchange.transfers import states
 from exchange.transfers.actors import Actor
 from exchange.transfers.batch_sources import children_from_ctf, children_from_list
+from exchange.transfers.batch_task import can_retry, queue_batch, run_state
 from exchange.transfers.models import OUTGOING, Transfer, TransferBatch
 from exchange.web.access import (
     current_school,
@@ -57,7 +58,9 @@ def _rows(outcomes: list[batches.Outcome]) -> dict[int | None, batches.Outcome]:
 def index() -> Any:
     """List this school's batches of leavers."""
     return render_template(
-        "batches/index.html", batches=batches.outgoing_batches(db(), current_school())
+        "batches/index.html",
+        batches=batches.outgoing_batches(db(), current_school()),
+        run_state=run_state,
     )
 
 
@@ -99,11 +102,11 @@ def new() -> Any:
         except ExchangeError as refused:
             errors["ctf" if form.get("source") == "ctf" else "pupils"] = refused.message
         if not errors:
-            batch, outcomes = batches.create_batch(
-                db(), instance(), school, _actor(), children, source=source, problems=problems,
-                offer=offer,
-            )  # fmt: skip
-            return _show(batch, outcomes, "Batch made")
+            batch = batches.plan_batch(
+                db(), school, _actor(), children, source=source, problems=problems, offer=offer
+            )
+            queue_batch(db(), batch)  # A task makes the transfers: this page answers at once.
+            return redirect(url_for("batch_pages.show", batch_id=batch.id), 303)
     leavers = (
         db()
         .scalars(
@@ -157,9 +160,12 @@ def _show(batch: TransferBatch, outcomes: list[batches.Outcome], heading: str | 
         for name in ("offer", "authorise")
     }  # fmt: skip
     talks = batches.needing_conversation(db(), instance(), current_school(), actor, transfers)
+    by_id = {t.id: t for t in transfers}
     return render_template(
         "batches/show.html",
         batch=batch,
+        run=run_state(batch),
+        problems=[(p, by_id.get(p.get("transfer_id"))) for p in batch.problems or []],
         transfers=transfers,
         counts=sorted(counts.items()),
         outcomes=_rows(outcomes),
@@ -168,6 +174,16 @@ def _show(batch: TransferBatch, outcomes: list[batches.Outcome], heading: str | 
         ready=ready,
         conversations=len(talks),
     )
+
+
+@batch_pages.route("/<int:batch_id>/retry", methods=["POST"])
+@requires("manage_transfers")
+def retry(batch_id: int) -> Any:
+    """Start a stopped or stalled batch again: only the children not yet started are made."""
+    batch = _outgoing_batch(batch_id)
+    if can_retry(batch):
+        queue_batch(db(), batch)
+    return redirect(url_for("batch_pages.show", batch_id=batch.id), 303)
 
 
 @batch_pages.route("/<int:batch_id>/offer", methods=["POST"])
