@@ -13,6 +13,7 @@ from exchange.cli_support import ACT_AS, actor_for, transfer_for, transfer_step
 from exchange.db import transaction
 from exchange.records.models import School
 from exchange.transfers import progress
+from exchange.transfers.cli_show import person_option
 from exchange.transfers.models import Transfer
 
 # The workflow, the redactor and the partner service load only for the steps that use them,
@@ -45,10 +46,15 @@ def transfers() -> None:
 
 
 @transfers.command("list")
+@person_option
 @click.pass_obj
-def list_transfers(obj: dict[str, Any]) -> None:
-    """Print each transfer's id, state, schools and deadline."""
-    with obj["session_factory"]() as session:
+def list_transfers(obj: dict[str, Any], act_as: str | None) -> None:
+    """Print each transfer's id, state, schools and deadline (with --as, the child for DSLs)."""
+    from exchange.records.pupils_cli import _audit, _viewer
+    from exchange.transfers.cli_show import transfer_child_line
+
+    with transaction(obj["session_factory"]) as session:
+        user = _viewer(session, obj["school_id"], act_as)
         school = session.get(School, obj["school_id"])
         query = (
             select(Transfer).where(Transfer.school_id == school.id).order_by(Transfer.created_at)
@@ -64,10 +70,14 @@ def list_transfers(obj: dict[str, Any]) -> None:
             )
             deadline = transfer.deadline.isoformat() if transfer.deadline else "-"
             overdue = " OVERDUE" if progress.is_overdue(transfer, date.today()) else ""
+            child = f"  {transfer_child_line(transfer, True)}" if user is not None else ""
             click.echo(
                 f"{transfer.transfer_uid}  {transfer.state:<22} {sender} -> {receiver}  "
-                f"due {deadline}{overdue}"
+                f"due {deadline}{overdue}{child}"
             )
+        if user is not None:
+            seen = sorted({t.pupil_id for t in rows if t.pupil_id})
+            _audit(session, user, seen, "transfers list")
 
 
 @transfers.command("create")

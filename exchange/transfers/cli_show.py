@@ -9,6 +9,7 @@ import click
 from exchange.auth.permissions import DSL, can
 from exchange.cli_second_factor import with_second_factor
 from exchange.cli_support import transfer_for, user_by_email
+from exchange.transfers.offered_name import words
 
 # The `exchange transfers` command that takes each action (web-only actions are named so).
 COMMANDS = {
@@ -49,6 +50,15 @@ def child_line(pupil: Any, upn: str, names: bool) -> str:
     return f"{pupil.forename} {pupil.surname}, born {born}, UPN {upn}"
 
 
+def transfer_child_line(transfer: Any, names: bool) -> str:
+    """Return a transfer's child for the asker: before a record exists, as the offer names them."""
+    if names and transfer.pupil is None and transfer.offered_name:
+        born = transfer.pupil_dob.isoformat() if transfer.pupil_dob else "date of birth unknown"
+        offered = words(transfer.offered_name)
+        return f"{offered} (as the offer names them), born {born}, UPN {transfer.pupil_upn}"
+    return child_line(transfer.pupil, transfer.pupil_upn, names)
+
+
 def _command(action: str, reference: str) -> str:
     if action not in COMMANDS:
         return "on the web pages (no command)"
@@ -81,7 +91,7 @@ def show(obj: dict[str, Any], reference: str, act_as: str | None) -> None:
         other = "to" if transfer.direction == "outgoing" else "from"
         click.echo(f"transfer  {transfer.transfer_uid} ({transfer.direction})")
         click.echo(f"{other:<9} {transfer.partner.name} ({transfer.partner.reference})")
-        click.echo(f"child     {child_line(transfer.pupil, transfer.pupil_upn, names)}")
+        click.echo(f"child     {transfer_child_line(transfer, names)}")
         click.echo(f"state     {transfer.state}: {WORDS.get(transfer.state, transfer.state)}")
         if transfer.deadline:
             click.echo(f"deadline  {transfer.deadline.isoformat()}")

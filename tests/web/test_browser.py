@@ -108,7 +108,7 @@ def test_a_transfer_in_the_browser(
     receiver.goto(f"{server}/transfers")
     receiver.locator("table").first.get_by_role("link").first.click()
     receiver.get_by_label("Accept the file").check()
-    receiver.get_by_label("I confirm the child").check()
+    receiver.get_by_label("I confirm ").check()
     _shot(receiver, "04-incoming-offer")
     receiver.get_by_role("button", name="Send answer").click()
 

@@ -108,7 +108,7 @@ def test_changed_pages_are_axe_clean_and_an_error_summary_takes_the_focus(
     assert receiver.locator("#on_roll-error").is_visible()
     _axe_clean(receiver)
     _fits(receiver, "answer with an error")
-    receiver.get_by_label("I confirm the child").check()
+    receiver.get_by_label("I confirm ").check()
     receiver.get_by_role("button", name="Send answer").click()
 
     sender = _sign_in(browser, server, "dsl1@example.org")

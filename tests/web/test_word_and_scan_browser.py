@@ -136,7 +136,7 @@ def test_the_dsl_sends_a_word_document_and_a_scan_after_seeing_both(
     receiver.goto(f"{server}/transfers")
     receiver.locator("table").first.get_by_role("link").first.click()
     receiver.get_by_label("Accept the file").check()
-    receiver.get_by_label("I confirm the child").check()
+    receiver.get_by_label("I confirm ").check()
     receiver.get_by_role("button", name="Send answer").click()
     dsl.reload()
     dsl.get_by_role("link", name="Record the DSL conversation").click()
