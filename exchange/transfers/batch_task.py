@@ -9,9 +9,10 @@ a new run with a new `queued_at`; an older run still going stops at its next chi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from exchange.records.models import User
 from exchange.tasks import names
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.batch import finish, start_child
-from exchange.transfers.models import TransferBatch
+from exchange.transfers.models import OUTGOING, Transfer, TransferBatch
 
 log = get_logger(__name__)
 DUPLICATE = "already ran"
@@ -132,3 +133,17 @@ def _stop(
             "start it again to carry on with the others"
         )
         batch.queued_at = None
+
+
+def needing_action(session: Session, school_id: int, transfers: Iterable[Transfer]) -> int:
+    """Count the batches that need a DSL: a run to start again, or a child waiting for a step."""
+    ids = {transfer.batch_id for transfer in transfers if transfer.batch_id is not None}
+    unfinished = session.scalars(
+        select(TransferBatch).where(
+            TransferBatch.school_id == school_id,
+            TransferBatch.direction == OUTGOING,
+            TransferBatch.finished_at.is_(None),
+        )
+    )
+    ids.update(batch.id for batch in unfinished if can_retry(batch))
+    return len(ids)
