@@ -14,33 +14,25 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
-from exchange.audit.refusals import refusal_event
-from exchange.audit.service import record_event
-from exchange.auth import totp
-from exchange.auth.signin import LOCK_MINUTES, is_locked, record_second_factor_failure
-from exchange.db import transaction
 from exchange.errors import ExchangeError
-from exchange.records.models import User
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from exchange.records.models import User
+
+# The audit log, the second-factor checks and the models load only when a code is checked, so
+# that a command merely defined with --as/--code (and `--help`) starts quickly.
 
 CONFIRMED_EVENT = "auth.second_factor_confirmed"
 REFUSED_EVENT = "auth.cli_second_factor_refused"
 REQUEST_ID = "cli"
 _CONFIRMED = "exchange.second_factor_user_id"
-LOCKED = f"too many wrong codes: this user is locked out for {LOCK_MINUTES} minutes"
-
-UserFinder = Callable[[Session, int, Any], User]
-# Which of the three it was, for the command line.
-CLI_WORDS = {
-    totp.WRONG: "it is not the current code",
-    totp.EXPIRED: "it expired",
-    totp.USED: "it was used already",
-    totp.MALFORMED: "a code is 6 digits",
-}
+UserFinder = Callable[["Session", int, Any], "User"]
 
 TOTP_OPTION = click.option(
     "--code",
@@ -82,6 +74,10 @@ def with_second_factor(identity: str, find_user: UserFinder) -> Callable[..., An
 
 def confirm_second_factor(find_user: UserFinder, identity: Any, given: str | None) -> int:
     """Check the named person's current code (asked for if not given); return their id or refuse."""
+    from exchange.audit.refusals import refusal_event
+    from exchange.audit.service import record_event
+    from exchange.db import transaction
+
     ctx = click.get_current_context()
     factory, school_id = ctx.obj["session_factory"], ctx.obj["school_id"]
     with factory() as session:
@@ -128,24 +124,46 @@ def second_factor_confirmed(user_id: int | None = None) -> bool:
 
 def _problem(session: Session, user: User, instance_key: bytes, code: str) -> str | None:
     """Return why the code does not confirm the person now (no names), or None when it does."""
+    from exchange.auth import totp
+    from exchange.auth.signin import is_locked, record_second_factor_failure
+
     if not totp.is_enrolled(session, user):
         return (
             "this user has no second factor set up: they sign in to the web app once to set up "
             "their authenticator app, then they can act from the command line"
         )
     if is_locked(session, user):
-        return LOCKED
+        return _locked()
     if not code.strip():
         return "no code given: the current code from the acting user's authenticator app is needed"
     problem = totp.code_problem(session, user, instance_key, code)
     if problem is None:
         return None
     if record_second_factor_failure(session, user):
-        return LOCKED
+        return _locked()
     return (
-        f"that code is wrong, expired or already used ({CLI_WORDS.get(problem, problem)}): "
+        f"that code is wrong, expired or already used ({_cli_words().get(problem, problem)}): "
         "give the next code from the acting user's authenticator app"
     )
+
+
+def _locked() -> str:
+    """Return the refusal for a locked-out user."""
+    from exchange.auth.signin import LOCK_MINUTES
+
+    return f"too many wrong codes: this user is locked out for {LOCK_MINUTES} minutes"
+
+
+def _cli_words() -> dict[str, str]:
+    """Return which of the code problems it was, in the command line's words."""
+    from exchange.auth import totp
+
+    return {
+        totp.WRONG: "it is not the current code",
+        totp.EXPIRED: "it expired",
+        totp.USED: "it was used already",
+        totp.MALFORMED: "a code is 6 digits",
+    }
 
 
 def _ask(email: str) -> str:

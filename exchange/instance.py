@@ -6,15 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.config import load_config
 from exchange.db import make_engine, make_session_factory
-from exchange.vault.instance_key import load_instance_key
-from exchange.vault.store import BlobStore
+
+if TYPE_CHECKING:
+    from exchange.vault.store import BlobStore
 
 
 @dataclass
@@ -40,11 +41,15 @@ class Instance:
     @cached_property
     def instance_key(self) -> bytes:
         """Return the key that wraps pupil data keys and school private keys."""
+        from exchange.vault.instance_key import load_instance_key  # Loads cryptography.
+
         return load_instance_key(self.config)
 
     @cached_property
     def blobs(self) -> BlobStore:
         """Return the encrypted document store."""
+        from exchange.vault.store import BlobStore
+
         return BlobStore(Path(self.config.get("BLOB_DIR") or self.home / "blobs"))
 
     def on_close(self, closer: Callable[[], object]) -> None:

@@ -6,13 +6,13 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 
 @lru_cache(maxsize=16)
 def index_key(instance_key: bytes, purpose: str) -> bytes:
     """Derive the HMAC key of one blind index from the instance key."""
+    from cryptography.hazmat.primitives import hashes  # Loaded on first use, not at start.
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     info = f"sgx blind index v1|{purpose}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(instance_key)
 

@@ -18,12 +18,10 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from exchange.errors import CryptoError
+
+# cryptography loads on first use, not when the models and the instance are set up, so that
+# a command that opens no blob and no key (`exchange transfers list`) starts without it.
 
 KEY_BYTES = 32
 WRAP_MAGIC = b"SGXWRAP1"
@@ -36,11 +34,15 @@ _NONCE_BYTES = 12
 
 def new_key() -> bytes:
     """Return a fresh random 256-bit key."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return AESGCM.generate_key(bit_length=256)
 
 
 def wrap_key(instance_key: bytes, key: bytes, context: bytes) -> bytes:
     """Encrypt a data key under the instance key, bound to its context."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     _check_key(instance_key)
     nonce = os.urandom(_NONCE_BYTES)
     return WRAP_MAGIC + nonce + AESGCM(instance_key).encrypt(nonce, key, context)
@@ -48,6 +50,9 @@ def wrap_key(instance_key: bytes, key: bytes, context: bytes) -> bytes:
 
 def unwrap_key(instance_key: bytes, wrapped: bytes, context: bytes) -> bytes:
     """Decrypt a wrapped data key; raise CryptoError if it was not wrapped for this context."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     _check_key(instance_key)
     if not wrapped.startswith(WRAP_MAGIC):
         raise CryptoError("wrapped key has an unknown format")
@@ -61,6 +66,8 @@ def unwrap_key(instance_key: bytes, wrapped: bytes, context: bytes) -> bytes:
 
 def encrypt_stream(key: bytes, context: bytes, source: BinaryIO) -> Iterator[bytes]:
     """Yield the encrypted blob for the plaintext read from source, chunk by chunk."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     _check_key(key)
     salt = os.urandom(SALT_BYTES)
     aead = AESGCM(_subkey(key, salt, context))
@@ -79,6 +86,9 @@ def encrypt_stream(key: bytes, context: bytes, source: BinaryIO) -> Iterator[byt
 
 def decrypt_stream(key: bytes, context: bytes, source: BinaryIO) -> Iterator[bytes]:
     """Yield plaintext chunks of an encrypted blob; raise CryptoError on any tampering."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     _check_key(key)
     header = source.read(len(BLOB_MAGIC) + SALT_BYTES)
     if len(header) != len(BLOB_MAGIC) + SALT_BYTES or not header.startswith(BLOB_MAGIC):
@@ -101,6 +111,9 @@ def decrypt_stream(key: bytes, context: bytes, source: BinaryIO) -> Iterator[byt
 
 
 def _subkey(key: bytes, salt: bytes, context: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"sgx blob v1" + context
     )

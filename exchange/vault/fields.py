@@ -13,12 +13,10 @@ import os
 from datetime import date
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from exchange.errors import CryptoError
+
+# cryptography loads when a field is first sealed or opened, not when the models are defined:
+# a command that reads no sealed value (`exchange transfers list`) then starts without it.
 
 FIELD_MAGIC = b"SGXF1"
 _NONCE_BYTES = 12
@@ -27,12 +25,18 @@ KINDS = ("text", "json", "date")
 
 def field_key(data_key: bytes) -> bytes:
     """Derive the key that seals a pupil's database fields from their data key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"sgx field v1")
     return hkdf.derive(data_key)
 
 
 def offer_field_key(instance_key: bytes, school_id: int) -> bytes:
     """Derive the key that seals an incoming offer's fields before its child has a record here."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     info = f"sgx offer field v1|school:{school_id}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(instance_key)
 
@@ -66,12 +70,17 @@ def decode_value(kind: str, plain: bytes) -> Any:
 
 def seal(key: bytes, context: bytes, plain: bytes) -> bytes:
     """Encrypt plain under a field key, bound to context."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(_NONCE_BYTES)
     return FIELD_MAGIC + nonce + AESGCM(key).encrypt(nonce, plain, context)
 
 
 def unseal(key: bytes, context: bytes, sealed: bytes) -> bytes:
     """Decrypt a sealed field; raise CryptoError if it is not this place's value."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if not bytes(sealed).startswith(FIELD_MAGIC):
         raise CryptoError("a sealed field has an unknown format")
     body = bytes(sealed)[len(FIELD_MAGIC) :]
