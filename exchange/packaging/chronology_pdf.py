@@ -3,76 +3,136 @@
 The PDF has real, extractable text in embedded TrueType fonts (with ToUnicode maps), a
 document title shown in the window, the language set to en-GB, page numbers and an outline
 (bookmarks) for every section and incident. It is a tagged PDF: headings (H1 to H3),
-paragraphs and tables (TR, TH, TD) are structure elements in reading order, and the page
-footers and table rules are artifacts (see pdf_structure and pdf_tagging).
+paragraphs, lists and tables (TR, TH, TD) are structure elements in reading order, and the
+page footers and table rules are artifacts (see pdf_structure and pdf_tagging).
+
+Text is laid out straight on the canvas (pdf_flow), not by Platypus: narratives are shown
+exactly as written, never read as markup, and time and memory grow with the page count only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+import io
+from typing import BinaryIO
 
-from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import (
-    Flowable,
-    KeepTogether,
-    PageBreak,
-    Spacer,
-    Table,
-    TableStyle,
-)
 
-from exchange.packaging._pdfkit import (
-    DocTemplate,
-    Heading,
-    label_value_cells,
-    styles,
-    text,
-    when,
-)
+from exchange.packaging._pdfkit import LANGUAGE, fonts, when
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
-from exchange.packaging.pdf_structure import (
-    StructureEnd,
-    StructureStart,
-    TableTagger,
-    TaggedParagraph,
-)
+from exchange.packaging.pdf_flow import Flow, Style, break_lines, row_height
+from exchange.packaging.pdf_tree import CompactRecorder, TaggedCanvas, append_tree
+
+_MARGINS = (18 * mm, 18 * mm, 18 * mm, 20 * mm)  # left, right, top, bottom
+_PADDING = 6.0  # inside the margins, as a Platypus frame
+_BULLET_INDENT = 12.0
+
+
+class _Sheet:
+    """The styles, widths and the flow of one rendering."""
+
+    def __init__(self, flow: Flow) -> None:
+        regular, bold, mono = fonts()
+        self.flow = flow
+        self.body = Style(regular, 10, 14)
+        self.label = Style(bold, 10, 14)
+        self.title = Style(bold, 20, 26)
+        self.h1 = Style(bold, 15, 20)
+        self.h2 = Style(bold, 12, 16)
+        self.mono = Style(mono, 7.5, 9.5)
+        self.meta = Style(regular, 9, 12, "0.2 g")
+        self.meta_label = Style(bold, 9, 12, "0.2 g")
+
+    def lines(self, text: str, style: Style, indent: float = 0.0) -> list[str]:
+        """Break text for the full width (less an indent)."""
+        return break_lines(text, style, self.flow.width - indent)
+
+    def paragraph(self, text: str, style: Style) -> None:
+        """Draw a paragraph (P) of plain text."""
+        self.flow.paragraph(self.lines(text, style), style)
+
+    def heading(self, text: str, style: Style, role: str, level: int, key: str) -> None:
+        """Draw a heading, bookmark it and add it to the outline."""
+        lines = self.lines(text, style)
+        self.flow.keep(len(lines) * style.leading)
+        self.flow.paragraph(lines, style, role)
+        canvas = self.flow.canvas
+        canvas.bookmarkPage(key)
+        canvas.addOutlineEntry(text, key, level=level)
+
+    def table_rows(
+        self, rows: list[tuple[str, str]], label_width: float
+    ) -> list[tuple[list[str], list[str]]]:
+        """Break each label and value for its column."""
+        cell = 2 * 6.0
+        value_width = self.flow.width - label_width - cell
+        return [
+            (
+                break_lines(label, self.label, label_width - cell),
+                break_lines(value, self.body, value_width),
+            )
+            for label, value in rows
+        ]
+
+    def table(self, rows: list[tuple[list[str], list[str]]], label_width: float) -> None:
+        """Draw broken label/value rows."""
+        self.flow.table(rows, label_width, self.label, self.body)
+
+    def height(self, rows: list[tuple[list[str], list[str]]]) -> float:
+        """Return the height of broken label/value rows."""
+        return sum(row_height(label, value, self.label, self.body) for label, value in rows)
 
 
 def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None) -> bytes:
     """Return (and write to target, if given) the chronology as PDF bytes."""
-    doc = DocTemplate(
-        title=f"Safeguarding chronology, transfer {chronology.transfer_id}",
-        footer=f"Confidential: child protection. Transfer {chronology.transfer_id}",
-        author=chronology.sender.name,
-        subject="Child protection file transfer: chronology",
+    buffer, recorder = io.BytesIO(), CompactRecorder()
+
+    class Numbered(TaggedCanvas):
+        footer_left = f"Confidential: child protection. Transfer {chronology.transfer_id}"
+        structure = recorder
+
+    canvas = Numbered(buffer, pagesize=A4, invariant=1, lang=LANGUAGE, pdfVersion=(1, 5))
+    canvas.setTitle(f"Safeguarding chronology, transfer {chronology.transfer_id}")
+    canvas.setAuthor(chronology.sender.name)
+    canvas.setSubject("Child protection file transfer: chronology")
+    canvas.setCreator("safeguarding-exchange")
+    canvas.setViewerPreference("DisplayDocTitle", "true")
+    left, right, top, bottom = _MARGINS
+    width, height = A4
+    frame = (
+        left + _PADDING,
+        bottom + _PADDING,
+        width - left - right - 2 * _PADDING,
+        height - top - _PADDING,
     )
-    data = doc.render(_story(chronology))
+    sheet = _Sheet(Flow(canvas, recorder, frame))
+    _draw(chronology, sheet)
+    canvas.showPage()
+    canvas.save()
+    data = append_tree(buffer.getvalue(), canvas._doc, recorder)
     if target is not None:
         target.write(data)
     return data
 
 
-def _story(chronology: Chronology) -> Iterator[Flowable]:
-    """Yield the flowables in order, each incident's only when layout reaches it."""
-    sheet = styles()
-    yield from _cover(chronology)
-    yield PageBreak()
-    yield Heading("Incidents in time order", sheet["h1"], 0, "incidents")
+def _draw(chronology: Chronology, sheet: _Sheet) -> None:
+    """Draw every part in reading order."""
+    flow = sheet.flow
+    _cover(chronology, sheet)
+    flow.new_page()
+    sheet.heading("Incidents in time order", sheet.h1, "H2", 0, "incidents")
     incidents = chronology.in_time_order()
     if not incidents:
-        yield TaggedParagraph("No incidents are included in this transfer.", sheet["body"])
+        sheet.paragraph("No incidents are included in this transfer.", sheet.body)
     for number, incident in enumerate(incidents, start=1):
-        yield from _incident(incident, number)
-    yield PageBreak()
-    yield from _conversation(chronology.conversation)
-    yield Spacer(1, 8 * mm)
-    yield from _documents(chronology.documents)
+        _incident(incident, number, sheet)
+    flow.new_page()
+    _conversation(chronology.conversation, sheet)
+    flow.space(8 * mm)
+    _documents(chronology.documents, sheet)
 
 
-def _cover(chronology: Chronology) -> list[Flowable]:
-    sheet = styles()
+def _cover(chronology: Chronology, sheet: _Sheet) -> None:
     pupil = chronology.pupil
     rows = [
         ("Sending school", f"{chronology.sender.name} (URN {chronology.sender.urn})"),
@@ -89,33 +149,30 @@ def _cover(chronology: Chronology) -> list[Flowable]:
         ("Documents", str(len(chronology.documents))),
     ]
     redaction = chronology.redaction
-    return [
-        Heading("Child protection file: chronology", sheet["title"], 0, "cover"),
-        Spacer(1, 4 * mm),
-        TaggedParagraph(
-            "Confidential. This file is part of a child protection record transferred under "
-            "Keeping Children Safe in Education. Keep it separately from the main pupil file.",
-            sheet["meta"],
-        ),
-        Spacer(1, 6 * mm),
-        _table(rows, (45 * mm, None)),
-        Spacer(1, 6 * mm),
-        TaggedParagraph(
-            f"Redaction: {redaction.names_replaced} mentions of "
-            f"{redaction.people_pseudonymised} other people were replaced; "
-            f"{redaction.pdf_text_removals} passages were removed from documents; "
-            f"{redaction.flags_resolved} review flags were resolved by the DSL.",
-            sheet["meta"],
-        ),
-    ]
+    flow = sheet.flow
+    sheet.heading("Child protection file: chronology", sheet.title, "H1", 0, "cover")
+    flow.space(4 * mm)
+    sheet.paragraph(
+        "Confidential. This file is part of a child protection record transferred under "
+        "Keeping Children Safe in Education. Keep it separately from the main pupil file.",
+        sheet.meta,
+    )
+    flow.space(6 * mm)
+    sheet.table(sheet.table_rows(rows, 45 * mm), 45 * mm)
+    flow.space(6 * mm)
+    sheet.paragraph(
+        f"Redaction: {redaction.names_replaced} mentions of "
+        f"{redaction.people_pseudonymised} other people were replaced; "
+        f"{redaction.pdf_text_removals} passages were removed from documents; "
+        f"{redaction.flags_resolved} review flags were resolved by the DSL.",
+        sheet.meta,
+    )
 
 
-def _incident(incident: Incident, number: int) -> list[Flowable]:
-    sheet = styles()
+def _incident(incident: Incident, number: int, sheet: _Sheet) -> None:
     categories = incident.category
     if incident.subcategories:
         categories += " — " + ", ".join(incident.subcategories)
-    title = f"{when(incident.occurred_at)}: {incident.category}"
     rows = [
         ("Reference", incident.ref),
         ("Happened", when(incident.occurred_at)),
@@ -128,103 +185,67 @@ def _incident(incident: Incident, number: int) -> list[Flowable]:
         rows.append(("Agencies", ", ".join(incident.agencies)))
     if incident.body_map:
         rows.append(("Body map", "a body map is part of this record"))
-    parts: list[Flowable] = [
-        Heading(f"{number}. {title}", sheet["h2"], 1, f"incident-{number}"),
-        _table(rows, (30 * mm, None)),
-        Spacer(1, 2 * mm),
-        TaggedParagraph("<b>Narrative</b>", sheet["body"]),
-        TaggedParagraph(text(incident.narrative) or "(empty)", sheet["body"]),
-    ]
+    flow, body = sheet.flow, sheet.body
+    title = f"{number}. {when(incident.occurred_at)}: {incident.category}"
+    heading = sheet.lines(title, sheet.h2)
+    table = sheet.table_rows(rows, 30 * mm)
+    flow.keep(len(heading) * sheet.h2.leading + sheet.height(table) + 2 * mm)
+    sheet.heading(title, sheet.h2, "H3", 1, f"incident-{number}")
+    sheet.table(table, 30 * mm)
+    flow.space(2 * mm)
+    sheet.paragraph("Narrative", sheet.label)
+    sheet.paragraph(incident.narrative or "(empty)", body)
     if incident.actions:
-        parts.append(TaggedParagraph("<b>Actions</b>", sheet["body"]))
-        parts.append(StructureStart("L"))
+        sheet.paragraph("Actions", sheet.label)
+        flow.recorder.open("L")
         for action in sorted(incident.actions, key=lambda a: a.taken_at):
-            parts.append(
-                TaggedParagraph(
-                    f"{text(when(action.taken_at))}, {text(action.author)}: {text(action.text)}",
-                    sheet["body"],
-                    bulletText="•",
-                    role="LBody",
-                    within=("LI",),
-                )
-            )
-        parts.append(StructureEnd())
+            text = f"{when(action.taken_at)}, {action.author}: {action.text}"
+            lines = sheet.lines(text, body, _BULLET_INDENT)
+            flow.bullet_item(lines, body, "•", _BULLET_INDENT)
+        flow.recorder.close()
     if incident.edits:
-        parts.append(TaggedParagraph("<b>Edit marks</b>", sheet["meta"]))
+        sheet.paragraph("Edit marks", sheet.meta_label)
         for edit in sorted(incident.edits, key=lambda e: e.edited_at):
-            parts.append(
-                TaggedParagraph(
-                    f"[edited {text(when(edit.edited_at))} by {text(edit.editor)}] "
-                    f"{text(edit.note)}",
-                    sheet["meta"],
-                )
+            sheet.paragraph(
+                f"[edited {when(edit.edited_at)} by {edit.editor}] {edit.note}", sheet.meta
             )
-    parts.append(Spacer(1, 5 * mm))
-    return [KeepTogether(parts[:3]), *parts[3:]]
+    flow.space(5 * mm)
 
 
-def _conversation(conversation: Conversation | None) -> list[Flowable]:
-    sheet = styles()
-    parts: list[Flowable] = [Heading("DSL conversation summary", sheet["h1"], 0, "conversation")]
+def _conversation(conversation: Conversation | None, sheet: _Sheet) -> None:
+    sheet.heading("DSL conversation summary", sheet.h1, "H2", 0, "conversation")
     if conversation is None:
-        parts.append(TaggedParagraph("No DSL conversation was recorded.", sheet["body"]))
-        return parts
-    parts.append(
-        _table(
-            [
-                ("Held", when(conversation.held_at)),
-                ("Participants", ", ".join(conversation.participants)),
-                ("Recorded by", conversation.recorded_by or "not recorded"),
-            ],
-            (30 * mm, None),
-        )
-    )
-    parts.append(Spacer(1, 2 * mm))
-    parts.append(TaggedParagraph(text(conversation.summary), sheet["body"]))
-    return parts
+        sheet.paragraph("No DSL conversation was recorded.", sheet.body)
+        return
+    rows = [
+        ("Held", when(conversation.held_at)),
+        ("Participants", ", ".join(conversation.participants)),
+        ("Recorded by", conversation.recorded_by or "not recorded"),
+    ]
+    sheet.table(sheet.table_rows(rows, 30 * mm), 30 * mm)
+    sheet.flow.space(2 * mm)
+    sheet.paragraph(conversation.summary, sheet.body)
 
 
-def _documents(documents: tuple[DocumentEntry, ...]) -> list[Flowable]:
-    sheet = styles()
-    parts: list[Flowable] = [Heading("Attached documents", sheet["h1"], 0, "documents")]
+def _documents(documents: tuple[DocumentEntry, ...], sheet: _Sheet) -> None:
+    flow = sheet.flow
+    sheet.heading("Attached documents", sheet.h1, "H2", 0, "documents")
     if not documents:
-        parts.append(TaggedParagraph("No documents are attached.", sheet["body"]))
-        return parts
-    parts.append(
-        TaggedParagraph(
-            f"{len(documents)} documents travel with this file. Each SHA-256 below is the "
-            "fingerprint of the exact bytes sent.",
-            sheet["body"],
-        )
+        sheet.paragraph("No documents are attached.", sheet.body)
+        return
+    sheet.paragraph(
+        f"{len(documents)} documents travel with this file. Each SHA-256 below is the "
+        "fingerprint of the exact bytes sent.",
+        sheet.body,
     )
     for document in documents:
-        parts.append(
-            KeepTogether(
-                [
-                    TaggedParagraph(
-                        f"<b>{text(document.name)}</b>: {text(document.title)} "
-                        f"({text(when(document.document_date))}, {document.size:,} bytes)",
-                        sheet["body"],
-                    ),
-                    TaggedParagraph(f"SHA-256 {document.sha256}", sheet["mono"]),
-                    Spacer(1, 2 * mm),
-                ]
-            )
+        entry = sheet.lines(
+            f"{document.name}: {document.title} "
+            f"({when(document.document_date)}, {document.size:,} bytes)",
+            sheet.body,
         )
-    return parts
-
-
-def _table(rows: list[tuple[str, str]], widths: tuple[Any, Any]) -> Table:
-    data = label_value_cells(rows)
-    table = Table(data, colWidths=widths, hAlign="LEFT", renderCB=TableTagger(header_columns=1))
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return table
+        digest = sheet.lines(f"SHA-256 {document.sha256}", sheet.mono)
+        flow.keep(len(entry) * sheet.body.leading + len(digest) * sheet.mono.leading)
+        flow.paragraph(entry, sheet.body)
+        flow.paragraph(digest, sheet.mono)
+        flow.space(2 * mm)

@@ -107,6 +107,7 @@ def _references(element: pikepdf.Object, mcid: int, page: pikepdf.Object) -> boo
     for kid in element.K:
         if isinstance(kid, int) and kid == mcid and element.Pg.objgen == page.objgen:
             return True
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/MCID") == mcid:
-            return kid.Pg.objgen == page.objgen
+        named = isinstance(kid, pikepdf.Dictionary) and kid.get("/MCID") == mcid
+        if named and kid.Pg.objgen == page.objgen:  # the MCID may be on other pages too
+            return True
     return False
