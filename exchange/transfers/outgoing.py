@@ -137,8 +137,15 @@ def select_item(step: Step) -> TransferItem:
 
 
 def start_review(step: Step) -> None:
-    """Redact everything selected, for the DSL's review."""
-    run_redaction(step.session, step.need_instance, step.need_transfer, step.actor)
+    """Queue the redaction of everything selected, for the DSL's review (texts too, unless a
+    batch asks for them now with `redact_texts_now`)."""
+    run_redaction(
+        step.session,
+        step.need_instance,
+        step.need_transfer,
+        step.actor,
+        texts_now=step.inputs.get("redact_texts_now") is True,
+    )
 
 
 def make_offer(step: Step) -> str:

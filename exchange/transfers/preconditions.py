@@ -12,6 +12,7 @@ from exchange.transfers.bundle_step import outbox_path
 from exchange.transfers.models import RedactionReview, Transfer
 from exchange.transfers.openings import has_opened
 from exchange.transfers.outgoing import conversation_required
+from exchange.transfers.redaction_progress import counts_of
 from exchange.transfers.redaction_step import (
     documents_without_redacted_copy,
     no_redacted_copy_message,
@@ -60,8 +61,8 @@ def _vault_redacted(step: Step) -> str | None:
     if transfer.vault_queued_at is None:
         return None
     return (
-        f"The documents are still being redacted ({transfer.vault_done or 0} of "
-        f"{transfer.vault_total or 0} done): wait until the redaction has finished"
+        f"The incidents and documents are still being redacted ({counts_of(transfer).words()}): "
+        "wait until the redaction has finished"
     )
 
 
@@ -170,7 +171,9 @@ BUNDLE_KEPT = Precondition("the authorised bundle still kept", _bundle_kept)
 PREVIOUS_ANSWERED_NO = Precondition(
     "the earlier offer rejected or expired, and not yet offered again", _previous_answered_no
 )
-REDACTION_FINISHED = Precondition("redaction finished (every document)", _vault_redacted)
+REDACTION_FINISHED = Precondition(
+    "redaction finished (every incident and document)", _vault_redacted
+)
 DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
 DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)
 NOT_YET_ACKNOWLEDGED = Precondition("not already read and acted on", not_yet_acknowledged)

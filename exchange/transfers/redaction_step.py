@@ -19,6 +19,12 @@ from exchange.transfers.actors import Actor
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 from exchange.transfers.people import people_to_consider, pupil_person_id
 from exchange.transfers.steps import audit
+from exchange.transfers.text_redaction import (
+    file_texts,
+    incident_count,
+    redact_texts,
+    text_groups,
+)
 from exchange.transfers.workflow_types import Step
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
@@ -30,44 +36,55 @@ def included_ids(transfer: Transfer, kind: str) -> list[int]:
     return sorted(item.object_id for item in transfer.items if item.kind == kind and item.included)
 
 
-def run_redaction(session: Session, instance: Instance, transfer: Transfer, actor: Actor) -> None:
-    """Redact everything the transfer carries, replacing any earlier review of it."""
+def run_redaction(
+    session: Session,
+    instance: Instance,
+    transfer: Transfer,
+    actor: Actor,
+    *,
+    texts_now: bool = False,
+) -> None:
+    """Forget any earlier review and queue the redaction of everything the transfer carries.
+
+    The incident texts, then the vault documents, are redacted by a task
+    (exchange.transfers.vault_task) in that order. With `texts_now` (a batch, which offers in
+    the same run) the texts are redacted here instead, by the same code in the same order.
+    """
     pupil = _subject(session, transfer)
-    people = people_to_consider(session, pupil)
-    subject_id = pupil_person_id(pupil.id)
-    book = PseudonymBook()
     _forget_previous(session, instance, transfer)
-    for incident in _incidents(session, transfer):
-        _redact_text(
-            session, transfer, "incident", incident.id, incident.narrative, people, subject_id, book
+    groups = text_groups(session, transfer)
+    book = PseudonymBook()
+    if texts_now:
+        outcomes = redact_texts(
+            groups, people_to_consider(session, pupil), pupil_person_id(pupil.id), book
         )
-        for action in incident.actions:
-            _redact_text(
-                session, transfer, "action", action.id, action.text, people, subject_id, book
-            )
-    if transfer.conversation_summary:
-        _redact_text(
-            session,
-            transfer,
-            "conversation",
-            transfer.id,
-            transfer.conversation_summary,
-            people,
-            subject_id,
-            book,
-        )
-    # The vault documents are redacted by a task (exchange.transfers.vault_task), in a pool.
+        for outcome in outcomes:
+            if outcome.text is None:
+                job = outcome.job
+                raise ValidationError(
+                    f"redaction of {job.kind} {job.object_id} failed its independent check"
+                )
+        file_texts(session, transfer, outcomes)
     documents = _documents(session, transfer)
-    transfer.vault_queued_at = utcnow() if documents else None
+    incidents = incident_count(groups)
+    texts_queued = bool(groups) and not texts_now
+    transfer.vault_queued_at = utcnow() if documents or texts_queued else None
+    transfer.incidents_total = incidents
+    transfer.incidents_done = incidents if texts_now else 0
     transfer.vault_total = len(documents)
     transfer.vault_done = 0
     transfer.pseudonyms = book.to_dict()
+    session.flush()
     audit(
         session,
         transfer,
         actor,
         "transfer.redaction_run",
-        {"reviews": len(reviews(session, transfer))},
+        {
+            "reviews": len(reviews(session, transfer)),
+            "incidents": incidents,
+            "documents": len(documents),
+        },
     )
 
 
@@ -227,15 +244,6 @@ def _subject(session: Session, transfer: Transfer) -> Pupil:
     if pupil is None:
         raise ValidationError("the transfer's pupil is not on this school's records")
     return pupil
-
-
-def _incidents(session: Session, transfer: Transfer) -> list[Incident]:
-    ids = included_ids(transfer, "incident")
-    if not ids:
-        return []
-    return list(
-        session.scalars(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.occurred_at))
-    )
 
 
 def vault_documents(session: Session, transfer: Transfer) -> list[VaultDocument]:

@@ -1,4 +1,4 @@
-"""Show the vault redaction's progress on the command line: a bar on a terminal, lines if not."""
+"""Show the review's redaction progress on the command line: a bar on a terminal, lines if not."""
 
 from __future__ import annotations
 
@@ -14,30 +14,30 @@ from exchange.instance import Instance
 from exchange.outbox.service import Sender
 from exchange.tasks import names
 from exchange.transfers.models import Transfer
-from exchange.transfers.vault_pool import Progress
+from exchange.transfers.redaction_progress import Counts, CountsProgress, counts_of
 
-LABEL = "Redacting documents"
+LABEL = "Redacting incidents and documents"
 POLL_SECONDS = 0.5
 
 
 @contextmanager
-def progress_on_stderr() -> Iterator[Progress]:
-    """Yield a callback that draws (done, total) on stderr, then close the bar."""
+def progress_on_stderr() -> Iterator[CountsProgress]:
+    """Yield a callback that draws the counts on stderr, then close the bar."""
     if not sys.stderr.isatty():
-        yield lambda done, total: click.echo(f"{LABEL}: {done} of {total} done", err=True)
+        yield lambda counts: click.echo(f"Redacting: {counts.words()}", err=True)
         return
     bar: Any = None
     shown = 0
     try:
 
-        def show(done: int, total: int) -> None:
+        def show(counts: Counts) -> None:
             nonlocal bar, shown
             if bar is None:
-                bar = click.progressbar(length=max(total, 1), label=LABEL, file=sys.stderr)
+                bar = click.progressbar(length=max(counts.total, 1), label=LABEL, file=sys.stderr)
                 bar.__enter__()
-            bar.length = max(total, 1)
-            bar.update(done - shown)
-            shown = done
+            bar.length = max(counts.total, 1)
+            bar.update(counts.done - shown)
+            shown = counts.done
 
         yield show
     finally:
@@ -45,8 +45,8 @@ def progress_on_stderr() -> Iterator[Progress]:
             bar.__exit__(None, None, None)
 
 
-def here(instance: Instance, fallback: Sender, progress: Progress) -> Sender:
-    """Return a sender that redacts the vault in this process, and queues anything else."""
+def here(instance: Instance, fallback: Sender, progress: CountsProgress) -> Sender:
+    """Return a sender that redacts the texts and vault here, and queues anything else."""
     from exchange.transfers.vault_task import redact_vault
 
     def send(task: str, args: list, outbox_id: int) -> None:
@@ -61,23 +61,23 @@ def here(instance: Instance, fallback: Sender, progress: Progress) -> Sender:
 def follow(
     instance: Instance,
     transfer_id: int,
-    progress: Progress,
+    progress: CountsProgress,
     *,
     timeout: float = 3600.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """Report the worker's progress until the vault is redacted; return False on timeout."""
+    """Report the worker's progress until the review is redacted; return False on timeout."""
     deadline = time.monotonic() + timeout
-    last = (-1, -1)
+    last: Counts | None = None
     while time.monotonic() < deadline:
         with instance.sessions() as session:
             transfer = session.get(Transfer, transfer_id)
             if transfer is None:
                 return False
-            now = (transfer.vault_done or 0, transfer.vault_total or 0)
+            now = counts_of(transfer)
             finished = transfer.vault_queued_at is None
         if now != last:
-            progress(*now)
+            progress(now)
             last = now
         if finished:
             return True

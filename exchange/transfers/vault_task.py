@@ -1,17 +1,22 @@
-"""The vault step of the redaction review: redact every included document in a pool, then file it.
+"""The background step of the redaction review: the incident texts, then the vault documents.
 
-The Celery task and the in-process runner both call `redact_vault` with ids only. No database
-transaction stays open while documents are redacted: the sources are read first, progress is
-saved in short transactions as each document ends, and the reviews are written in one
-transaction at the end, which also marks the outbox row run.
+The Celery task and the in-process runner both call `redact_vault` with ids only. The texts are
+redacted in this process in their defined order (exchange.transfers.text_redaction), then every
+included document in a pool, starting from the book the texts left. No database transaction
+stays open meanwhile: the sources are read first, progress is saved in short transactions, and
+the reviews are written in one transaction at the end, which also marks the outbox row run.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,14 +25,24 @@ from exchange.instance import Instance
 from exchange.logs import get_logger
 from exchange.outbox.service import already_ran, mark_ran
 from exchange.records.models import Pupil
+from exchange.redaction.pseudonyms import PseudonymBook
 from exchange.transfers import states
 from exchange.transfers.actors import SYSTEM_ACTOR
 from exchange.transfers.models import RedactionReview, Transfer
 from exchange.transfers.people import people_to_consider, pupil_person_id
+from exchange.transfers.redaction_progress import Counts, CountsProgress
 from exchange.transfers.redaction_step import vault_documents
 from exchange.transfers.steps import audit
+from exchange.transfers.text_redaction import (
+    TextJob,
+    TextOutcome,
+    file_texts,
+    incident_count,
+    redact_texts,
+    stopped,
+    text_groups,
+)
 from exchange.transfers.vault_pool import (
-    Progress,
     VaultJob,
     VaultOutcome,
     pool_size,
@@ -39,6 +54,24 @@ log = get_logger(__name__)
 DUPLICATE = "already ran"
 NOTHING_QUEUED = "nothing queued"
 STALE = "superseded"
+SAVE_EVERY_SECONDS = 0.5  # How often the incidents' progress is saved for the DSL's page.
+
+
+@dataclass
+class Loaded:
+    """What the task read before redacting: sources, the people to look for, and the book."""
+
+    queued_at: datetime
+    groups: list[list[TextJob]]
+    jobs: list[VaultJob]
+    document_ids: list[int]
+    people: list
+    subject_id: str
+    book: dict[str, str]
+
+    def counts(self, incidents_done: int, documents_done: int, documents_total: int) -> Counts:
+        """Return the progress as the DSL and the command line see it."""
+        return Counts(incidents_done, incident_count(self.groups), documents_done, documents_total)
 
 
 def redact_vault(
@@ -47,9 +80,9 @@ def redact_vault(
     outbox_id: int | None = None,
     *,
     workers: int | None = None,
-    progress: Progress | None = None,
+    progress: CountsProgress | None = None,
 ) -> str:
-    """Redact a transfer's queued vault documents and file their reviews; return what happened."""
+    """Redact a transfer's queued texts and documents, file their reviews; say what happened."""
     with transaction(instance.sessions) as session:
         if already_ran(session, outbox_id):
             return DUPLICATE
@@ -59,54 +92,91 @@ def redact_vault(
         if loaded is None:
             _finish_nothing(instance, outbox_id)
             return NOTHING_QUEUED
-        queued_at, jobs, document_ids, people, subject_id, book = loaded
-        try:
-            outcomes, final = redact_documents(
-                jobs,
-                people,
-                subject_id,
-                book,
-                workers=size,
-                progress=_saver(instance, transfer_id, progress),
-            )
-        except OperationalError:
-            raise  # The database went away: the task is tried again.
-        except Exception as error:  # A worker died: flag every document rather than wait forever.
-            log.exception("vault redaction stopped", extra={"transfer_id": transfer_id})
-            stopped = f"the redaction stopped ({type(error).__name__}): review again, or exclude"
-            outcomes = [VaultOutcome("invalid", {}, {}, message=stopped) for _ in jobs]
-            final = book
+        texts, outcomes, final = _redact(instance, transfer_id, loaded, size, progress)
         with transaction(instance.sessions) as session:
             if already_ran(session, outbox_id):
                 return DUPLICATE
             transfer = session.get(Transfer, transfer_id, with_for_update=True)
             if (
                 transfer is None
-                or transfer.vault_queued_at != queued_at
+                or transfer.vault_queued_at != loaded.queued_at
                 or transfer.state != states.REDACTION_REVIEW
             ):
                 mark_ran(session, outbox_id)
                 return STALE
-            _file(session, instance, transfer, document_ids, jobs, outcomes)
+            file_texts(session, transfer, texts)
+            _file(session, instance, transfer, loaded.document_ids, loaded.jobs, outcomes)
             transfer.pseudonyms = final
             transfer.vault_queued_at = None
+            transfer.incidents_done = transfer.incidents_total
             transfer.vault_done = transfer.vault_total
             audit(
                 session,
                 transfer,
                 SYSTEM_ACTOR,
                 "transfer.vault_redacted",
-                {"documents": len(jobs), "processes": size},
+                {"incidents": len(loaded.groups), "documents": len(loaded.jobs), "processes": size},
             )
             mark_ran(session, outbox_id)
-    log.info("vault redacted", extra={"transfer_id": transfer_id, "documents": len(jobs)})
+    log.info(
+        "vault redacted",
+        extra={
+            "transfer_id": transfer_id,
+            "incidents": incident_count(loaded.groups),
+            "documents": len(loaded.jobs),
+        },
+    )
     return "redacted"
 
 
-def _load(
-    instance: Instance, transfer_id: int, folder: Path
-) -> tuple[object, list[VaultJob], list[int], list, str, dict[str, str]] | None:
-    """Decrypt each included document into the private work folder; None if nothing waits."""
+def _redact(
+    instance: Instance,
+    transfer_id: int,
+    loaded: Loaded,
+    size: int,
+    progress: CountsProgress | None,
+) -> tuple[list[TextOutcome], list[VaultOutcome], dict[str, str]]:
+    """Redact the texts, then the documents from the book they leave; flag what a stop left."""
+    book = PseudonymBook(dict(loaded.book))
+    try:
+        texts = redact_texts(
+            loaded.groups,
+            loaded.people,
+            loaded.subject_id,
+            book,
+            progress=_text_saver(instance, transfer_id, loaded, progress),
+        )
+    except OperationalError:
+        raise  # The database went away: the task is tried again.
+    except Exception as error:  # Flag every item rather than wait forever, or guess.
+        log.exception("text redaction stopped", extra={"transfer_id": transfer_id})
+        name = type(error).__name__
+        again = f"the redaction stopped ({name}): go back to the draft and start the review again"
+        return stopped(loaded.groups, again), _invalid(loaded.jobs, name), book.to_dict()
+    try:
+        outcomes, final = redact_documents(
+            loaded.jobs,
+            loaded.people,
+            loaded.subject_id,
+            book.to_dict(),
+            workers=size,
+            progress=_saver(instance, transfer_id, loaded, progress),
+        )
+    except OperationalError:
+        raise
+    except Exception as error:  # A worker died: flag every document rather than wait forever.
+        log.exception("vault redaction stopped", extra={"transfer_id": transfer_id})
+        return texts, _invalid(loaded.jobs, type(error).__name__), book.to_dict()
+    return texts, outcomes, final
+
+
+def _invalid(jobs: list[VaultJob], name: str) -> list[VaultOutcome]:
+    stop = f"the redaction stopped ({name}): review again, or exclude"
+    return [VaultOutcome("invalid", {}, {}, message=stop) for _ in jobs]
+
+
+def _load(instance: Instance, transfer_id: int, folder: Path) -> Loaded | None:
+    """Read the queued texts, decrypt each document into the work folder; None if nothing waits."""
     with instance.sessions() as session:
         transfer = session.get(Transfer, transfer_id)
         if transfer is None or transfer.vault_queued_at is None:
@@ -131,19 +201,52 @@ def _load(
                 )
             )
             document_ids.append(document.id)
-        people = people_to_consider(session, pupil)
-        return (
+        # Reviews already filed mean the request redacted the texts (a batch): only documents.
+        texts_done = session.scalar(
+            select(exists().where(RedactionReview.transfer_id == transfer_id))
+        )
+        return Loaded(
             transfer.vault_queued_at,
+            [] if texts_done else text_groups(session, transfer),
             jobs,
             document_ids,
-            people,
+            people_to_consider(session, pupil),
             pupil_person_id(pupil.id),
             dict(transfer.pseudonyms or {}),
         )
 
 
-def _saver(instance: Instance, transfer_id: int, progress: Progress | None) -> Progress:
+def _text_saver(
+    instance: Instance, transfer_id: int, loaded: Loaded, progress: CountsProgress | None
+) -> Callable[[int], None]:
+    """Return a callback that saves how many incidents are done, at most twice a second."""
+    total = incident_count(loaded.groups)
+    last = time.monotonic()
+
+    def save(done: int) -> None:
+        nonlocal last
+        if done < total and time.monotonic() - last < SAVE_EVERY_SECONDS:
+            return
+        last = time.monotonic()
+        with transaction(instance.sessions) as session:
+            session.execute(
+                update(Transfer)
+                .where(Transfer.id == transfer_id, Transfer.vault_queued_at.is_not(None))
+                .values(incidents_done=done)
+            )
+        if progress is not None:
+            progress(loaded.counts(done, 0, len(loaded.jobs)))
+
+    if progress is not None and total:
+        progress(loaded.counts(0, 0, len(loaded.jobs)))
+    return save
+
+
+def _saver(
+    instance: Instance, transfer_id: int, loaded: Loaded, progress: CountsProgress | None
+) -> Callable[[int, int], None]:
     """Return a callback that saves how many documents are done, for the DSL's page."""
+    incidents = incident_count(loaded.groups)
 
     def save(done: int, total: int) -> None:
         with transaction(instance.sessions) as session:
@@ -152,8 +255,8 @@ def _saver(instance: Instance, transfer_id: int, progress: Progress | None) -> P
                 .where(Transfer.id == transfer_id, Transfer.vault_queued_at.is_not(None))
                 .values(vault_done=done, vault_total=total)
             )
-        if progress is not None:
-            progress(done, total)
+        if progress is not None and (total or not incidents):
+            progress(loaded.counts(incidents, done, total))
 
     return save
 

@@ -67,7 +67,8 @@ def test_the_review_returns_at_once_and_the_offer_waits_for_the_vault(
         assert row.args == [transfer_id]  # An id, no name.
         pending = [row.id]
         assert _document_digests(instance, transfer_id) == []
-    with pytest.raises(ActionRefused, match=r"still being redacted \(0 of 3 done\)"):
+    waiting = r"still being redacted \(incidents: 0 of 1 done; documents: 0 of 3 done\)"
+    with pytest.raises(ActionRefused, match=waiting):
         _offer(instance, pair, transfer_id)
 
     assert dispatch(instance.sessions, inline_sender(instance, transport), pending) == 1
@@ -126,8 +127,9 @@ def test_the_command_line_shows_progress_on_stderr(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("Redacting")]
-    assert lines[0] == "Redacting documents: 0 of 2 done"
-    assert lines[-1] == "Redacting documents: 2 of 2 done"
+    assert lines[0] == "Redacting: incidents: 0 of 1 done; documents: 0 of 2 done"
+    assert "Redacting: incidents: 1 of 1 done; documents: 0 of 2 done" in lines
+    assert lines[-1] == "Redacting: incidents: 1 of 1 done; documents: 2 of 2 done"
     assert len(re.findall(r"review \d+: document", result.stdout)) == 2
 
 

@@ -41,16 +41,18 @@ def test_the_review_page_counts_the_documents_until_the_worker_is_done(
 
     page = client.get(f"/transfers/{transfer_id}/redactions").get_data(as_text=True)
     assert 'id="vault-progress"' in page
+    assert "<strong>0 of 1</strong> incidents redacted" in page
     assert "<strong>0 of 1</strong> documents redacted" in page
     assert "Refresh this page to see progress" in page
     assert "<script" not in page
     assert "http-equiv" not in page
     assert "Open document" not in page
     refused = post(client, f"/transfers/{transfer_id}/offer", status=400)
-    assert "still being redacted (0 of 1 done)" in refused
+    assert "still being redacted (incidents: 0 of 1 done; documents: 0 of 1 done)" in refused
 
     [(_task, args, row)] = held
     redact_vault(instance, args[0], row)
     page = client.get(f"/transfers/{transfer_id}/redactions").get_data(as_text=True)
     assert 'id="vault-progress"' not in page
     assert "Open document" in page
+    assert "Incident " in page  # The incidents' reviews, filed by the same task.
