@@ -23,7 +23,7 @@ from exchange.errors import NotFound, ValidationError
 from exchange.records.models import Category, School
 from exchange.retention.actors import SYSTEM, Actor
 from exchange.retention.errors import BelowFloor, RetentionForbidden
-from exchange.retention.floor import below_floor
+from exchange.retention.floor import Floors, below_floor
 from exchange.retention.impact import change_impact
 from exchange.retention.models import (
     CHANGE_APPLIED,
@@ -74,8 +74,23 @@ def floor_refusal(old: RuleSet, new: RuleSet) -> str | None:
     return None
 
 
+def lowers_floors(old: Floors, new: Floors) -> bool:
+    """Return whether new floors keep some class for less, or count a category no more as SEN.
+
+    Always a shortening, even when no record is in such a category today: one may be later.
+    """
+    kept = {name.casefold() for name in new.sen_categories}
+    return (
+        new.child_protection_years < old.child_protection_years
+        or new.sen_years < old.sen_years
+        or any(name.casefold() not in kept for name in old.sen_categories)
+    )
+
+
 def shortens(old: RuleSet, new: RuleSet, paths: list[str]) -> bool:
     """Return whether any record (in any category, or none) would be due earlier under new."""
+    if lowers_floors(old.floors, new.floors):
+        return True
     if any(new.years_for(p) < old.years_for(p) for p in [[path] for path in paths] + [[]]):
         return True
     old_copy, new_copy = old.sender_copy_days, new.sender_copy_days

@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from exchange.web.home import home
     from exchange.web.incoming_categories import incoming_categories
     from exchange.web.pickup_page import pickup_page
+    from exchange.web.retention_settings_page import retention_settings_page
     from exchange.web.signed_form_pages import signed_form_pages
     from exchange.web.signin import signin
     from exchange.web.transfer_actions import transfer_actions
@@ -134,7 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         signin, home, transfer_pages, transfer_actions, transfer_notices, destination_pages,
         document_viewer, dpo_pages, admin_pages, user_pages, api, dpo_records, dpo_retention,
         account_pages, batch_pages, pickup_page,
-        signed_form_pages, incoming_categories,
+        signed_form_pages, incoming_categories, retention_settings_page,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
