@@ -110,6 +110,21 @@ def waiting_count() -> int:
     return (_dsl_work() if can(user.role, "view_children") else _dpo_work()).count()
 
 
+@home.app_template_global("batches_waiting")
+def batches_waiting() -> int:
+    """Return how many batches need the signed-in DSL (the figure beside "Batches")."""
+    from exchange.transfers.batch_task import needing_action
+
+    user = current_user()
+    if user is None or not can(user.role, "manage_transfers"):
+        return 0
+    if "batches_waiting" not in g:
+        work = _dsl_work()
+        waiting = [transfer for transfer, _ in work.to_act_on] + list(work.offers)
+        g.batches_waiting = needing_action(db(), user.school_id, waiting)
+    return g.batches_waiting
+
+
 @home.app_template_global("person_name")
 def person_name(user_id: int | None) -> str:
     """Return the name of a user of the signed-in school who took a step, or the service."""
