@@ -303,10 +303,10 @@ def measure(which: str, incidents: int, trace: bool) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trace:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     data = render(chronology)
-    seconds = time.perf_counter() - started
-    result = {"seconds": seconds, "bytes": len(data), "rss_before": before}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    result = {"seconds": seconds, "cpu": cpu, "bytes": len(data), "rss_before": before}
     if trace:
         result["traced_peak"] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
@@ -318,15 +318,16 @@ def scaling(sizes: list[int], trace: bool) -> None:
     """Run each size, ours and the baseline, each in a fresh process; print time and memory."""
     print("scaling (each run in a fresh process; RSS in MiB, before = after warm-up):")
     print(
-        f"{'incidents':>9} {'renderer':>8} {'seconds':>8} {'ms/incident':>11} {'KiB':>7} "
+        f"{'incidents':>9} {'renderer':>8} {'wall s':>8} {'CPU s':>7} {'CPU ms/incident':>15} "
+        f"{'KiB':>7} "
         f"{'RSS before':>10} {'RSS peak':>9}" + (f" {'traced MiB':>10}" if trace else "")
     )
     for incidents in sizes:
         for which in RENDERERS:
             run = _child(which, incidents, trace=False)
             line = (
-                f"{incidents:>9} {which:>8} {run['seconds']:>8.3f} "
-                f"{1000 * run['seconds'] / incidents:>11.2f} {run['bytes'] / 1024:>7.0f} "
+                f"{incidents:>9} {which:>8} {run['seconds']:>8.3f} {run['cpu']:>7.3f} "
+                f"{1000 * run['cpu'] / incidents:>15.2f} {run['bytes'] / 1024:>7.0f} "
                 f"{run['rss_before']:>10.1f} {run['rss_peak']:>9.1f}"
             )
             if trace and which == "ours":

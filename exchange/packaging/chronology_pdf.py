@@ -89,7 +89,6 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
 
     class Numbered(TaggedCanvas):
         footer_left = f"Confidential: child protection. Transfer {chronology.transfer_id}"
-        structure = recorder
 
     canvas = Numbered(buffer, pagesize=A4, invariant=1, lang=LANGUAGE, pdfVersion=(1, 5))
     canvas.setTitle(f"Safeguarding chronology, transfer {chronology.transfer_id}")
@@ -107,7 +106,6 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
     )
     sheet = _Sheet(Flow(canvas, recorder, frame))
     _draw(chronology, sheet)
-    canvas.showPage()
     canvas.save()
     data = append_tree(buffer.getvalue(), canvas._doc, recorder)
     if target is not None:

@@ -11,14 +11,22 @@ appends them as an incremental update: compressed object streams and an xref str
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from array import array
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFDocument, PDFName, PDFPage
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import (
+    PDFDictionary,
+    PDFDocument,
+    PDFName,
+    PDFPage,
+    PDFStream,
+)
 from reportlab.pdfgen.canvas import Canvas
 
-from exchange.packaging._pdfkit import _NumberedCanvas
+from exchange.packaging._pdfkit import fonts
 from exchange.packaging.pdf_structure import StructureRecorder
 
 _CLOSE = -1  # log entries: -1 closes, -2 - n opens role n, a mark is page << 20 | mcid
@@ -26,6 +34,9 @@ _PAGE_SHIFT = 20
 _MCID_MASK = (1 << _PAGE_SHIFT) - 1
 _PER_STREAM = 500  # objects in one object stream
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+_ROW = struct.Struct(">BII")  # an xref stream row: type, offset or stream, generation or index
+_TOTAL = "PageTotal"  # the form XObject holding the page count
+_TOTAL_WIDTH = 24.0  # room for five digits at 8 pt
 _ID = re.compile(rb"/ID\s*(\[\s*<[0-9a-fA-F]*>\s*<[0-9a-fA-F]*>\s*\])")
 
 
@@ -76,77 +87,121 @@ class CompactRecorder(StructureRecorder):
             self.close()
 
 
-class TaggedCanvas(_NumberedCanvas):
-    """A numbered-page canvas whose pages name their place in the parent tree."""
+class TaggedCanvas(Canvas):
+    """A canvas that finishes each page at once: "Page N of M" footer, stream compressed.
+
+    The total M is a form XObject drawn on every page and defined when the canvas is saved,
+    so no page waits for the page count and only compressed page streams stay in memory.
+    """
+
+    footer_left = ""
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        """Draw the footer, end the page and compress its content now."""
+        self._draw_footer()
+        Canvas.showPage(self)
+        page = self._doc.Pages.pages[-1]
+        content = page.stream.encode("utf8")  # as ReportLab's own Flate filter encodes it
+        page.Contents = PDFStream(
+            PDFDictionary({"Filter": PDFName("FlateDecode")}), zlib.compress(content, 6), None
+        )
+        page.stream = None
 
     def save(self) -> None:
-        """Draw every footer, mark the pages for the structure tree, then write the file."""
-        total = len(self._saved_pages) + self.pages_after
-        for state in self._saved_pages:
-            self.__dict__.update(state)
-            self._draw_footer(total)
-            Canvas.showPage(self)
-        self._saved_pages = []
+        """Define the page total, mark the pages for the structure tree, write the file."""
+        if len(self._code):
+            self.showPage()
+        self.beginForm(_TOTAL, 0, -3, _TOTAL_WIDTH, 9)
+        self.setFont(fonts()[0], 8)
+        self.drawString(0, 0, str(len(self._doc.Pages.pages)))
+        self.endForm()
         for index, page in enumerate(self._doc.Pages.pages):
             page.__NoDefault__ = [*PDFPage.__NoDefault__, "StructParents", "Tabs"]
             page.StructParents, page.Tabs = index, PDFName("S")
         Canvas.save(self)
 
+    def _draw_footer(self) -> None:
+        """Draw the footer as a pagination artifact: the left text, then "Page N of M"."""
+        StructureRecorder.begin_artifact(self, "Pagination")
+        self.setFont(fonts()[0], 8)
+        total_x = self._pagesize[0] - 18 * mm - _TOTAL_WIDTH
+        self.drawString(18 * mm, 10 * mm, self.footer_left)
+        self.drawRightString(total_x, 10 * mm, f"Page {self._pageNumber} of ")
+        self.saveState()
+        self.translate(total_x, 10 * mm)
+        self.doForm(_TOTAL)
+        self.restoreState()
+        StructureRecorder.end_artifact(self)
+
 
 def append_tree(data: bytes, document: PDFDocument, recorder: CompactRecorder) -> bytes:
     """Return the saved file with the recorded structure tree appended as an update."""
     numbers = document.idToObjectNumberAndVersion
-    pages = [numbers[page.__InternalName__][0] for page in document.Pages.pages]
-    catalog = numbers[document.Catalog.__InternalName__][0]
-    first = len(document.numberToId) + 1  # the first number after ReportLab's objects
-    roles = [role.encode("ascii") for role in recorder.roles]
-    objects = _tree_objects(recorder.finish(), roles, pages, first)
-    old = document.Catalog.format(document).rstrip()
-    if not old.endswith(b">>"):
+    found = _STARTXREF.search(data[-64:])
+    identifier = _ID.search(data[-2048:])
+    if found is None or identifier is None:
+        raise ValueError("unexpected end of file from ReportLab")
+    catalog = document.Catalog.format(document).rstrip()
+    if not catalog.endswith(b">>"):
         raise ValueError("unexpected catalog format")
-    objects.append(old[:-2] + b" /MarkInfo << /Marked true >> /StructTreeRoot %d 0 R >>" % first)
-    numbered = [*range(first, first + len(objects) - 1), catalog]
-    return _update(data, objects, numbered, catalog, numbers[document.info.__InternalName__][0])
+    update = _Update(len(data), len(document.numberToId) + 1)
+    root, parent_tree = update.number(), update.number()
+    pages = [numbers[page.__InternalName__][0] for page in document.Pages.pages]
+    top, parents = _write_elements(recorder, pages, root, update)
+    update.add(
+        root,
+        b"<< /Type /StructTreeRoot /K [%d 0 R] /ParentTree %d 0 R /ParentTreeNextKey %d >>"
+        % (top, parent_tree, len(pages)),
+    )
+    update.add(parent_tree, b"<< /Nums [%s] >>" % b" ".join(parents))
+    catalog_number = numbers[document.Catalog.__InternalName__][0]
+    update.add(
+        catalog_number,
+        catalog[:-2] + b" /MarkInfo << /Marked true >> /StructTreeRoot %d 0 R >>" % root,
+    )
+    trailer = b"/Root %d 0 R /Info %d 0 R /ID %s /Prev %s" % (
+        catalog_number,
+        numbers[document.info.__InternalName__][0],
+        identifier.group(1),
+        found.group(1),
+    )
+    return b"".join([data, *update.finish(trailer)])
 
 
-def _tree_objects(log: Any, roles: list[bytes], pages: list[int], first: int) -> list[bytes]:
-    """Format the tree root, the parent tree and the elements, numbered from first."""
-    objects: list[bytes] = [b"", b""]  # the root and the parent tree, formatted last
-    parents: list[list[int]] = [[] for _ in pages]
+def _write_elements(
+    recorder: CompactRecorder, pages: list[int], root: int, update: _Update
+) -> tuple[int, list[bytes]]:
+    """Write each element as it closes; return the Document's number and parent-tree pairs."""
+    roles = [role.encode("ascii") for role in recorder.roles]
+    parents: list[bytes] = []  # "index [refs]" for each finished page
+    marks: list[bytes] = []  # the current page's element references, by MCID
+    current = 1
     stack: list[tuple[int, bytes, int, list[Any]]] = []  # number, role, parent, kids
-
-    def start(role: bytes, parent: int) -> int:
-        number = first + len(objects)
-        objects.append(b"")
-        stack.append((number, role, parent, []))
-        return number
-
-    document = start(b"Document", first)
-    for entry in log:
+    top = update.number()
+    stack.append((top, b"Document", root, []))
+    for entry in recorder.finish():
         if entry >= 0:
             page, mcid = entry >> _PAGE_SHIFT, entry & _MCID_MASK
-            marks = parents[page - 1]
+            while page > current:
+                parents.append(b"%d [%s]" % (current - 1, b" ".join(marks)))
+                marks, current = [], current + 1
             if mcid != len(marks):
                 raise ValueError(f"page {page} has gaps in its marked-content ids")
-            marks.append(stack[-1][0])
+            marks.append(b"%d 0 R" % stack[-1][0])
             stack[-1][3].append((page, mcid))
         elif entry == _CLOSE:
             number, role, parent, kids = stack.pop()
-            objects[number - first] = _element(role, parent, kids, pages)
+            update.add(number, _element(role, parent, kids, pages))
         else:
-            number = start(roles[-2 - entry], stack[-1][0])
-            stack[-2][3].append(number)
+            number = update.number()
+            stack[-1][3].append(number)
+            stack.append((number, roles[-2 - entry], stack[-1][0], []))
+    while current <= len(pages):
+        parents.append(b"%d [%s]" % (current - 1, b" ".join(marks)))
+        marks, current = [], current + 1
     number, role, parent, kids = stack.pop()
-    objects[number - first] = _element(role, parent, kids, pages)
-    objects[0] = (
-        b"<< /Type /StructTreeRoot /K [%d 0 R] /ParentTree %d 0 R /ParentTreeNextKey %d >>"
-        % (document, first + 1, len(pages))
-    )
-    objects[1] = b"<< /Nums [%s] >>" % b" ".join(
-        b"%d [%s]" % (index, b" ".join(b"%d 0 R" % n for n in marks))
-        for index, marks in enumerate(parents)
-    )
-    return objects
+    update.add(number, _element(role, parent, kids, pages))
+    return top, parents
 
 
 def _element(role: bytes, parent: int, kids: list[Any], pages: list[int]) -> bytes:
@@ -170,68 +225,81 @@ def _element(role: bytes, parent: int, kids: list[Any], pages: list[int]) -> byt
     )
 
 
-def _update(
-    data: bytes, objects: list[bytes], numbered: list[int], catalog: int, info: int
-) -> bytes:
-    """Append objects (with these numbers) in object streams, then an xref stream."""
-    found = _STARTXREF.search(data[-64:])
-    identifier = _ID.search(data[-2048:])
-    if found is None or identifier is None:
-        raise ValueError("unexpected end of file from ReportLab")
-    out = [data]
-    offset = len(data)
-    stream_number = max(numbered) + 1
-    entries: dict[int, tuple[int, int, int]] = {}
-    for start in range(0, len(objects), _PER_STREAM):
-        chunk, names = objects[start : start + _PER_STREAM], numbered[start : start + _PER_STREAM]
-        header, body, position = [], [], 0
-        for index, (number, content) in enumerate(zip(names, chunk, strict=True)):
-            header.append(b"%d %d" % (number, position))
-            body.append(content)
-            position += len(content) + 1
-            entries[number] = (2, stream_number, index)
-        head = b" ".join(header) + b"\n"
-        packed = zlib.compress(head + b"\n".join(body) + b"\n", 6)
-        obj = (
-            b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\n"
-            b"stream\n"
-            % (
-                stream_number,
-                len(chunk),
-                len(head),
-                len(packed),
-            )
-        )
-        obj += packed + b"\nendstream\nendobj\n"
-        entries[stream_number] = (1, offset, 0)
-        out.append(obj)
-        offset += len(obj)
-        stream_number += 1
-    xref_number = stream_number
-    entries[xref_number] = (1, offset, 0)
-    rows, index = [], []
-    for number in sorted(entries):
-        if index and index[-1][0] + index[-1][1] == number:
-            index[-1][1] += 1
+class _Update:
+    """An incremental update written as objects finish: object streams, then an xref stream.
+
+    Objects go into the next object stream in the order they are added, so only the stream
+    being filled is held uncompressed; the cross-reference rows are 9 bytes an object.
+    """
+
+    def __init__(self, offset: int, first: int) -> None:
+        self.offset, self.first = offset, first
+        self.next = first
+        self.rows = bytearray()  # rows for numbers first.. (type, field, index)
+        self.extra: dict[int, bytes] = {}  # rows for numbers before first (the catalog)
+        self.pending: list[tuple[int, bytes]] = []
+        self.out: list[bytes] = []
+
+    def number(self) -> int:
+        """Reserve the next object number."""
+        self.next += 1
+        self.rows += bytes(9)
+        return self.next - 1
+
+    def add(self, number: int, content: bytes) -> None:
+        """Add a formatted object; write a full object stream out."""
+        self.pending.append((number, content))
+        if len(self.pending) >= _PER_STREAM:
+            self._flush()
+
+    def _row(self, number: int, row: bytes) -> None:
+        if number < self.first:
+            self.extra[number] = row
         else:
-            index.append([number, 1])
-        kind, field, extra = entries[number]
-        rows.append(kind.to_bytes(1, "big") + field.to_bytes(4, "big") + extra.to_bytes(4, "big"))
-    packed = zlib.compress(b"".join(rows), 6)
-    ranges = b" ".join(b"%d %d" % (start, count) for start, count in index)
-    out.append(
-        b"%d 0 obj\n<< /Type /XRef /Size %d /Index [%s] /W [1 4 4] /Root %d 0 R /Info %d 0 R "
-        b"/ID %s /Prev %s /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (
-            xref_number,
-            xref_number + 1,
-            ranges,
-            catalog,
-            info,
-            identifier.group(1),
-            found.group(1),
-            len(packed),
+            at = 9 * (number - self.first)
+            self.rows[at : at + 9] = row
+
+    def _flush(self) -> None:
+        stream = self.number()
+        header, position = [], 0
+        for index, (number, content) in enumerate(self.pending):
+            header.append(b"%d %d" % (number, position))
+            position += len(content) + 1
+            self._row(number, _ROW.pack(2, stream, index))
+        head = b" ".join(header) + b"\n"
+        packed = zlib.compress(head + b"\n".join(c for _, c in self.pending) + b"\n", 6)
+        self._object(
+            stream,
+            b"<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (len(self.pending), len(head), len(packed))
+            + packed
+            + b"\nendstream",
         )
-    )
-    out.append(packed + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % offset)
-    return b"".join(out)
+        self.pending = []
+
+    def _object(self, number: int, body: bytes) -> None:
+        self._row(number, _ROW.pack(1, self.offset, 0))
+        written = b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        self.out.append(written)
+        self.offset += len(written)
+
+    def finish(self, trailer: bytes) -> list[bytes]:
+        """Write the last object stream and the xref stream; return the update's bytes."""
+        if self.pending:
+            self._flush()
+        xref = self.number()
+        self._row(xref, _ROW.pack(1, self.offset, 0))
+        index = b" ".join(b"%d 1" % number for number in sorted(self.extra))
+        index += b" %d %d" % (self.first, self.next - self.first)
+        packed = zlib.compress(
+            b"".join(self.extra[n] for n in sorted(self.extra)) + bytes(self.rows), 6
+        )
+        start = self.offset
+        self._object(
+            xref,
+            b"<< /Type /XRef /Size %d /Index [%s] /W [1 4 4] %s /Filter /FlateDecode "
+            b"/Length %d >>\nstream\n%s\nendstream"
+            % (self.next, index, trailer, len(packed), packed),
+        )
+        self.out.append(b"startxref\n%d\n%%%%EOF\n" % start)
+        return self.out
