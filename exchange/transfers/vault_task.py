@@ -115,7 +115,11 @@ def redact_vault(
                 transfer,
                 SYSTEM_ACTOR,
                 "transfer.vault_redacted",
-                {"incidents": len(loaded.groups), "documents": len(loaded.jobs), "processes": size},
+                {
+                    "incidents": incident_count(loaded.groups),
+                    "documents": len(loaded.jobs),
+                    "processes": size,
+                },
             )
             mark_ran(session, outbox_id)
     log.info(
