@@ -41,6 +41,7 @@ def test_the_code_still_makes_exactly_the_published_vectors() -> None:
         ("destruction", "school_b"),
         ("reoffer", "school_a"),
         ("acknowledged", "school_b"),
+        ("offer_named", "school_a"),
     ],
 )
 def test_each_message_verifies_with_openssl(name: str, signer: str, tmp_path: Path) -> None:

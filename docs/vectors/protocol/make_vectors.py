@@ -137,7 +137,7 @@ def build() -> dict[str, object]:
 
 
 def _notices(a: SigningKey, b: SigningKey, offer_sha256: str) -> dict[str, str]:
-    """Return the 1.1 and 1.2 vectors: withdrawal, recall, destruction, a re-offer, acknowledged."""
+    """Return the 1.1 to 1.3 vectors: notices, a re-offer, an offer that names the child."""
 
     def notice(key: SigningKey, kind: str, reason: str | None, number: int, **extra: object) -> str:
         sender, to = (URN_A, URN_B) if key is a else (URN_B, URN_A)
@@ -169,7 +169,28 @@ def _notices(a: SigningKey, b: SigningKey, offer_sha256: str) -> dict[str, str]:
         message_id="08" * 16,
         issued_at=T0 + 300,
     )
+    named = sign_message(
+        {
+            "transfer_id": "7d3e9b2a-4c1f-4e8b-a6d2-9c0f3b5e1a84",
+            "sender": {"urn": URN_A, "laestab": "9990101", "name": "Example Sending School"},
+            "recipient": {"urn": URN_B, "laestab": "9990102"},
+            "pupil": {
+                "upn": "B801200005001",
+                "date_of_birth": "2016-04-02",
+                "name": {"given": "Example", "family": "Testchild"},
+            },
+            "leaving_date": "2026-11-20",
+            "expires_at": "2026-12-04T09:00:00+00:00",
+        },
+        a,
+        OFFER,
+        URN_A,
+        URN_B,
+        message_id="10" * 16,
+        issued_at=T0 + 310,
+    )
     return {
+        "offer_named": named,
         "withdrawal": notice(a, "withdrawal", "The family is no longer moving.", 5),
         "recall": notice(a, "recall", "Sent to the wrong school.", 6),
         "destruction": notice(
