@@ -50,10 +50,13 @@ class Metrics:
     char_space: float
     word_space: float
 
-    def units(self, byte: int) -> float:
-        """Return the advance of one byte in TJ units (thousandths of the font size)."""
-        extra = self.char_space + (self.word_space if byte == 32 else 0.0)
-        return self.widths[byte] + (extra * 1000 / self.size if self.size else 0.0)
+    def extras(self) -> tuple[float, float]:
+        """Return what spacing adds to a byte's width in TJ units (thousandths of the font
+        size): (any other byte, a space byte), so a byte's advance is its width plus one."""
+        if not self.size:
+            return 0.0, 0.0
+        plain = (self.char_space + 0.0) * 1000 / self.size
+        return plain, (self.char_space + self.word_space) * 1000 / self.size
 
 
 @dataclass
@@ -103,9 +106,9 @@ class StreamText:
                     codes = (
                         raw[low:high] if raw is not None else _codes(self.chunks[index], low, high)
                     )
-                    units = glyphs.units
+                    widths, plain, space = glyphs.widths, *glyphs.extras()
                     found.extend(
-                        (op, element, k, k + 1, units(byte))
+                        (op, element, k, k + 1, widths[byte] + (space if byte == 32 else plain))
                         for k, byte in zip(range(low, high), codes, strict=True)
                     )
                 elif glyphs is not None:
@@ -359,12 +362,19 @@ def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
     cuts: dict[int, dict[int, list[tuple[int, int, float]]]] = {}
     for glyphs in removals:
         for op_index, element, start, end, units in glyphs:
-            cuts.setdefault(op_index, {}).setdefault(element, []).append((start, end, units))
+            by_element = cuts.get(op_index)
+            if by_element is None:
+                by_element = cuts[op_index] = {}
+            found = by_element.get(element)
+            if found is None:
+                found = by_element[element] = []
+            found.append((start, end, units))
     result: list = []
-    for index, instruction in enumerate(instructions):
-        if index not in cuts:
-            result.append(instruction)
-            continue
+    previous = 0
+    for index in sorted(cuts):
+        result.extend(instructions[previous:index])  # Unchanged instructions, kept as they are.
+        previous = index + 1
+        instruction = instructions[index]
         op = str(instruction.operator)
         operands = list(instruction.operands)
         elements = list(operands[0]) if op == "TJ" else [operands[-1]]
@@ -376,54 +386,58 @@ def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
             result.append(pikepdf.ContentStreamInstruction([operands[1]], pikepdf.Operator("Tc")))
             result.append(pikepdf.ContentStreamInstruction([], pikepdf.Operator("T*")))
         result.append(pikepdf.ContentStreamInstruction([array], pikepdf.Operator("TJ")))
+    result.extend(instructions[previous:])
     return result
 
 
 def _cut_elements(elements: list, cuts: dict[int, list[tuple[int, int, float]]]) -> list:
-    """Split TJ elements into kept and removed pieces; each removed run becomes its width."""
-    tokens: list[tuple[str, object]] = []
+    """Split TJ elements into kept and removed pieces; each removed run becomes its width.
+
+    Between two pieces of kept text, the numbers stay as they are when nothing was cut there;
+    otherwise they and the removed glyphs' widths become one number (their sum, in order).
+    """
+    out: list = []  # Kept text as bytes (joined while adjacent), numbers as they came.
+    numbers: list = []  # The numbers since the last kept text.
+    total, cut = 0.0, False  # Their sum less the widths cut since then, and whether any was.
+
+    def settle() -> None:
+        if not cut:
+            out.extend(numbers)
+        elif abs(total) > 0.0005:
+            out.append(round(total, 3))
+
     for element_index, element in enumerate(elements):
         if not isinstance(element, pikepdf.String):
-            tokens.append(("number", element))
+            numbers.append(element)
+            try:
+                total += float(element)
+            except (TypeError, ValueError):
+                continue  # Not a number: kept as it is, left out of the sum.
             continue
         data = bytes(element)
         position = 0
-        for start, end, units in sorted(set(cuts.get(element_index, []))):
+        pieces = cuts.get(element_index)
+        for start, end, units in sorted(set(pieces)) if pieces else ():
             if start < position:
                 continue  # The same glyph found by two overlapping matches.
             if start > position:
-                tokens.append(("keep", data[position:start]))
-            tokens.append(("cut", units))
+                settle()
+                numbers, total, cut = [], 0.0, False
+                _keep(out, data[position:start])
+            total -= float(units)
+            cut = True
             position = end
         if position < len(data):
-            tokens.append(("keep", data[position:]))
-    out: list = []
-    pending: list[tuple[str, object]] = []
-    for kind, value in [*tokens, ("end", None)]:
-        if kind in ("number", "cut"):
-            pending.append((kind, value))
-            continue
-        out.extend(_settle(pending))
-        pending = []
-        if kind == "keep":
-            if out and isinstance(out[-1], pikepdf.String):
-                out[-1] = pikepdf.String(bytes(out[-1]) + value)  # type: ignore[operator]
-            else:
-                out.append(pikepdf.String(value))  # type: ignore[arg-type]
-    return out
+            settle()
+            numbers, total, cut = [], 0.0, False
+            _keep(out, data[position:])
+    settle()
+    return [pikepdf.String(item) if isinstance(item, bytes) else item for item in out]
 
 
-def _settle(pending: list[tuple[str, object]]) -> list:
-    """Return the numbers for a run between kept text: unchanged, or one width if cut."""
-    if not any(kind == "cut" for kind, _ in pending):
-        return [value for _, value in pending]
-    total = 0.0
-    for kind, value in pending:
-        if kind == "cut":
-            total -= float(value)  # type: ignore[arg-type]
-        else:
-            try:
-                total += float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                continue
-    return [round(total, 3)] if abs(total) > 0.0005 else []
+def _keep(out: list, data: bytes) -> None:
+    """Append kept text, joined to the kept text before it when nothing lies between."""
+    if out and isinstance(out[-1], bytes):
+        out[-1] += data
+    else:
+        out.append(data)

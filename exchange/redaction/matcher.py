@@ -25,6 +25,9 @@ _JOIN = re.compile(
 )
 
 
+_UNSEEN = object()  # A hit whose group is not looked up yet (None is a valid answer).
+
+
 @dataclass(frozen=True)
 class Match:
     """One occurrence of a name form in the original text."""
@@ -45,6 +48,8 @@ class Matcher:
         # Worked out once per group: the match set does not change under a matcher.
         self._decisions: dict[str, tuple[Decision, tuple[str, ...]]] = {}
         self._forms: dict[str, tuple[str, ...]] = {}
+        self._groups: dict[str, TermGroup | None] = {}  # Folded hit -> its group.
+        self._targets: dict[str, tuple[str, ...]] = {}
 
     @cached_property
     def _whole_words(self) -> re.Pattern[str] | None:
@@ -98,14 +103,18 @@ class Matcher:
         folded = fold(text)
         matches: list[Match] = []
         removed_end = 0
+        groups = self._groups
         for found in pattern.finditer(folded.text):
-            group = self.match_set.group(found.group())
+            hit = found.group()
+            group = groups.get(hit, _UNSEEN)
+            if group is _UNSEEN:
+                group = groups[hit] = self.match_set.group(hit)
             if group is None:
                 continue
             start, end = folded.span(found.start(), found.end(), len(text))
             decision, reasons = self._decide(group)
             if decision != "kept":
-                forms = self._forms_of(group)
+                forms = self.forms_of(group)
                 if not _case_allows(text[start:end], group, forms):
                     continue
                 decision, reasons = self._in_context(
@@ -123,6 +132,13 @@ class Matcher:
         matches.sort(key=lambda m: (m.start, -m.end))
         return _merged(text, matches)
 
+    def target_ids(self, group: TermGroup) -> tuple[str, ...]:
+        """Return a group's target ids, worked out once."""
+        found = self._targets.get(group.key)
+        if found is None:
+            found = self._targets[group.key] = group.target_ids
+        return found
+
     def _decide(self, group: TermGroup) -> tuple[Decision, tuple[str, ...]]:
         """Return a group's decision and reasons, worked out once."""
         found = self._decisions.get(group.key)
@@ -130,7 +146,7 @@ class Matcher:
             found = self._decisions[group.key] = group.decide()
         return found
 
-    def _forms_of(self, group: TermGroup) -> tuple[str, ...]:
+    def forms_of(self, group: TermGroup) -> tuple[str, ...]:
         """Return a group's forms, worked out once."""
         found = self._forms.get(group.key)
         if found is None:

@@ -62,6 +62,7 @@ class PdfRedactor:
         self._fonts: dict[tuple[int, int], Font] = {}
         self._done: set[tuple[int, int]] = set()
         self._renames: dict[tuple[int, int], dict[str, str]] = {}
+        self._labels: dict[tuple[str, ...], str] = {}
 
     def run(self) -> None:
         """Redact every page, then every other place a name can hide."""
@@ -140,17 +141,21 @@ class PdfRedactor:
 
     def _find(self, text: StreamText, number: int, location: str) -> list[list[GlyphRef]]:
         removals: list[list[GlyphRef]] = []
-        for match in self.matcher.find(text.text):
+        matcher, labels, removed = self.matcher, self._labels, self.report.removed
+        for match in matcher.find(text.text):
             if match.decision == "kept":
                 continue
-            ids = match.group.target_ids
+            ids = matcher.target_ids(match.group)
             if match.decision == "needs_review" and not self.redact_review:
                 detail = f"{location}: {', '.join(match.reasons)}"
                 self.report.flag(number, "possible_name", detail, person_ids=ids)
                 continue
             removals.append(glyphs_of(text, match))
-            label = self.book.label(ids)
-            self.report.removed.append(Removal(number, location, ids, label, match.group.forms[0]))
+            # A pseudonym, once given, never changes: look each set of children up once.
+            label = labels.get(ids)
+            if label is None:
+                label = labels[ids] = self.book.label(ids)
+            removed.append(Removal(number, location, ids, label, matcher.forms_of(match.group)[0]))
         return removals
 
     def _marked_content(self, instructions: list, marked: list[int], number: int) -> bool:
