@@ -74,7 +74,8 @@ class AuditEntryActor(SchoolScoped, Base):
     __tablename__ = "audit_entry_actors"
     __table_args__ = (Index("ix_audit_entry_actors_user", "school_id", "user_id", "entry_id"),)
 
-    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_entries.id"), primary_key=True)
+    # No foreign key: an index row must never stop `audit verify` from seeing a deleted entry.
+    entry_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigInteger)
 
 

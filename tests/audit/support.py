@@ -12,7 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.audit import service
-from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditEntryActor, AuditHead
 from exchange.audit.triggers import install_append_only_trigger
 from exchange.db import Base
 from exchange.records.models import School
@@ -22,6 +22,7 @@ AUDIT_TABLES = [
     School.__table__,
     AuditHead.__table__,
     AuditEntry.__table__,
+    AuditEntryActor.__table__,
     AuditCheckpoint.__table__,
 ]
 

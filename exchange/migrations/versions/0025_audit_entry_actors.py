@@ -26,10 +26,14 @@ def upgrade() -> None:
     """Apply this revision."""
     actors = op.create_table(
         "audit_entry_actors",
-        sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "entry_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("school_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["entry_id"], ["audit_entries.id"]),
         sa.ForeignKeyConstraint(["school_id"], ["schools.id"]),
         sa.PrimaryKeyConstraint("entry_id"),
     )
