@@ -22,7 +22,12 @@ from exchange.retention.disposal import change_setting
 from exchange.retention.floor import CHILD_PROTECTION_YEARS, SEN_YEARS
 from exchange.retention.notify import send_change_notices
 from exchange.retention.rules import london_today
-from exchange.retention.settings import checked_categories, retention_settings, same_value
+from exchange.retention.settings import (
+    below_statutory,
+    checked_categories,
+    retention_settings,
+    same_value,
+)
 from exchange.transfers.actors import Actor
 from exchange.web.access import (
     current_user,
@@ -123,6 +128,10 @@ def save() -> Any:
     errors: dict[str, str] = {}
     typed, values = _read(errors)
     if errors:
+        for key in FLOORS:  # Say everything wrong at once; the service refuses (audited) below.
+            reason = below_statutory(key, values.get(key))
+            if reason:
+                errors[key] = reason
         return _page(typed, errors, 400)
     current = retention_settings(_school())
     actor = Actor.of(user, g.get("request_id"))
