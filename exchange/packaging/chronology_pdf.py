@@ -12,7 +12,6 @@ exactly as written, never read as markup, and time and memory grow with the page
 
 from __future__ import annotations
 
-import io
 from typing import BinaryIO
 
 from reportlab.lib.pagesizes import A4
@@ -21,7 +20,7 @@ from reportlab.lib.units import mm
 from exchange.packaging._pdfkit import LANGUAGE, fonts, when
 from exchange.packaging.content import Chronology, Conversation, DocumentEntry, Incident
 from exchange.packaging.pdf_flow import Flow, Style, break_lines, row_height
-from exchange.packaging.pdf_tree import CompactRecorder, TaggedCanvas, append_tree
+from exchange.packaging.pdf_tree import CompactRecorder, TaggedCanvas
 
 _MARGINS = (18 * mm, 18 * mm, 18 * mm, 20 * mm)  # left, right, top, bottom
 _PADDING = 6.0  # inside the margins, as a Platypus frame
@@ -85,12 +84,16 @@ class _Sheet:
 
 def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None) -> bytes:
     """Return (and write to target, if given) the chronology as PDF bytes."""
-    buffer, recorder = io.BytesIO(), CompactRecorder()
-
-    class Numbered(TaggedCanvas):
-        footer_left = f"Confidential: child protection. Transfer {chronology.transfer_id}"
-
-    canvas = Numbered(buffer, pagesize=A4, invariant=1, lang=LANGUAGE, pdfVersion=(1, 5))
+    recorder = CompactRecorder()
+    canvas = TaggedCanvas(
+        None,
+        pagesize=A4,
+        invariant=1,
+        lang=LANGUAGE,
+        pdfVersion=(1, 5),
+        initialFontName=fonts()[0],  # no unembedded Helvetica
+    )
+    canvas.footer_left = f"Confidential: child protection. Transfer {chronology.transfer_id}"
     canvas.setTitle(f"Safeguarding chronology, transfer {chronology.transfer_id}")
     canvas.setAuthor(chronology.sender.name)
     canvas.setSubject("Child protection file transfer: chronology")
@@ -106,8 +109,7 @@ def render_chronology_pdf(chronology: Chronology, target: BinaryIO | None = None
     )
     sheet = _Sheet(Flow(canvas, recorder, frame))
     _draw(chronology, sheet)
-    canvas.save()
-    data = append_tree(buffer.getvalue(), canvas._doc, recorder)
+    data = canvas.tagged_pdf(recorder)
     if target is not None:
         target.write(data)
     return data

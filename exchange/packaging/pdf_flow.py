@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -35,13 +35,28 @@ class Style:
     fill: str = "0 g"
 
 
-_number = fp_str  # ReportLab's own number format (C): compact and the same every time
+_WIDTHS: dict[tuple[str, float], dict[str, float]] = {}  # word widths by font and size
+_WIDTHS_KEPT = 20_000  # words remembered per font and size, then forgotten (memory stays flat)
+
+
+def _number(value: float) -> str:
+    """Format a coordinate the same way every time."""
+    return f"{value:.2f}"
+
+
+def _widths(style: Style) -> tuple[dict[str, float], Any]:
+    """Return the remembered word widths of a style and a function measuring new ones."""
+    widths = _WIDTHS.setdefault((style.font, style.size), {})
+    if len(widths) > _WIDTHS_KEPT:
+        widths.clear()
+    return widths, getFont(style.font).stringWidth
 
 
 def break_lines(text: str, style: Style, width: float) -> list[str]:
     """Break text into lines no wider than width: at spaces, at line ends, inside long words."""
-    font, size = style.font, style.size
-    space = stringWidth(" ", font, size)
+    size = style.size
+    widths, measure = _widths(style)
+    space = measure(" ", size)
     lines: list[str] = []
     for source in _LINE_ENDS.sub("\n", text).split("\n"):
         words = source.split()
@@ -51,7 +66,9 @@ def break_lines(text: str, style: Style, width: float) -> list[str]:
         current: list[str] = []
         used = -space
         for word in words:
-            wide = stringWidth(word, font, size)
+            wide = widths.get(word)
+            if wide is None:
+                wide = widths[word] = measure(word, size)
             if used + space + wide <= width:
                 current.append(word)
                 used += space + wide
@@ -61,7 +78,7 @@ def break_lines(text: str, style: Style, width: float) -> list[str]:
             if wide > width:
                 *whole, word = _split_word(word, style, width)
                 lines += whole
-                wide = stringWidth(word, font, size)
+                wide = measure(word, size)
             current, used = [word], wide
         lines.append(" ".join(current))
     return lines
@@ -94,6 +111,7 @@ class Flow:
         self.left, self.bottom, self.width, self.top = frame
         self.y = self.top
         self._code = canvas._code
+        self._subsets: dict[tuple[str, int], str] = {}  # (font, subset) -> the font's PDF name
 
     @property
     def room(self) -> float:
@@ -219,7 +237,11 @@ class Flow:
                 pieces = font.splitString(line, document)
             for subset, data in pieces:
                 if subset != subset_now:
-                    code.append(f"{font.getSubsetInternalName(subset, document)} {size} Tf")
+                    name = self._subsets.get((style.font, subset))
+                    if name is None:
+                        name = font.getSubsetInternalName(subset, document)
+                        self._subsets[style.font, subset] = name
+                    code.append(f"{name} {size} Tf")
                     subset_now = subset
                 code.append(f"({escape(data)}) Tj")
         code.append("ET")

@@ -82,9 +82,13 @@ class CompactRecorder(StructureRecorder):
         if role is not None:
             self.open(role)
         self.log.append(page << _PAGE_SHIFT | mcid)
-        canvas.addLiteral(f"/{self._open[-1]} <</MCID {mcid}>> BDC")
+        canvas._code.append(f"/{self._open[-1]} <</MCID {mcid}>> BDC")
         if role is not None:
             self.close()
+
+    def end(self, canvas: Canvas) -> None:
+        """Close the marked content opened by begin."""
+        canvas._code.append("EMC")
 
 
 class TaggedCanvas(Canvas):
@@ -107,8 +111,8 @@ class TaggedCanvas(Canvas):
         )
         page.stream = None
 
-    def save(self) -> None:
-        """Define the page total, mark the pages for the structure tree, write the file."""
+    def tagged_pdf(self, recorder: CompactRecorder) -> bytes:
+        """Finish the document; return it with the recorded structure tree (no file written)."""
         if len(self._code):
             self.showPage()
         self.beginForm(_TOTAL, 0, -3, _TOTAL_WIDTH, 9)
@@ -118,7 +122,7 @@ class TaggedCanvas(Canvas):
         for index, page in enumerate(self._doc.Pages.pages):
             page.__NoDefault__ = [*PDFPage.__NoDefault__, "StructParents", "Tabs"]
             page.StructParents, page.Tabs = index, PDFName("S")
-        Canvas.save(self)
+        return append_tree(self._doc.GetPDFData(self), self._doc, recorder)
 
     def _draw_footer(self) -> None:
         """Draw the footer as a pagination artifact: the left text, then "Page N of M"."""
@@ -176,7 +180,7 @@ def _write_elements(
     parents: list[bytes] = []  # "index [refs]" for each finished page
     marks: list[bytes] = []  # the current page's element references, by MCID
     current = 1
-    stack: list[tuple[int, bytes, int, list[Any]]] = []  # number, role, parent, kids
+    stack: list[tuple[int, bytes, int, list[int]]] = []  # number, role, parent, kids
     top = update.number()
     stack.append((top, b"Document", root, []))
     for entry in recorder.finish():
@@ -188,7 +192,7 @@ def _write_elements(
             if mcid != len(marks):
                 raise ValueError(f"page {page} has gaps in its marked-content ids")
             marks.append(b"%d 0 R" % stack[-1][0])
-            stack[-1][3].append((page, mcid))
+            stack[-1][3].append(-1 - entry)  # a mark; element kids are their (positive) numbers
         elif entry == _CLOSE:
             number, role, parent, kids = stack.pop()
             update.add(number, _element(role, parent, kids, pages))
@@ -204,23 +208,25 @@ def _write_elements(
     return top, parents
 
 
-def _element(role: bytes, parent: int, kids: list[Any], pages: list[int]) -> bytes:
+def _element(role: bytes, parent: int, kids: list[int], pages: list[int]) -> bytes:
     """Format a structure element: /Pg and bare MCIDs when its content is on one page."""
-    on = {kid[0] for kid in kids if isinstance(kid, tuple)}
+    on = {(-1 - kid) >> _PAGE_SHIFT for kid in kids if kid < 0}
     own = on.pop() if len(on) == 1 else None
     parts = []
     for kid in kids:
-        if not isinstance(kid, tuple):
+        if kid >= 0:
             parts.append(b"%d 0 R" % kid)
-        elif kid[0] == own:
-            parts.append(b"%d" % kid[1])
+            continue
+        page, mcid = (-1 - kid) >> _PAGE_SHIFT, (-1 - kid) & _MCID_MASK
+        if page == own:
+            parts.append(b"%d" % mcid)
         else:
-            parts.append(b"<< /Type /MCR /Pg %d 0 R /MCID %d >>" % (pages[kid[0] - 1], kid[1]))
-    page = b" /Pg %d 0 R" % pages[own - 1] if own is not None else b""
+            parts.append(b"<< /Type /MCR /Pg %d 0 R /MCID %d >>" % (pages[page - 1], mcid))
+    page_key = b" /Pg %d 0 R" % pages[own - 1] if own is not None else b""
     return b"<< /Type /StructElem /S /%s /P %d 0 R%s /K [%s] >>" % (
         role,
         parent,
-        page,
+        page_key,
         b" ".join(parts),
     )
 
