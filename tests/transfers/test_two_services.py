@@ -208,6 +208,8 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     a.act(transfer_id, "offer")
     offered = _wait(lambda: b.transfer(uid), 60, f"the offer did not arrive: {a.tail()}")
     assert offered.state == states.OFFERED
+    assert offered.offered_name == {"given": "Maisie", "family": "Thornbury"}  # Protocol 1.3.
+    _receiving_dsl_sees_the_name(b, uid)
 
     b.act(offered.id, "accept", on_roll_confirmed=True)
     _wait(lambda: a.transfer(uid).state == states.ACCEPTED, 60, f"no acceptance: {b.tail()}")
@@ -235,6 +237,7 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     _wait(lambda: a.transfer(uid).state == states.CLOSED, 120, f"not closed at A: {a.tail()}")
     _wait(lambda: b.transfer(uid).state == states.CLOSED, 60, f"not closed at B: {b.tail()}")
     sent, got = a.transfer(uid), b.transfer(uid)
+    assert got.offered_name is None  # Destroyed once imported: the child's record has it.
     assert sent.receipt_jws == got.receipt_jws
     assert sent.countersignature_jws == got.countersignature_jws
     with b.instance.sessions() as session:
@@ -324,6 +327,28 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         assert len(received) == 1  # Merged, not duplicated.
         assert received[0].narrative.endswith("Corrected: it happened at lunch.")
         assert [edit.field for edit in received[0].edits] == ["narrative"]
+
+
+def _receiving_dsl_sees_the_name(b: Service, uid: str) -> None:
+    """B's own CLI names the offered child to its DSL, and to nobody who does not say who asks."""
+    from totp_kit import acting, enrol
+
+    enrol(b.instance, "dsl2@example.org")
+    environment = {
+        **os.environ,
+        **{f"EXCHANGE_{k}": str(v) for k, v in b.config.items() if v is not None},
+    }
+    command = [sys.executable, "-m", "exchange", "--school", "990102", "transfers", "show", uid]
+    named = subprocess.run(
+        [*command, *acting(b.instance, "dsl2@example.org")],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert named.returncode == 0, named.stdout + named.stderr
+    assert "Maisie Thornbury (as the offer names them), born 2016-04-02" in named.stdout
+    plain = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    assert "Thornbury" not in plain.stdout
 
 
 def _draft(a: Service) -> tuple[int, str]:
