@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from exchange.db import utcnow
@@ -52,9 +52,9 @@ def run_redaction(
     """
     pupil = _subject(session, transfer)
     _forget_previous(session, instance, transfer)
-    groups = text_groups(session, transfer)
     book = PseudonymBook()
     if texts_now:
+        groups = text_groups(session, transfer)
         outcomes = redact_texts(
             groups, people_to_consider(session, pupil), pupil_person_id(pupil.id), book
         )
@@ -65,9 +65,11 @@ def run_redaction(
                     f"redaction of {job.kind} {job.object_id} failed its independent check"
                 )
         file_texts(session, transfer, outcomes)
+        incidents = incident_count(groups)
+    else:  # Counted only: nothing is read or decrypted in the request.
+        incidents = _incident_count(session, transfer)
     documents = _documents(session, transfer)
-    incidents = incident_count(groups)
-    texts_queued = bool(groups) and not texts_now
+    texts_queued = not texts_now and bool(incidents or transfer.conversation_summary)
     transfer.vault_queued_at = utcnow() if documents or texts_queued else None
     transfer.incidents_total = incidents
     transfer.incidents_done = incidents if texts_now else 0
@@ -244,6 +246,13 @@ def _subject(session: Session, transfer: Transfer) -> Pupil:
     if pupil is None:
         raise ValidationError("the transfer's pupil is not on this school's records")
     return pupil
+
+
+def _incident_count(session: Session, transfer: Transfer) -> int:
+    ids = included_ids(transfer, "incident")
+    if not ids:
+        return 0
+    return session.scalar(select(func.count()).where(Incident.id.in_(ids))) or 0
 
 
 def vault_documents(session: Session, transfer: Transfer) -> list[VaultDocument]:
