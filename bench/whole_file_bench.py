@@ -7,10 +7,10 @@
 A generated child (fictional names) with incidents naming other children and a vault of
 born-digital PDFs from three producers (ReportLab, LibreOffice, groff + Ghostscript), two scans
 made by rendering pages to images, and one DOCX. The service's own steps are timed one by one:
-"start_review" (texts redacted in the request), the vault task (every document redacted,
-checked, converted and read in a pool), and "authorise" (the bundle built, signed, encrypted
-and written). The floor is measured in the same run on the same files with the same
-parallelism: qpdf rewriting every PDF, tesseract reading every rendered page, LibreOffice
+"start_review" (the request: texts queued), the vault task (the texts redacted, then every
+document redacted, checked, converted and read in a pool), and "authorise" (the bundle built,
+signed, encrypted and written). The floor is measured in the same run on the same files with the
+same parallelism: qpdf rewriting every PDF, tesseract reading every rendered page, LibreOffice
 converting the DOCX, and 7-Zip AES-256 zipping the result. Needs qpdf, tesseract, pdftoppm,
 soffice, groff, ps2pdf and 7zz (or 7z).
 """
@@ -278,7 +278,7 @@ def run_service(instance: Instance, child: dict[str, Any], workers: int) -> dict
     with transaction(instance.sessions) as session:
         transfer = session.get(Transfer, transfer_id)
         dsl = actor(session, child["sender_dsl"])
-        timed("1 start_review: texts redacted", t, lambda: workflow.apply(
+        timed("1 start_review: texts and documents queued", t, lambda: workflow.apply(
             session, instance, transfer, "start_review", dsl))  # fmt: skip
         pending = written_in(session)
     from exchange.outbox.models import OutboxMessage
@@ -287,7 +287,7 @@ def run_service(instance: Instance, child: dict[str, Any], workers: int) -> dict
         row = session.get(OutboxMessage, pending[-1])
         assert row is not None
         row_id = row.id
-    label = f"2 vault task: {len(child['vault']) + 1} documents, {workers} processes"
+    label = f"2 vault task: texts, {len(child['vault']) + 1} documents, {workers} processes"
     timed(label, t, lambda: redact_vault(instance, transfer_id, row_id, workers=workers))
     app = create_app(dict(instance.config))
     transport = WsgiTransport(app)
