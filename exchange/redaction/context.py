@@ -35,6 +35,18 @@ _COMPOUND_BEFORE = re.compile(r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f]*[-\u2010\u20
 _WINDOW = 60
 
 
+# Every title and role holds one of these (roles in lower case, each role's first word), so
+# words before a hit that hold none cannot name an adult: the two searches are skipped. Only
+# for ASCII text, where matching without case is exactly matching the lower case.
+def _shortest(words: set[str]) -> tuple[str, ...]:
+    """Return the words that hold no other of them (a text holding any word holds one)."""
+    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+_TITLE_WORDS = _shortest(set(TITLES))
+_ROLE_WORDS = _shortest({r.split(" ")[0] for r in ROLES})
+
+
 def adult_by_context(text: str, start: int, end: int, free_from: int = 0) -> str | None:
     """Return "title" or "role" when the words around a hit name an adult, else None.
 
@@ -43,9 +55,13 @@ def adult_by_context(text: str, start: int, end: int, free_from: int = 0) -> str
     """
     offset = max(0, start - _WINDOW, free_from)
     before = text[offset:start]
-    if _TITLE_BEFORE.search(before):
+    ascii_only = before.isascii()
+    if (not ascii_only or any(t in before for t in _TITLE_WORDS)) and _TITLE_BEFORE.search(before):
         return "title"
-    if _ROLE_BEFORE.search(before) or _ROLE_AFTER.match(text[end : end + _WINDOW]):
+    lowered = before.lower() if ascii_only else ""
+    if (not ascii_only or any(r in lowered for r in _ROLE_WORDS)) and _ROLE_BEFORE.search(before):
+        return "role"
+    if _ROLE_AFTER.match(text[end : end + _WINDOW]):
         return "role"
     return None
 

@@ -121,7 +121,7 @@ def _skipped(text: str) -> tuple[dict[int, int], list[tuple[int, int]]]:
     spaced: list[tuple[int, int]] = []
     if not text.isascii():
         skips.update((m.start(), m.end()) for m in _INVISIBLE_RUN.finditer(text))
-    if "\n" in text:
+    if "\n" in text and ("-" in text or "\u2010" in text or "\u00ad" in text):
         for m in _LINE_BREAK_HYPHEN.finditer(text):
             if m.end() > m.start():
                 skips[m.start()] = m.end()

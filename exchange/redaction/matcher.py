@@ -27,6 +27,9 @@ _JOIN = re.compile(
 
 _UNSEEN = object()  # A hit whose group is not looked up yet (None is a valid answer).
 
+# The second character of every _JOIN match, or its first (a digit before a letter).
+_JOIN_NEAR = re.compile(r"[\dA-Z\u00c0-\u00d6\u00d8-\u00de]")
+
 
 @dataclass(frozen=True)
 class Match:
@@ -341,9 +344,9 @@ def _wild_pattern(folded: str) -> str:
 def _joined_words(folded_text: str, text: str, folded: Folded) -> list[tuple[int, int]]:
     """Return folded spans of the words that contain a camel-case or letter-digit join."""
     spans: list[tuple[int, int]] = []
-    for join in _JOIN.finditer(text):
+    for join in _join_starts(text):
         # Widen the join to the whole word around it, in folded offsets.
-        position = _folded_offset(folded, join.start())
+        position = _folded_offset(folded, join)
         start = position
         while start > 0 and folded_text[start - 1].isalnum():
             start -= 1
@@ -353,6 +356,21 @@ def _joined_words(folded_text: str, text: str, folded: Folded) -> list[tuple[int
         if not spans or start >= spans[-1][1]:
             spans.append((start, end))
     return spans
+
+
+def _join_starts(text: str) -> list[int]:
+    """Return where each _JOIN match starts, in order (what _JOIN.finditer finds).
+
+    Every join has a digit or a capital at its first or second character, and those are few
+    in running text: only the places beside one are tried.
+    """
+    starts: list[int] = []
+    for candidate in _JOIN_NEAR.finditer(text):
+        place = candidate.start()
+        for start in (place - 1, place):
+            if start >= 0 and (not starts or start > starts[-1]) and _JOIN.match(text, start):
+                starts.append(start)
+    return starts
 
 
 def _folded_offset(folded: Folded, original: int) -> int:
