@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -41,3 +42,27 @@ def test_pdf_has_text_outline_title_and_language(tmp_path: Path) -> None:
 def test_pdf_is_generated_identically() -> None:
     chronology = fictional_chronology(3)
     assert render_chronology_pdf(chronology) == render_chronology_pdf(chronology)
+
+
+def test_hostile_narrative_is_shown_verbatim_and_the_file_checks(tmp_path: Path) -> None:
+    """Markup, PDF string syntax, line ends and an overlong word come out as written."""
+    chronology = fictional_chronology(2)
+    hostile = (
+        "<script>alert(1)</script> <para>&amp;</para> (unbalanced \\) back\\slash\r\n"
+        "second line\rthird line " + "W" * 300
+    )
+    first = dataclasses.replace(chronology.incidents[0], narrative=hostile, author="<i>(x</i>")
+    chronology = dataclasses.replace(chronology, incidents=(first, *chronology.incidents[1:]))
+    path = tmp_path / "hostile.pdf"
+    path.write_bytes(render_chronology_pdf(chronology))
+    assert subprocess.run([tool("qpdf"), "--check", str(path)], capture_output=True).returncode == 0
+    text = subprocess.run(
+        [tool("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "<script>alert(1)</script> <para>&amp;</para> (unbalanced \\) back\\slash\n" in text
+    assert "second line\nthird line\n" in text
+    assert "W" * 300 in text.replace("\n", "")
+    assert "<i>(x</i>" in text
+    with pikepdf.open(path) as pdf:
+        pages = len(pdf.pages)
+    assert f"Page {pages} of {pages}" in text
