@@ -20,7 +20,6 @@ import cProfile
 import io
 import json
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -291,12 +290,23 @@ def stages(incidents: int, repeat: int) -> None:
         print(f"  {name:<32} {min(values):.3f} s")
 
 
+def _peak_rss_mib() -> float:
+    """Return this process's peak resident memory (VmHWM, MiB) since its exec.
+
+    Not ru_maxrss: Linux carries that over from the parent across fork and exec.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def measure(which: str, incidents: int, trace: bool) -> dict[str, float]:
     """Render once in this fresh process; return time and memory."""
     render = RENDERERS[which]
     render(fictional_chronology(3))
     chronology = fictional_chronology(incidents)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = _peak_rss_mib()
     if trace:
         tracemalloc.start()
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -306,7 +316,7 @@ def measure(which: str, incidents: int, trace: bool) -> dict[str, float]:
     if trace:
         result["traced_peak"] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
-    result["rss_peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["rss_peak"] = _peak_rss_mib()
     return result
 
 

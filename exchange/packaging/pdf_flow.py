@@ -152,7 +152,7 @@ class Flow:
         if style.leading > self.room:
             self.new_page()
         self.recorder.open("Lbl")
-        self._mark(lambda: self._text([bullet], style, self.left, self.y - style.size))
+        self._marked([bullet], style, self.left, self.y - style.size)
         self.recorder.close()
         self.paragraph(lines, style, "LBody", indent)
         self.recorder.close()
@@ -174,19 +174,11 @@ class Flow:
             recorder.open("TR")
             top = self.y - _ROW_PADDING
             recorder.open("TH")
-            self._mark(
-                lambda lines=label_lines, y=top: self._text(
-                    lines, label, self.left + _CELL_PADDING, y - label.size
-                )
-            )
+            self._marked(label_lines, label, self.left + _CELL_PADDING, top - label.size)
             recorder.close()
             recorder.open("TD")
             if height <= self.room:
-                self._mark(
-                    lambda lines=value_lines, y=top: self._text(
-                        lines, value, value_x, y - value.size
-                    )
-                )
+                self._marked(value_lines, value, value_x, top - value.size)
                 self.y -= height
             else:  # a value longer than a page: it runs on, as a paragraph does
                 self.y = top
@@ -206,18 +198,19 @@ class Flow:
         leading, start = style.leading, 0
         while start < len(lines):
             fit = int(self.room // leading)
-            if fit <= 0:
+            if fit <= 0 and self.y < self.top:
                 self.new_page()
                 continue
+            fit = max(fit, 1)
             chunk = lines[start : start + fit]
-            self._mark(lambda chunk=chunk: self._text(chunk, style, x, self.y - style.size))
+            self._marked(chunk, style, x, self.y - style.size)
             self.y -= leading * len(chunk)
             start += fit
 
-    def _mark(self, draw: object) -> None:
-        """Draw inside marked content that belongs to the current structure element."""
+    def _marked(self, lines: Sequence[str], style: Style, x: float, y: float) -> None:
+        """Draw lines inside marked content that belongs to the current structure element."""
         self.recorder.begin(self.canvas)
-        draw()  # type: ignore[operator]
+        self._text(lines, style, x, y)
         self.recorder.end(self.canvas)
 
     def _text(self, lines: Sequence[str], style: Style, x: float, y: float) -> None:
