@@ -3,7 +3,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 .venv/bin/pytest -q -p no:cacheprovider \
-  tests/web/test_start_pages_browser.py tests/web/test_dpo_tools_browser.py
-for name in start-dsl start-dpo dpo-lookup; do
+  tests/web/test_start_pages_browser.py tests/web/test_dpo_tools_browser.py \
+  tests/web/test_start_admin_browser.py
+for name in start-dsl start-dpo start-admin dpo-lookup; do
   cp "test-artifacts/web/$name.png" docs/images/
 done

@@ -243,32 +243,6 @@ def disposal_mode() -> Any:
     )
 
 
-@dpo_pages.route("/retention/holds", methods=["POST"])
-@requires("place_holds")
-@requires_fresh_second_factor
-def place_hold() -> Any:
-    """Place a legal hold on a pupil, an incident or a category, with a reason."""
-    from exchange.retention.holds import place_hold as place
-
-    user = current_user()
-    assert user is not None
-    form = request.form
-    try:
-        place(
-            db(),
-            user.school_id,
-            form.get("scope", ""),
-            form.get("target", ""),
-            form.get("reason", ""),
-            Actor.of(user, g.get("request_id")),
-        )
-    except ExchangeError as exc:
-        _rolled_back(exc)
-        g.form_errors = {"target": exc.message}
-        return retention()
-    return redirect(url_for("dpo_pages.retention"))
-
-
 @dpo_pages.route("/retention/holds/<int:hold_id>/release", methods=["POST"])
 @requires("release_holds")
 @requires_fresh_second_factor
