@@ -22,6 +22,7 @@ BENCH = Path(__file__).resolve().parent
 ORDER = (
     "cli_start_bench",
     "audit_append",
+    "audit_explorer_bench",
     "sealing_bench",
     "redaction_bench",
     "bundle_bench",
