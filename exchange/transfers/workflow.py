@@ -109,7 +109,7 @@ TELL_SENDER_EXPIRED = Effect(
 )
 REDACT_VAULT = Effect(
     names.REDACT_VAULT,
-    "redact the vault documents (in a pool of processes)",
+    "redact the incident texts, then the vault documents (in a pool of processes)",
     lambda t: [t.id],
     lambda t: t.vault_queued_at is not None,
 )
