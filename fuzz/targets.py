@@ -53,6 +53,11 @@ def make_targets() -> dict[str, Target]:
     from exchange.records.import_load import load_records
     from exchange.records.import_source import BoundedReader, open_export, read_all
     from exchange.records.import_source import Limits as ImportLimits
+    from exchange.redaction.matcher import Matcher
+    from exchange.redaction.names import build_match_set
+    from exchange.redaction.pdf import redact_pdf
+    from exchange.redaction.pipeline import process_pdf
+    from exchange.redaction.pseudonyms import PseudonymBook
     from exchange.transfers.messages import COUNTERSIGNATURE, OFFER, RECEIPT
 
     parties = Parties()
@@ -167,19 +172,26 @@ def make_targets() -> dict[str, Target]:
                 archive.writestr(name, content)
         return out.getvalue()
 
-    def run_pdf(data: bytes) -> object:
-        from exchange.redaction.pipeline import process_pdf
-        from tests.redaction import corpus
+    from tests.redaction import corpus  # Imported here, so under the instrumentation.
 
+    def run_pdf(data: bytes) -> object:
         source, output = scratch / "in.pdf", scratch / "out" / "redacted.pdf"
         output.parent.mkdir(exist_ok=True)
         output.unlink(missing_ok=True)
         source.write_bytes(data)
         return process_pdf(source, output, corpus.PEOPLE, subject_id=corpus.SUBJECT.person_id)
 
-    def pdf_seeds() -> list[bytes]:
-        from tests.redaction import corpus
+    matcher = Matcher(build_match_set(corpus.PEOPLE, corpus.SUBJECT.person_id, []))
 
+    def run_pdf_redact(data: bytes) -> object:
+        # Only the half that parses the untrusted bytes (pikepdf and our content-stream code):
+        # no qpdf, pdftotext or OCR subprocess, which read our own output, not the input.
+        source, output = scratch / "in.pdf", scratch / "out" / "redacted.pdf"
+        output.parent.mkdir(exist_ok=True)
+        source.write_bytes(data)
+        return redact_pdf(source, output, matcher, PseudonymBook())
+
+    def pdf_seeds() -> list[bytes]:
         seeds = []
         for make in (corpus.plain_pdf, corpus.reportlab_pdf, corpus.kerned_pdf):
             path = scratch / "seed.pdf"
@@ -216,6 +228,7 @@ def make_targets() -> dict[str, Target]:
         ),
         "import-zip": Target(run_zip, lambda: [zip_seed()]),
         "pdf": Target(run_pdf, pdf_seeds),
+        "pdf-redact": Target(run_pdf_redact, pdf_seeds),
     }
 
 
@@ -231,4 +244,5 @@ TARGETS = (
     "records",
     "import-zip",
     "pdf",
+    "pdf-redact",
 )
