@@ -82,6 +82,18 @@ def test_the_scanned_signed_form_is_kept_as_the_receipt(
         "--confirmed-by", "Kim Lee", *me(), code=1,
     )  # fmt: skip
     assert "must be a PDF, PNG or JPEG" in refused
+    # A real scan padded past 20 MB (a PNG reader ignores what follows IEND): refused, unkept.
+    too_big = tmp_path / "huge-scan.png"
+    too_big.write_bytes(scan.read_bytes() + b"\0" * (20 * 1024 * 1024))
+    refused = run(
+        "transfers", "record-form", reference, "--file", str(too_big),
+        "--confirmed-by", "Kim Lee", *me(), code=1,
+    )  # fmt: skip
+    assert "larger than 20 MB" in refused
+    with instance.sessions() as session:
+        transfer = session.query(Transfer).one()
+        assert transfer.signed_form_storage_key is None
+        assert transfer.receipt_jws is None
     run(
         "transfers", "record-form", reference, "--file", str(scan),
         "--confirmed-by", "Kim Lee, Example Independent School", *me(),
