@@ -27,7 +27,11 @@ def db_upgrade(obj: dict[str, Any]) -> None:
     from exchange.migrate import upgrade
 
     instance: Instance = obj["instance"]
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     click.echo("database is up to date")
 
 
@@ -60,7 +64,11 @@ def schools_add(obj: dict[str, Any], urn: str, laestab: str, name: str) -> None:
     from exchange.migrate import upgrade
 
     instance: Instance = obj["instance"]
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     with transaction(instance.sessions) as session:
         school = add_school(session, urn, laestab, name)
         click.echo(f"school {school.urn} ({school.laestab}) {school.name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
@@ -67,10 +68,17 @@ def lock_for_writing(session: Session) -> None:
 
 
 def make_session_factory(
-    engine: Engine, instance_key: Callable[[], bytes] | None = None
+    engine: Engine,
+    instance_key: Callable[[], bytes] | None = None,
+    wrapping_key_dir: Path | None = None,
 ) -> sessionmaker[Session]:
-    """Return a session factory bound to the engine; its sessions seal with instance_key."""
-    info = {} if instance_key is None else {"instance_key_source": instance_key}
+    """Return a session factory bound to the engine; its sessions seal with instance_key.
+
+    wrapping_key_dir is the instance's directory of wrapping-key epochs (exchange.vault.epochs).
+    """
+    info: dict[str, object] = {} if instance_key is None else {"instance_key_source": instance_key}
+    if wrapping_key_dir is not None:
+        info["wrapping_key_dir"] = wrapping_key_dir
     return sessionmaker(bind=engine, expire_on_commit=False, future=True, info=info)
 
 

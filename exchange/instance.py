@@ -31,12 +31,19 @@ class Instance:
         """Create the instance folder and connect to the database."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.config["DATABASE_URL"])
-        self.sessions = make_session_factory(self.engine, lambda: self.instance_key)
+        self.sessions = make_session_factory(
+            self.engine, lambda: self.instance_key, self.wrapping_key_dir
+        )
 
     @property
     def home(self) -> Path:
         """Return the instance folder."""
         return Path(self.config["HOME"])
+
+    @property
+    def wrapping_key_dir(self) -> Path:
+        """Return the directory of the wrapping-key epochs (kept out of the database)."""
+        return self.home / "wrapping-keys"
 
     @cached_property
     def instance_key(self) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -22,9 +23,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(
-    engine: Engine, revision: str = "head", instance_key: Callable[[], bytes] | None = None
+    engine: Engine,
+    revision: str = "head",
+    instance_key: Callable[[], bytes] | None = None,
+    wrapping_key_dir: Path | None = None,
 ) -> None:
-    """Bring the database schema up to a revision (instance_key seals existing content)."""
+    """Bring the database schema up to a revision (instance_key seals existing content).
+
+    wrapping_key_dir is where 0026 puts the wrapping-key epoch that rewraps pupil keys.
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
@@ -37,6 +44,7 @@ def upgrade(
             with connection.begin():
                 config.attributes["connection"] = connection
                 config.attributes["instance_key"] = instance_key
+                config.attributes["wrapping_key_dir"] = wrapping_key_dir
                 command.upgrade(config, revision)
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError("the migration left rows that break a foreign key")

@@ -85,7 +85,11 @@ def serve(obj: dict[str, Any], host: str, port: int, no_worker: bool) -> None:
     if instance.config["PUBLIC_URL"] == DEFAULTS["PUBLIC_URL"]:
         # Without a public address set, partners on this machine reach us where we listen.
         instance.config["PUBLIC_URL"] = f"http://{host}:{port}"
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     instance.instance_key  # noqa: B018  (create the key file before the worker starts)
     worker = None
     if not no_worker:

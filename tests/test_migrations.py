@@ -47,7 +47,7 @@ def test_migration_0011_seals_existing_rows(tmp_path: Path) -> None:
             " VALUES (1, 1, 1, 'Rang the lighthouse keeper', :at)",
         ):
             connection.execute(text(statement), {"at": moment})
-    upgrade(engine, instance_key=lambda: key)
+    upgrade(engine, instance_key=lambda: key, wrapping_key_dir=tmp_path / "wrapping-keys")
     with engine.connect() as connection:
         stored = b"".join(
             bytes(value)
@@ -61,7 +61,7 @@ def test_migration_0011_seals_existing_rows(tmp_path: Path) -> None:
         )
     for secret in (b"Tabitha", b"lighthouse", b"A9000"):
         assert secret not in stored
-    with make_session_factory(engine, lambda: key)() as session:
+    with make_session_factory(engine, lambda: key, tmp_path / "wrapping-keys")() as session:
         incident = session.get(Incident, 1)
         assert incident.narrative == "Tabitha spoke about the lighthouse"
         assert incident.actions[0].text == "Rang the lighthouse keeper"

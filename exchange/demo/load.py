@@ -58,7 +58,11 @@ class SchoolCounts:
 
 def load_demo(instance: Instance, today: date | None = None) -> tuple[DemoData, ImportSummary]:
     """Create the demo schools, trees and users, then import the records export."""
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     data = generate_demo(today)
     with transaction(instance.sessions) as session:
         for school in data.schools:

@@ -130,3 +130,12 @@ def export_public(obj: dict[str, Any], out_dir: Path) -> None:
     for kind in (KIND_SIGNING, KIND_ENCRYPTION):
         if kind not in current_kinds:
             click.echo(f"Warning: there is no current {kind} key.", err=True)
+
+
+def _register_wrapping() -> None:
+    from exchange.vault.cli_wrapping import register
+
+    register(keys)
+
+
+_register_wrapping()

@@ -29,7 +29,11 @@ CLASS_CHOICES = [*TRANSFER_CLASSES, NOT_TRANSFERRED, INHERIT]
 def _ready(obj: dict[str, Any]) -> tuple[Instance, int]:
     """Bring the database up to date, then return the instance and the chosen school's id."""
     instance: Instance = obj["instance"]
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     return instance, obj["school_id"]
 
 
@@ -82,7 +86,11 @@ def show_command(obj: dict[str, Any]) -> None:
     Without --school on an instance that hosts several schools, print every school's tree.
     """
     instance: Instance = obj["instance"]
-    upgrade(instance.engine, instance_key=lambda: instance.instance_key)
+    upgrade(
+        instance.engine,
+        instance_key=lambda: instance.instance_key,
+        wrapping_key_dir=instance.wrapping_key_dir,
+    )
     with instance.sessions() as session:
         if getattr(obj, "school_urn", None) is None:
             school_ids = session.scalars(select(School.id).order_by(School.urn)).all()

@@ -115,12 +115,14 @@ class Pupil(SchoolScoped, Base):
 
 
 class PupilDataKey(SchoolScoped, Base):
-    """The pupil's data key, wrapped by the instance key; cleared when destroyed."""
+    """The pupil's data key, wrapped under a wrapping-key epoch; cleared when destroyed."""
 
     __tablename__ = "pupil_data_keys"
 
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The wrapping-key epoch (exchange.vault.epochs); None: wrapped by the instance key.
+    wrapping_epoch: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -234,7 +234,7 @@ def purge_command(
     as_json: bool,
 ) -> None:
     """Destroy what is due today, not held and approved, with a signed certificate."""
-    from exchange.retention.purge import preview, purge_school
+    from exchange.retention.purge import preview, purge_school, rotate_wrapping_key
 
     factory, school_id, instance = _ctx(obj)
     if as_of is not None or dry_run:
@@ -264,6 +264,7 @@ def purge_command(
         volume_guard_percent=guard,
         config=instance.config,
     )
+    rotate_wrapping_key(factory, instance.instance_key)  # Backups lose the purged keys.
     if outcome.stopped is not None:
         stopped = outcome.stopped
         raise click.ClickException(

@@ -295,6 +295,23 @@ def purge_school(
         lease.release(factory, name, owner)
 
 
+def rotate_wrapping_key(factory: sessionmaker[Session], instance_key: bytes) -> int | None:
+    """After destroyed keys committed, move survivors to a new epoch and destroy the old one.
+
+    Called by the scheduled task and `exchange purge` once every school is done (the cost is
+    O(surviving pupils) of the instance, so not per school). A rotation that cannot run now
+    (another is running) stays owed: the next purge does it. Returns the new epoch, if any.
+    """
+    from exchange.vault.rotation import rotate_if_owed
+
+    try:
+        rotation = rotate_if_owed(factory, instance_key)
+    except ExchangeError as exc:
+        log.error("wrapping key rotation left owed", extra={"error": exc.code})
+        return None
+    return None if rotation is None else rotation.epoch
+
+
 def _alert(
     factory: sessionmaker[Session],
     config: dict[str, Any] | None,

@@ -46,7 +46,7 @@ def purge_beat_entry(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def purge(school_id: int | None = None) -> dict[str, Any]:
     """Purge what is due today for one school id (or all); return counts only."""
     from exchange.retention.notify import send_change_notices
-    from exchange.retention.purge import purge_all_schools, purge_school
+    from exchange.retention.purge import purge_all_schools, purge_school, rotate_wrapping_key
     from exchange.tasks.worker import worker_instance
 
     instance = worker_instance()
@@ -61,6 +61,8 @@ def purge(school_id: int | None = None) -> dict[str, Any]:
         results = purge_all_schools(*deps, **options)
     else:
         results = [purge_school(*deps, int(school_id), **options)]
+    # Once every school is done: survivors' keys to a new epoch, the old epoch destroyed.
+    rotate_wrapping_key(instance.sessions, instance.instance_key)
     return {
         str(result.school_id): {
             "as_of": result.as_of.isoformat(),

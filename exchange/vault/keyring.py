@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, literal, select
 from sqlalchemy.orm import Session
 
 from exchange.db import utcnow
 from exchange.errors import CryptoError
-from exchange.vault.crypto import new_key, unwrap_key, wrap_key
+from exchange.vault.crypto import new_key
+from exchange.vault.epochs import EpochKeys, epoch_keys
 from exchange.vault.fields import field_key
 
 KEY_SOURCE = "instance_key_source"
+BEFORE_EPOCHS = "before_wrapping_epochs"
 _RING = "sealing_keyring"
 
 
@@ -25,9 +27,12 @@ def key_context_of(school_id: int, pupil_id: int) -> bytes:
 class Keyring:
     """Field keys by pupil id, unwrapped once per session; never logged."""
 
-    def __init__(self, source: Callable[[], bytes] | None) -> None:
-        """Keep the instance key source; unwrap nothing yet."""
+    def __init__(
+        self, source: Callable[[], bytes] | None, info: dict[str, object] | None = None
+    ) -> None:
+        """Keep the instance key source and the session's info; unwrap nothing yet."""
         self._source = source
+        self._info: dict[str, object] = {} if info is None else info
         self._keys: dict[int, bytes] = {}
         self.incident_pupils: dict[int, int] = {}
         self.transfer_pupils: dict[int, int | None] = {}
@@ -54,11 +59,22 @@ class Keyring:
             key = self._keys[pupil_id] = field_key(data_key)
         return key
 
+    def epochs(self) -> EpochKeys:
+        """Return the wrapping keys of this session's key directory."""
+        return epoch_keys(self._info, self.instance_key)
+
     def new_field_key(self, school_id: int, pupil_id: int) -> bytes:
         """Make a data key for a pupil row not inserted yet; store_new_keys() saves it."""
         key = new_key()
-        wrapped = wrap_key(self.instance_key, key, key_context_of(school_id, pupil_id))
-        self.unstored.append({"pupil_id": pupil_id, "school_id": school_id, "wrapped_key": wrapped})
+        wrapped, epoch = self.epochs().wrap(key, key_context_of(school_id, pupil_id))
+        self.unstored.append(
+            {
+                "pupil_id": pupil_id,
+                "school_id": school_id,
+                "wrapped_key": wrapped,
+                "wrapping_epoch": epoch,
+            }
+        )
         self._keys[pupil_id] = field_key(key)
         return self._keys[pupil_id]
 
@@ -82,31 +98,31 @@ class Keyring:
         from exchange.records.models import PupilDataKey
 
         table = PupilDataKey.__table__
+        # Before migration 0026 (when 0011 runs) there is no epoch column: the instance key.
+        legacy = self._info.get(BEFORE_EPOCHS) is True
+        epoch_column = literal(None) if legacy else table.c.wrapping_epoch
         row = connection.execute(
-            select(table.c.wrapped_key).where(table.c.pupil_id == pupil_id)
+            select(table.c.wrapped_key, epoch_column).where(table.c.pupil_id == pupil_id)
         ).first()
         context = key_context_of(school_id, pupil_id)
         if row is None and not create:
             raise CryptoError("this pupil has no data key; their records are unreadable")
         if row is None:
             key = new_key()
-            connection.execute(
-                insert(table).values(
-                    pupil_id=pupil_id,
-                    school_id=school_id,
-                    wrapped_key=wrap_key(self.instance_key, key, context),
-                    created_at=utcnow(),
-                )
-            )
+            wrapped, epoch = self.epochs().wrap(key, context)
+            values = {"pupil_id": pupil_id, "school_id": school_id, "wrapped_key": wrapped}
+            if not legacy:
+                values["wrapping_epoch"] = epoch
+            connection.execute(insert(table).values(**values, created_at=utcnow()))
             return key
         if row[0] is None:
             raise CryptoError("this pupil's data key was destroyed; their records are unreadable")
-        return unwrap_key(self.instance_key, row[0], context)
+        return self.epochs().unwrap(row[0], context, row[1])
 
 
 def keyring(session: Session) -> Keyring:
     """Return the session's keyring, made on first use from the instance key source."""
     ring: Any = session.info.get(_RING)
     if ring is None:
-        ring = session.info[_RING] = Keyring(session.info.get(KEY_SOURCE))
+        ring = session.info[_RING] = Keyring(session.info.get(KEY_SOURCE), session.info)
     return ring

@@ -1,8 +1,9 @@
-"""Per-pupil data keys: created on first use, wrapped by the instance key, destroyable."""
+"""Per-pupil data keys: created on first use, wrapped under the current epoch, destroyable."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 from exchange.db import utcnow
 from exchange.errors import CryptoError
 from exchange.records.models import Pupil, PupilDataKey
-from exchange.vault.crypto import new_key, unwrap_key, wrap_key
+from exchange.vault.crypto import new_key
+from exchange.vault.epochs import KEY_DIR_INFO, epoch_keys
 from exchange.vault.keyring import key_context_of, keyring
 
 
@@ -29,26 +31,30 @@ def pupil_data_key(session: Session, pupil: Pupil, instance_key: bytes) -> bytes
     if pupil.id is None:
         session.flush()
     record = session.get(PupilDataKey, pupil.id)
+    epochs = epoch_keys(session.info, instance_key)
     if record is None:
         key = new_key()
+        wrapped, epoch = epochs.wrap(key, key_context(pupil))
         record = PupilDataKey(
             pupil_id=pupil.id,
             school_id=pupil.school_id,
-            wrapped_key=wrap_key(instance_key, key, key_context(pupil)),
+            wrapped_key=wrapped,
+            wrapping_epoch=epoch,
         )
         session.add(record)
         session.flush()
         return key
     if record.wrapped_key is None:
         raise CryptoError("this pupil's data key was destroyed; their documents are unreadable")
-    return unwrap_key(instance_key, record.wrapped_key, key_context(pupil))
+    return epochs.unwrap(record.wrapped_key, key_context(pupil), record.wrapping_epoch)
 
 
 def destroy_pupil_key(session: Session, pupil: Pupil) -> bool:
-    """Erase the wrapped key so every blob of the pupil, and every backup of it, is unreadable."""
+    """Erase the wrapped key; after the next epoch rotation no backup can unwrap it either."""
     record = session.get(PupilDataKey, pupil.id)
     if record is None or record.wrapped_key is None:
         return False
+    _owe_rotation(session)
     keyring(session).forget(pupil.id)
     record.wrapped_key = None
     record.destroyed_at = utcnow()
@@ -60,6 +66,7 @@ def destroy_pupil_keys(session: Session, pupil_ids: Collection[int]) -> int:
     """Erase the wrapped keys of many pupils at once; return how many were still there."""
     if not pupil_ids:
         return 0
+    _owe_rotation(session)
     ring = keyring(session)
     for pupil_id in pupil_ids:
         ring.forget(pupil_id)
@@ -69,3 +76,12 @@ def destroy_pupil_keys(session: Session, pupil_ids: Collection[int]) -> int:
         .values(wrapped_key=None, destroyed_at=utcnow())
     )
     return result.rowcount or 0
+
+
+def _owe_rotation(session: Session) -> None:
+    """Mark, before the destruction commits, that the wrapping epoch must rotate after it."""
+    directory = session.info.get(KEY_DIR_INFO)
+    if directory is not None:
+        from exchange.vault.rotation import mark_pending
+
+        mark_pending(Path(str(directory)))

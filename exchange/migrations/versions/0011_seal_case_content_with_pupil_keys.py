@@ -17,7 +17,7 @@ from alembic import context, op
 
 from exchange.vault.blind_index import blind_index
 from exchange.vault.fields import encode_value, field_context, seal
-from exchange.vault.keyring import Keyring
+from exchange.vault.keyring import BEFORE_EPOCHS, Keyring
 
 revision = "0011"
 down_revision = "0012"
@@ -91,7 +91,7 @@ def _retype(to_blob: bool) -> None:
 
 def _seal_rows(source: Callable[[], bytes]) -> None:
     connection = op.get_bind()
-    ring = Keyring(source)
+    ring = Keyring(source, {BEFORE_EPOCHS: True})  # Wrapped by the instance key, as then.
     for table, columns in SEALED.items():
         names = [column for column, _kind, _old in columns]
         cols = ", ".join(f"t.{name}" for name in names)
