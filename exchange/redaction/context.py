@@ -43,8 +43,8 @@ def _shortest(words: set[str]) -> tuple[str, ...]:
     return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
 
 
-_TITLE_WORDS = _shortest(set(TITLES))
-_ROLE_WORDS = _shortest({r.split(" ")[0] for r in ROLES})
+_TITLE_WORDS = re.compile("|".join(map(re.escape, _shortest(set(TITLES)))))
+_ROLE_WORDS = re.compile("|".join(map(re.escape, _shortest({r.split(" ")[0] for r in ROLES}))))
 
 
 def adult_by_context(text: str, start: int, end: int, free_from: int = 0) -> str | None:
@@ -56,10 +56,9 @@ def adult_by_context(text: str, start: int, end: int, free_from: int = 0) -> str
     offset = max(0, start - _WINDOW, free_from)
     before = text[offset:start]
     ascii_only = before.isascii()
-    if (not ascii_only or any(t in before for t in _TITLE_WORDS)) and _TITLE_BEFORE.search(before):
+    if (not ascii_only or _TITLE_WORDS.search(before)) and _TITLE_BEFORE.search(before):
         return "title"
-    lowered = before.lower() if ascii_only else ""
-    if (not ascii_only or any(r in lowered for r in _ROLE_WORDS)) and _ROLE_BEFORE.search(before):
+    if (not ascii_only or _ROLE_WORDS.search(before.lower())) and _ROLE_BEFORE.search(before):
         return "role"
     if _ROLE_AFTER.match(text[end : end + _WINDOW]):
         return "role"

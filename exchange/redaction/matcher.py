@@ -25,6 +25,7 @@ _JOIN = re.compile(
 )
 
 
+_SPACE = re.compile(r"\s")  # The characters str.isspace() accepts, for str patterns.
 _UNSEEN = object()  # A hit whose group is not looked up yet (None is a valid answer).
 
 # The second character of every _JOIN match, or its first (a digit before a letter).
@@ -169,7 +170,7 @@ class Matcher:
         span is (start, end, end of the last name removed before it); forms are the group's.
         """
         start, end, free_from = span
-        if "full" in forms or any(c.isspace() for c in text[start:end]):
+        if "full" in forms or _SPACE.search(text, start, end):
             return decision, reasons  # A full name or letter-spaced name is removed anyway.
         adult = adult_by_context(text, start, end, free_from)
         if adult is None:
