@@ -272,9 +272,14 @@ def _documents(session: Session, transfer: Transfer) -> list[VaultDocument]:
 
 
 def _forget_previous(session: Session, instance: Instance, transfer: Transfer) -> None:
-    for review in reviews(session, transfer):
-        if review.redacted_storage_key:
-            instance.blobs.delete(review.redacted_storage_key)
+    keys = session.scalars(
+        select(RedactionReview.redacted_storage_key).where(
+            RedactionReview.transfer_id == transfer.id,
+            RedactionReview.redacted_storage_key.is_not(None),
+        )
+    )
+    for key in keys.all():  # Only the documents' keys: the texts' reviews are not loaded.
+        instance.blobs.delete(key)
     session.execute(delete(RedactionReview).where(RedactionReview.transfer_id == transfer.id))
     session.execute(delete(RedactedText).where(RedactedText.transfer_id == transfer.id))
 
