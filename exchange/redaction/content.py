@@ -13,6 +13,12 @@ from exchange.redaction.geometry import GAP, IDENTITY, JOIN, Matrix, multiply, s
 from exchange.redaction.matcher import Match
 
 _SHOW = frozenset({"Tj", "TJ", "'", '"'})
+# Every operator that read() acts on.
+_READ = (
+    _SHOW
+    | {"Tf", "Td", "TD", "Tm", "T*", "BT", "Tc", "Tw", "Tz", "TL", "cm", "q", "Q"}
+    | {"BDC", "DP", "BMC", "EMC"}
+)
 _MARKED = ("/ActualText", "/Alt", "/E")
 
 
@@ -140,6 +146,7 @@ class ContentReader:
         self.marked: list[int] = []
         self.images = 0
         self._spans: list[str | None] = []  # Open marked content: its /ActualText, if any.
+        self._metrics: dict[tuple[int, float, float, float], Metrics] = {}
 
     def read(self, instructions: list) -> StreamText:
         """Walk the instructions and return the text they show."""
@@ -152,6 +159,8 @@ class ContentReader:
                 self.images += 1
                 continue
             op = str(instruction.operator)
+            if op not in _READ:
+                continue  # Paths, colours, ET...: nothing that places or shows text.
             operands = instruction.operands
             if op in _SHOW:
                 if op in ("'", '"'):
@@ -257,7 +266,12 @@ class ContentReader:
         fast = None if spaced or actual is not None else font.decode_simple(data)
         if fast is not None:
             text, width, spaces, unmapped = fast
-            metrics = Metrics(font.widths, size, state.char_space, state.word_space)
+            key = (id(font), size, state.char_space, state.word_space)
+            metrics = self._metrics.get(key)
+            if metrics is None:  # The same for every string shown with this font and spacing.
+                metrics = self._metrics[key] = Metrics(
+                    font.widths, size, state.char_space, state.word_space
+                )
             out.raw[len(out.chunks)] = data
             out.add(text, index, element, metrics)
             count = len(data)
