@@ -146,6 +146,14 @@ class LegacyKeys(EpochKeys):
         """Wrap under the instance key; the epoch is None."""
         return wrap_key(self._instance_key, key, base_context), None
 
+    def epochs(self) -> list[int]:
+        """Return no epochs: there is no key directory."""
+        return []
+
+    def key(self, epoch: int) -> bytes:
+        """Refuse: an epoch's key needs the instance's key directory."""
+        raise CryptoError(f"this session has no wrapping-key directory to open epoch {epoch}")
+
 
 def epoch_keys(info: dict[str, object], instance_key: bytes) -> EpochKeys:
     """Return the wrapping keys of a session (its info names the key directory), cached."""
