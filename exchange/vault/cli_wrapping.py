@@ -1,8 +1,8 @@
 """`exchange keys wrapping|rewrap|rewrap-from`: the wrapping-key epochs (operator commands).
 
 Operator-only, like the other key commands: they need the instance key and its key
-directory, not a person's second factor. Audited nowhere but the log: they touch no school's
-records, only how the pupil keys are wrapped.
+directory, not a person's second factor. Audited as the operator in each school's log, with
+counts only (keys.wrapping_rotated, keys.rewrapped_from_later).
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def register(keys: click.Group) -> None:
         from exchange.vault.rotation import rotate
 
         instance = obj["instance"]
-        done = rotate(instance.sessions, instance.instance_key, instance.wrapping_key_dir)
+        done = rotate(
+            instance.sessions, instance.instance_key, instance.wrapping_key_dir, "operator"
+        )
         click.echo(
             f"epoch {done.epoch}: {done.rewrapped} pupil keys rewrapped; "
             f"epochs destroyed: {done.destroyed or 'none'}"

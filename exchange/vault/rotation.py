@@ -12,7 +12,17 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, Table, bindparam, create_engine, or_, select, update
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import transaction, utcnow
@@ -101,8 +111,39 @@ def _wrap(epochs: EpochKeys, epoch: int, key: bytes, context: bytes) -> bytes:
     return wrap_key(epochs.key(epoch), key, pupil_key_context(context, epoch))
 
 
-def rotate(factory: sessionmaker[Session], instance_key: bytes, directory: Path) -> Rotation:
-    """Move every pupil key to a new epoch, then destroy the older epochs' files."""
+def _audit(
+    factory: sessionmaker[Session], role: str, event: str, object_id: str, per_school: dict
+) -> None:
+    """Record the step in the audit log of every school it touched (counts only)."""
+    from exchange.audit.service import record_event
+
+    with transaction(factory) as session:
+        for school_id, details in sorted(per_school.items()):
+            record_event(
+                session, school_id, None, role, event, "wrapping_epoch", object_id,
+                details=details,
+            )  # fmt: skip
+
+
+def _keys_by_school(factory: sessionmaker[Session], epoch: int) -> dict[int, dict[str, int]]:
+    table = PupilDataKey.__table__
+    with factory() as session:
+        rows = session.execute(
+            select(table.c.school_id, func.count())
+            .where(table.c.wrapping_epoch == epoch, table.c.wrapped_key.is_not(None))
+            .group_by(table.c.school_id)
+        ).all()
+    return {school_id: {"keys_under_epoch": int(count)} for school_id, count in rows}
+
+
+def rotate(
+    factory: sessionmaker[Session], instance_key: bytes, directory: Path, role: str = "system"
+) -> Rotation:
+    """Move every pupil key to a new epoch, then destroy the older epochs' files.
+
+    Audited in each school's log (keys.wrapping_rotated: the epoch, the keys now under it,
+    the epochs destroyed) as role: the system after a purge, the operator by hand.
+    """
     owner = lease.new_owner()
     if not lease.acquire(factory, LEASE, owner):
         raise ExchangeError("another process is rotating the wrapping key; try again later")
@@ -119,6 +160,10 @@ def rotate(factory: sessionmaker[Session], instance_key: bytes, directory: Path)
                 result.destroyed.append(epoch)
         for marker in owed:
             marker.unlink(missing_ok=True)
+        audit = _keys_by_school(factory, target)
+        for details in audit.values():
+            details["epochs_destroyed"] = len(result.destroyed)
+        _audit(factory, role, "keys.wrapping_rotated", str(target), audit)
         log.info(
             "wrapping key rotated",
             extra={"epoch": target, "rewrapped": result.rewrapped, "destroyed": result.destroyed},
@@ -203,4 +248,9 @@ def rewrap_from(
                 result.destroyed += 1
     if isinstance(later, str):
         engine.dispose()
+    per_school: dict[int, dict[str, int]] = {}
+    for pupil_id, school_id in stale.items():
+        counts = per_school.setdefault(school_id, {"reattached": 0, "cleared": 0})
+        counts["reattached" if pupil_id in found else "cleared"] += 1
+    _audit(factory, "operator", "keys.rewrapped_from_later", "restore", per_school)
     return result

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from exchange.audit.models import AuditEntry
 from exchange.db import make_engine, make_session_factory
 from exchange.errors import CryptoError
 from exchange.instance import Instance, open_instance
@@ -113,6 +114,11 @@ def test_a_backup_from_before_the_purge_cannot_open_the_purged_child(
 
     assert epochs.epochs() == [2]
     assert not (rinstance.wrapping_key_dir / "epoch-000001.key").exists()
+    with rinstance.sessions() as session:
+        (entry,) = session.scalars(
+            select(AuditEntry).where(AuditEntry.event == "keys.wrapping_rotated")
+        )
+        assert b'"keys_under_epoch":1' in entry.canonical
     # The backup still holds the purged child's wrapped key, under epoch 1, which is gone:
     # with the instance's key directory and the instance key, it does not open.
     school_id, wrapped, epoch = _key_row(backup, purged_id)
