@@ -29,6 +29,7 @@ CLEARED_TRANSFER_FIELDS = (
     "conversation_participants",
     "conversation_summary",
     "offered_name",
+    "offer_jws_sealed",  # A signed offer that names the child goes; its SHA-256 stays.
     "reject_reason",
     "pseudonyms",
     "offline_confirmed_by",

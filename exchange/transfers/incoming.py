@@ -101,8 +101,10 @@ def _link_follows(session: Session, transfer: Transfer, follows: object) -> None
 
 def forget_offered_name(step: Step) -> None:
     """Destroy the name the offer carried: no longer needed (rejected, expired, withdrawn)."""
-    if step.need_transfer.offered_name is not None:
-        step.need_transfer.offered_name = None
+    transfer = step.need_transfer
+    if transfer.offered_name is not None or transfer.offer_jws_sealed is not None:
+        transfer.offered_name = None
+        transfer.offer_jws_sealed = None  # The signed offer holds the name; its hash stays.
         step.details["offered_identity_destroyed"] = True
 
 
@@ -114,7 +116,7 @@ def expire(step: Step) -> None:
 def file_received(step: Step) -> None:
     """The file arrived and was imported: the child's record now holds the name."""
     step.details.update(step.inputs)
-    forget_offered_name(step)
+    step.need_transfer.offered_name = None  # The signed offer stays, sealed with the child's key.
 
 
 def accept(step: Step) -> str:

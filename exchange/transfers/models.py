@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange.db import Base, utcnow
 from exchange.partners.models import Partner
 from exchange.records.models import Pupil, SchoolScoped
+from exchange.transfers.offered_name import offer_names_child
 from exchange.types import UTCDateTime
 from exchange.vault.sealed_type import Sealed
 
@@ -54,7 +55,10 @@ class Transfer(SchoolScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    offer_jws: Mapped[str | None] = mapped_column(Text)
+    # The signed offer: in clear, or sealed when it names the child (protocol 1.3); read and
+    # write it through `offer_jws`, which picks the column.
+    offer_jws_clear: Mapped[str | None] = mapped_column("offer_jws", Text)
+    offer_jws_sealed: Mapped[str | None] = mapped_column(Sealed())
     offer_sha256: Mapped[str | None] = mapped_column(String(64))
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     response_jws: Mapped[str | None] = mapped_column(Text)
@@ -113,6 +117,18 @@ class Transfer(SchoolScoped, Base):
     partner: Mapped[Partner] = relationship()
     pupil: Mapped[Pupil | None] = relationship()
     items: Mapped[list[TransferItem]] = relationship(back_populates="transfer")
+
+    @property
+    def offer_jws(self) -> str | None:
+        """Return the signed offer, wherever it is kept."""
+        return self.offer_jws_sealed or self.offer_jws_clear
+
+    @offer_jws.setter
+    def offer_jws(self, token: str | None) -> None:
+        """Keep a signed offer sealed if it names the child, else in clear."""
+        named = token is not None and offer_names_child(token)
+        self.offer_jws_clear = None if named else token
+        self.offer_jws_sealed = token if named else None
 
 
 class TransferBatch(SchoolScoped, Base):

@@ -55,6 +55,17 @@ def name_for_offer(pupil: Any) -> dict[str, str] | None:
         return None  # A name the protocol cannot carry is left out; the UPN still identifies.
 
 
+def offer_names_child(token: str) -> bool:
+    """Return whether a signed offer carries the child's name (then it is kept sealed)."""
+    from exchange.jws import InvalidSignature, unverified_payload
+
+    try:
+        pupil = unverified_payload(token).get("pupil")
+    except InvalidSignature:
+        return False
+    return isinstance(pupil, dict) and pupil.get("name") is not None
+
+
 def words(name: dict[str, str] | None) -> str:
     """Return "Given Family", or an empty string when no name was offered."""
     if not name:

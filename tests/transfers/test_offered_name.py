@@ -98,12 +98,19 @@ def test_the_offer_names_the_child_and_the_receiver_keeps_it_sealed(
     got = _received(instance, pair, uid)
     assert got.pupil_id is None  # Not on the receiver's roll: the offer's name is all it has.
     assert got.offered_name == NAME
+    assert got.offer_jws == token  # Kept, but sealed: the signed offer holds the name too.
+    query = text("select offered_name, offer_jws, offer_jws_sealed from transfers where id = :i")
     with instance.sessions() as session:
-        raw = session.execute(
-            text("select offered_name from transfers where id = :id"), {"id": got.id}
-        ).scalar()
-    assert bytes(raw).startswith(b"SGXF1")
-    assert SUBJECT[1].encode() not in bytes(raw)
+        sent_id = session.scalar(
+            select(Transfer.id).filter_by(transfer_uid=uid, school_id=pair.sender_id)
+        )
+        received, sent = (session.execute(query, {"i": i}).one() for i in (got.id, sent_id))
+    assert bytes(received[0]).startswith(b"SGXF1")
+    assert sent[0] is None  # The sending school has the name in the child's own record.
+    for _name, clear, sealed in (received, sent):
+        assert clear is None  # Neither school keeps an offer that names the child in clear.
+        assert bytes(sealed).startswith(b"SGXF1")
+        assert SUBJECT[1].encode() not in bytes(sealed)
 
 
 def test_a_school_can_leave_the_name_out(
@@ -190,7 +197,8 @@ def test_rejection_destroys_the_name(
         dsl = actor(session, pair.receiver_dsl_id)
         workflow.apply(session, instance, got, "reject", dsl, reason="Not joining us")
     got = _received(instance, pair, uid)
-    assert (got.state, got.offered_name) == (states.REJECTED, None)
+    assert (got.state, got.offered_name, got.offer_jws) == (states.REJECTED, None, None)
+    assert got.offer_sha256  # Its signed response quotes the offer's hash, which stays.
 
 
 def test_expiry_destroys_the_name(instance: Instance, pair: Pair, transport: WsgiTransport) -> None:
@@ -202,7 +210,7 @@ def test_expiry_destroys_the_name(instance: Instance, pair: Pair, transport: Wsg
     with transaction(instance.sessions) as session:
         assert expire_offers(session, instance, pair.receiver_id, utcnow() + timedelta(days=60))
     got = _received(instance, pair, uid)
-    assert (got.state, got.offered_name) == (states.EXPIRED, None)
+    assert (got.state, got.offered_name, got.offer_jws) == (states.EXPIRED, None, None)
 
 
 def test_withdrawal_destroys_the_name(
@@ -220,7 +228,7 @@ def test_withdrawal_destroys_the_name(
         send_message(session, sent, "notice", transport)
         assert sent.last_delivery_error is None, sent.last_delivery_error
     got = _received(instance, pair, uid)
-    assert (got.state, got.offered_name) == (states.WITHDRAWN, None)
+    assert (got.state, got.offered_name, got.offer_jws) == (states.WITHDRAWN, None, None)
 
 
 def test_acceptance_keeps_the_name_until_the_file_arrives(
