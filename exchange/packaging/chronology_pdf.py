@@ -193,9 +193,12 @@ def _incident(incident: Incident, number: int, sheet: _Sheet) -> None:
     sheet.heading(title, sheet.h2, "H3", 1, f"incident-{number}")
     sheet.table(table, 30 * mm)
     flow.space(2 * mm)
+    narrative = sheet.lines(incident.narrative or "(empty)", body)
+    flow.keep(sheet.label.leading + min(len(narrative), 2) * body.leading)  # no lone label
     sheet.paragraph("Narrative", sheet.label)
-    sheet.paragraph(incident.narrative or "(empty)", body)
+    flow.paragraph(narrative, body)
     if incident.actions:
+        flow.keep(sheet.label.leading + body.leading)
         sheet.paragraph("Actions", sheet.label)
         flow.recorder.open("L")
         for action in sorted(incident.actions, key=lambda a: a.taken_at):
