@@ -10,9 +10,12 @@ from datetime import timedelta
 
 import pytest
 from batch_kit import make_leavers, put_on_roll
+from click.testing import CliRunner
 from sqlalchemy import select
+from totp_kit import acting, enrol
 from transfer_kit import Pair, actor
 
+from exchange.cli import main
 from exchange.db import transaction, utcnow
 from exchange.instance import Instance
 from exchange.outbox.models import OutboxMessage
@@ -206,3 +209,27 @@ def test_a_real_worker_makes_the_batch_queued_through_the_outbox(
     assert len(_made(instance, batch_id)) == 4
     with instance.sessions() as session:
         assert session.get(OutboxMessage, pending[0]).ran_at is not None
+
+
+@pytest.mark.celery
+def test_the_command_line_follows_the_worker_making_the_batch(
+    instance: Instance, pair: Pair, cli_env: dict[str, str], worker: subprocess.Popen[bytes]
+) -> None:
+    with transaction(instance.sessions) as session:
+        sender = session.get(School, pair.sender_id)
+        upns = [p.upn for p in make_leavers(session, sender, [36, 37])]
+    enrol(instance, "dsl1@example.org")
+    upn_args = [part for upn in upns for part in ("--upn", upn)]
+    result = CliRunner().invoke(
+        main,
+        ["--school", "990101", "batches", "create", *upn_args, "--to", "990102", "--draft-only",
+         "--in-worker", *acting(instance, "dsl1@example.org")],
+        env=cli_env,
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + (instance.home / "worker.log").read_text()
+    assert "2 of 2 children started" in result.output
+    with instance.sessions() as session:
+        [batch] = session.scalars(select(TransferBatch).where(TransferBatch.school_id == sender.id))
+        assert run_state(batch) == "finished"
+        assert [entry["done"] for entry in batch.plan] == [True, True]
