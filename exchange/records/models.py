@@ -226,6 +226,10 @@ class IncidentEdit(SchoolScoped, Base):
     field: Mapped[str] = mapped_column(String(40))
     previous_value: Mapped[str | None] = mapped_column(Sealed())
     new_value: Mapped[str | None] = mapped_column(Sealed())
+    # The incoming follow-up transfer that merged this change, so that its recall undoes it.
+    merged_by_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transfers.id"), index=True
+    )
 
     incident: Mapped[Incident] = relationship(back_populates="edits")
 
