@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from exchange.packaging.bundle import Bundle
 from exchange.packaging.serialize import check_chronology_version
 from exchange.policy.incoming import mapped_category
 from exchange.policy.service import add_category, find_category
+from exchange.records.history import as_text, merged_by, restoring_after_recall
 from exchange.records.models import (
     Category,
     Incident,
@@ -27,11 +29,19 @@ from exchange.records.models import (
 )
 from exchange.records.sealed_reads import upn_is
 from exchange.records.upn import validate_upn
+from exchange.retention.transfer_minimise import drop_redactions
 from exchange.transfers.models import Transfer
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
+from exchange.vault.store import BlobStore
 
 TRANSFERRED_CATEGORY = "Transferred in"
 MEDIA_TYPES = {".pdf": "application/pdf"}
+# What a later edit keeps as the value it replaced when that value was recalled.
+RECALLED_TEXT = "[recalled by the sending school: destroyed]"
+# The mark left on a record whose merged value was changed here before the recall.
+KEPT_NOTE = "kept: changed here after the follow-up the sending school recalled; review it"
+# Fields a recall can set back from the text an edit keeps.
+RESTORABLE = frozenset({"narrative", "status"})
 
 
 def import_bundle(
@@ -244,8 +254,10 @@ def _merge_incident(
     """Bring a follow-up's version of a record into the one received before, as an edit."""
     narrative = str(entry.get("narrative", ""))
     if narrative != incident.narrative:
-        # exchange.records.history keeps the earlier text as a time-stamped edit.
-        incident.narrative = narrative
+        # exchange.records.history keeps the earlier text as a time-stamped edit, naming this
+        # transfer so that its recall can undo the merge (undo_merges).
+        with merged_by(session, transfer.id):
+            incident.narrative = narrative
     held = {(action.acted_at, action.text) for action in incident.actions}
     ref = incident.source_id.rsplit("/", 1)[-1] if incident.source_id else ""
     for number, action in enumerate(entry.get("actions", []), start=1):
@@ -262,6 +274,90 @@ def _merge_incident(
                 acted_at=acted_at,
             )
         )
+
+
+@dataclass
+class Undone:
+    """What undoing a recalled follow-up's merges did: counts only, no content."""
+
+    actions: int = 0
+    edits: int = 0
+    restored: int = 0
+    kept: list[int] = field(default_factory=list)
+    later_edits_cleared: int = 0
+
+    def details(self) -> dict[str, Any]:
+        """Return the counts for the audit log (incident ids kept, no text)."""
+        return {
+            "actions_removed": self.actions,
+            "edits_removed": self.edits,
+            "values_restored": self.restored,
+            "kept_changed_here": len(self.kept),
+            "kept_incident_ids": self.kept,
+            "later_edits_cleared": self.later_edits_cleared,
+        }
+
+
+def undo_merges(session: Session, blobs: BlobStore, transfer: Transfer) -> Undone:
+    """Undo what a recalled follow-up merged into records an earlier transfer brought.
+
+    Its actions are deleted; each value it replaced is set back, as a visible edit, unless the
+    value was changed here since (then it is kept and marked for review); its own edit rows go,
+    and a later edit that replaced the recalled value no longer keeps it.
+    """
+    undone = Undone()
+    source = f"transfer:{transfer.partner.urn}"
+    actions = session.scalars(
+        select(IncidentAction)
+        .join(Incident, Incident.id == IncidentAction.incident_id)
+        .where(
+            IncidentAction.school_id == transfer.school_id,
+            Incident.source_system == source,
+            IncidentAction.source_id.contains(f"/{transfer.transfer_uid}/", autoescape=True),
+        )
+    ).all()
+    drop_redactions(session, blobs, "action", [action.id for action in actions])
+    for action in actions:
+        session.delete(action)
+    undone.actions = len(actions)
+    merged = session.scalars(
+        select(IncidentEdit)
+        .where(
+            IncidentEdit.school_id == transfer.school_id,
+            IncidentEdit.merged_by_transfer_id == transfer.id,
+        )
+        .order_by(IncidentEdit.id)
+    ).all()
+    for edit in merged:
+        _undo_edit(session, edit, undone)
+    session.flush()
+    return undone
+
+
+def _undo_edit(session: Session, edit: IncidentEdit, undone: Undone) -> None:
+    incident = edit.incident
+    recalled = edit.new_value
+    for later in incident.edits:
+        if later.id > edit.id and later.field == edit.field and later.previous_value == recalled:
+            later.previous_value = RECALLED_TEXT
+            undone.later_edits_cleared += 1
+    session.delete(edit)
+    undone.edits += 1
+    if edit.field in RESTORABLE and as_text(getattr(incident, edit.field)) == recalled:
+        with restoring_after_recall(session, {(incident.id, edit.field)}):
+            setattr(incident, edit.field, edit.previous_value)
+        undone.restored += 1
+        return
+    undone.kept.append(incident.id)
+    session.add(
+        IncidentEdit(
+            incident=incident,
+            school_id=incident.school_id,
+            field=edit.field,
+            previous_value=KEPT_NOTE,
+            new_value=None,
+        )
+    )
 
 
 def _document_held(session: Session, pupil: Pupil, source: str, sha256: str) -> bool:

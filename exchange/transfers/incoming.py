@@ -186,6 +186,15 @@ def confirm_destruction(step: Step) -> None:
     step.details["destroyed"] = counts
     step.note = str(step.inputs.get("note") or "").strip()[:500] or None
     sign_notice(step, DESTRUCTION, step.note, destroyed=counts)
+    kept = step.details.get("merges", {}).get("kept_changed_here", 0)
+    if kept:
+        # Told to this school's DSL in the transfer's history (not to the sender: the notice's
+        # counts are a fixed list); the audit event has the counts and the incident ids.
+        told = (
+            f"{kept} record(s) changed here after the recalled follow-up kept their current "
+            "text: review them"
+        )
+        step.note = f"{step.note[: 498 - len(told)]}; {told}" if step.note else told
 
 
 def _keep_partner_notice(step: Step) -> None:

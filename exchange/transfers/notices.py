@@ -26,6 +26,7 @@ from exchange.retention.destroy import (
 )
 from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord
 from exchange.retention.refs import school_secret
+from exchange.transfers.import_bundle import undo_merges
 from exchange.transfers.messages import NOTICE, sign_message
 from exchange.transfers.models import Transfer
 from exchange.transfers.workflow_types import Step
@@ -61,8 +62,14 @@ def offer_was_sent(transfer: Transfer) -> bool:
 
 
 def destroy_imported(session: Session, step: Step) -> dict[str, int]:
-    """Destroy the records this incoming transfer imported; return the counts."""
+    """Destroy the records this incoming transfer imported, undo its merges; return the counts.
+
+    The merges of a follow-up into records received before are undone first (undo_merges):
+    its actions and its own edit rows count with the ones destroyed; what it set back or kept
+    is in step.details["merges"], for the audit log and the receiving DSL.
+    """
     transfer, instance = step.need_transfer, step.need_instance
+    undone = undo_merges(session, instance.blobs, transfer)
     source = f"transfer:{transfer.partner.urn}"
     prefix = f"{transfer.transfer_uid}/"
     incidents = session.execute(
@@ -109,6 +116,10 @@ def destroy_imported(session: Session, step: Step) -> dict[str, int]:
     finish_pupils(session, instance.blobs, transfer.school_id, created_here, tally, refs)
     transfer.conversation_summary = None
     transfer.conversation_participants = None
+    tally.totals["actions"] += undone.actions
+    tally.totals["edits"] += undone.edits
+    if undone.edits or undone.actions:
+        step.details["merges"] = undone.details()
     return {key: int(value) for key, value in tally.totals.items() if value}
 
 
