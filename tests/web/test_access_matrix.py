@@ -32,6 +32,7 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/receipts/{t}/verify", DSL | DPO),
     ("/receipts/{t}/evidence.zip", DSL | DPO),
     ("/retention", DSL | DPO),
+    ("/retention/settings", DPO),
     ("/audit", DPO),
     ("/admin/users", ADMIN),
     ("/approvals", {"dsl", "dpo"}),
