@@ -21,6 +21,10 @@ from exchange.redaction.pipeline import RedactionBlocked, process_text
 from exchange.redaction.pseudonyms import PseudonymBook
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 
+# Filed in place of a text that failed its check: the review stays flagged and cannot be
+# confirmed, so it never travels; the chronology's preview shows this instead.
+WITHHELD = "[Withheld: this text failed its redaction check. Leave it out, or review again.]"
+
 
 @dataclass(frozen=True)
 class TextJob:
@@ -109,19 +113,18 @@ def stopped(groups: Sequence[Sequence[TextJob]], message: str) -> list[TextOutco
 
 
 def file_texts(session: Session, transfer: Transfer, outcomes: Sequence[TextOutcome]) -> None:
-    """Add each redacted text and its review, in redaction order."""
+    """Add each redacted text (or WITHHELD) and its review, in redaction order."""
     for outcome in outcomes:
         job = outcome.job
-        if outcome.text is not None:
-            session.add(
-                RedactedText(
-                    school_id=transfer.school_id,
-                    transfer_id=transfer.id,
-                    kind=job.kind,
-                    object_id=job.object_id,
-                    text=outcome.text,
-                )
+        session.add(
+            RedactedText(
+                school_id=transfer.school_id,
+                transfer_id=transfer.id,
+                kind=job.kind,
+                object_id=job.object_id,
+                text=WITHHELD if outcome.text is None else outcome.text,
             )
+        )
         session.add(
             RedactionReview(
                 school_id=transfer.school_id,

@@ -390,6 +390,8 @@ def chronology(transfer_id: int) -> Any:
             return _not_found()
         return redirect(url_for("home.pupil", pupil_id=transfer.pupil_id))
     if not reviews(db(), transfer) or transfer.pupil_id is None:
+        if transfer.vault_queued_at is not None:
+            return show(transfer_id, "The incidents are still being redacted: preview later")
         return show(transfer_id, "Start the redaction review to preview the chronology")
     preview = make_chronology(db(), transfer, current_school(), own(Pupil, transfer.pupil_id))
     audit_view("transfer.chronology_previewed", "transfer", transfer.transfer_uid)

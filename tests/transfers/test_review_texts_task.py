@@ -13,11 +13,14 @@ from exchange.errors import ExchangeError
 from exchange.instance import Instance
 from exchange.outbox.models import OutboxMessage
 from exchange.outbox.service import written_in
+from exchange.records.models import Pupil, School
 from exchange.tasks import names
 from exchange.transfers import states, vault_task, workflow
+from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 from exchange.transfers.redaction_progress import Counts
 from exchange.transfers.redaction_step import unresolved_flags
+from exchange.transfers.text_redaction import WITHHELD
 from exchange.transfers.vault_task import redact_vault
 from exchange.transfers.workflow_types import ActionRefused
 
@@ -150,12 +153,13 @@ def test_a_text_phase_that_stops_flags_every_item_instead_of_waiting_forever(
         texts = [r for r in flags if r.kind != "document"]
         assert all(r.report["status"] == "blocked" for r in texts)
         assert "stopped (RuntimeError)" in texts[0].report["flags"][0]["reason"]
-        assert (
-            session.scalars(
-                select(RedactedText).where(RedactedText.transfer_id == transfer_id)
-            ).all()
-            == []
-        )
+        withheld = session.scalars(
+            select(RedactedText).where(RedactedText.transfer_id == transfer_id)
+        ).all()
+        assert {row.text for row in withheld} == {WITHHELD}  # Nothing of the source is kept.
+        school, pupil = session.get(School, transfer.school_id), session.get(Pupil, pair.pupil_id)
+        preview = make_chronology(session, transfer, school, pupil)  # The page's preview.
+        assert WITHHELD in {entry.narrative for entry in preview.incidents}
         review_id = texts[0].id
     with pytest.raises(ExchangeError, match="a name is still in"):
         _act(instance, pair, transfer_id, "resolve_flag", review_id=review_id,

@@ -47,6 +47,8 @@ def test_the_review_page_counts_the_documents_until_the_worker_is_done(
     assert "<script" not in page
     assert "http-equiv" not in page
     assert "Open document" not in page
+    preview = client.get(f"/transfers/{transfer_id}/chronology").get_data(as_text=True)
+    assert "The incidents are still being redacted: preview later" in preview
     refused = post(client, f"/transfers/{transfer_id}/offer", status=400)
     assert "still being redacted (incidents: 0 of 1 done; documents: 0 of 1 done)" in refused
 
