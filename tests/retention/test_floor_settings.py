@@ -159,3 +159,34 @@ def test_the_words_for_each_change() -> None:
     assert describe_change({"kind": "category", "path": "SEN", "rule": "dob+40y"}) == (
         "the rule for SEN to dob+40y"
     )
+
+
+def test_the_command_line_follows_the_same_rules(
+    rinstance: Instance, world: World, session: Session
+) -> None:
+    from click.testing import CliRunner
+    from totp_kit import enrol_user, fresh_code
+
+    from exchange.retention.cli import retention
+
+    enrol_user(rinstance, world.dpo.user_id)
+    obj = {
+        "session_factory": rinstance.sessions,
+        "school_id": world.school.id,
+        "instance": rinstance,
+    }
+
+    def run(*args: str) -> object:
+        code = fresh_code(rinstance, world.dpo.user_id)
+        as_dpo = ["--user-id", str(world.dpo.user_id), "--code", code]
+        return CliRunner().invoke(retention, ["settings", "set", *args, *as_dpo], obj=obj)
+
+    raised = run("floor_sen_years", "40")
+    assert raised.exit_code == 0, raised.output  # type: ignore[attr-defined]
+    assert "floor_sen_years set; record dates recomputed" in raised.output  # type: ignore[attr-defined]
+    lowered = run("floor_sen_years", "33")
+    assert "This change makes records due earlier, so it waits" in lowered.output  # type: ignore[attr-defined]
+    below = run("floor_child_protection_years", "20")
+    assert below.exit_code != 0  # type: ignore[attr-defined]
+    assert "cannot be below 25 years" in str(below.exception)  # type: ignore[attr-defined]
+    assert _setting(session, world, "floor_sen_years") == 40
