@@ -28,7 +28,7 @@ from exchange.retention.due import DOCUMENT, INCIDENT, DueRecord
 from exchange.retention.refs import school_secret
 from exchange.transfers.import_bundle import undo_merges
 from exchange.transfers.messages import NOTICE, sign_message
-from exchange.transfers.models import Transfer
+from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.workflow_types import Step
 
 WITHDRAWAL = "withdrawal"
@@ -58,7 +58,11 @@ def sign_notice(step: Step, notice: str, reason: str | None, **extra: Any) -> st
 
 def offer_was_sent(transfer: Transfer) -> bool:
     """Return whether the partner holds an offer of this transfer (online, offer signed)."""
-    return transfer.route == "online" and transfer.offer_jws is not None
+    if transfer.route != "online":
+        return False
+    # A receiver destroys its copy of an offer that names the child on a recall (it keeps the
+    # SHA-256): the school that sent the offer still holds it, and awaits the destruction notice.
+    return transfer.direction == INCOMING or transfer.offer_jws is not None
 
 
 def destroy_imported(session: Session, step: Step) -> dict[str, int]:

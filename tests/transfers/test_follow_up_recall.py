@@ -12,6 +12,7 @@ from transfer_kit import Pair, accept_offer, actor, run_transfer, start_review
 from exchange.audit.models import AuditEntry
 from exchange.db import transaction
 from exchange.instance import Instance
+from exchange.outbox.models import OutboxMessage
 from exchange.partners.service import find_partner
 from exchange.records.history import RESTORED_NOTE
 from exchange.records.models import Incident, IncidentAction, Pupil, School
@@ -227,6 +228,11 @@ def _recall(
     with instance.sessions() as session:
         got_id = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING).id
     _act(instance, pair.receiver_dsl_id, got_id, "confirm_destruction", fresh_second_factor=True)
+    with instance.sessions() as session:
+        queued = session.scalars(
+            select(OutboxMessage.args).where(OutboxMessage.transfer_id == got_id)
+        ).all()
+    assert [got_id, "notice"] in [list(args) for args in queued]  # Although the offer is gone.
     _send(instance, got_id, transport)
     with instance.sessions() as session:
         assert session.get(Transfer, sent_id).state == states.RECALLED
