@@ -4,8 +4,10 @@ Run on demand: `python bench/cli_start_bench.py [--runs N]` (a few seconds). Eac
 a whole process, run N times round-robin with the others so a noisy neighbour hurts all
 alike; wall time (best and median) and peak RSS (from GNU time, else os.wait4) are
 printed beside the baseline. `transfers list` runs on an empty instance (one school, no
-transfers) in a temp folder. Then one extra run of each command under `python -X
-importtime` shows where the import time goes: the largest top-level imports.
+transfers) in a temp folder. Two floors run in the same rounds: `import sqlalchemy.orm` alone,
+and a bare script that opens the instance and runs the listing's query without the CLI.
+Then one extra run of each command under `python -X importtime` shows where the import time
+goes: the largest top-level imports.
 """
 
 from __future__ import annotations
@@ -31,6 +33,21 @@ COMMANDS = (
     ("exchange --help", ["--help"]),
     ("exchange redact --help", ["redact", "--help"]),
     ("exchange transfers list", ["transfers", "list"]),
+)
+# What a command that reads the database cannot go below while it uses the SQLAlchemy ORM:
+# the ORM alone, then the models and the same query in a bare script (no click, no CLI).
+FLOORS = (
+    ("floor: import sqlalchemy.orm", "import sqlalchemy.orm"),
+    (
+        "floor: models + one query",
+        "from sqlalchemy import select\n"
+        "from exchange.instance import open_instance\n"
+        "from exchange.transfers.models import Transfer\n"
+        "instance = open_instance()\n"
+        "with instance.sessions() as session:\n"
+        "    session.scalars(select(Transfer)).all()\n"
+        "instance.close()",
+    ),
 )
 
 
@@ -110,30 +127,31 @@ def main() -> None:
         env = empty_instance(Path(folder))
         baseline = Runs("python -c pass", [sys.executable, "-c", "pass"])
         measured = [Runs(label, [str(EXCHANGE), *arguments]) for label, arguments in COMMANDS]
+        floors = [Runs(label, [sys.executable, "-c", code]) for label, code in FLOORS]
         for _ in range(options.runs):
-            for runs in (baseline, *measured):
+            for runs in (baseline, *measured, *floors):
                 seconds, mib = run_once(runs.argv, env, Path(folder))
                 runs.seconds.append(seconds)
                 runs.mib.append(mib)
-        report(baseline, measured, options.runs)
+        report(baseline, measured, floors, options.runs)
         print("where the import time goes (one run under -X importtime, largest top level):")
         for (label, arguments), _ in zip(COMMANDS, measured, strict=True):
             print(f"  {label}")
             print("\n".join(import_profile(arguments, env, options.top)))
 
 
-def report(baseline: Runs, measured: list[Runs], runs: int) -> None:
+def report(baseline: Runs, measured: list[Runs], floors: list[Runs], runs: int) -> None:
     """Print the table of figures, ratios to the baseline and the targets."""
     floor = min(baseline.seconds)
-    print(f"{'command':<26} {'best':>8} {'median':>8} {'peak RSS':>10} {'x pass':>7}  target")
-    for row in (baseline, *measured):
+    print(f"{'command':<30} {'best':>8} {'median':>8} {'peak RSS':>10} {'x pass':>7}  target")
+    for row in (baseline, *measured, *floors):
         best, median, mib = min(row.seconds), statistics.median(row.seconds), max(row.mib)
         verdict = ""
-        if row is not baseline:
+        if any(row is command for command in measured):
             fast = median < TARGET_SECONDS and mib < TARGET_MIB
             verdict = "ok" if fast else "MISSED"
         print(
-            f"{row.label:<26} {best:7.3f}s {median:7.3f}s {mib:7.1f} MiB {best / floor:6.1f}x  "
+            f"{row.label:<30} {best:7.3f}s {median:7.3f}s {mib:7.1f} MiB {best / floor:6.1f}x  "
             f"{verdict}"
         )
     print(
