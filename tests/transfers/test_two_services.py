@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from exchange.db import transaction
 from exchange.instance import Instance, open_instance
 from exchange.outbox.service import celery_sender, dispatch, written_in
 from exchange.partners.service import find_partner
-from exchange.records.models import Incident, Pupil, School, User, VaultDocument
+from exchange.records.models import Incident, IncidentAction, Pupil, School, User, VaultDocument
 from exchange.tasks.celery_app import make_celery
 from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
@@ -305,9 +306,18 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
         assert http.post(partner_url(transfer, "offers"), forged).status == 403
 
     # A follow-up after an edit: only the change goes, and B merges it into what it holds.
+    first_held = _held_at(b)
     with transaction(a.instance.sessions) as session:
         incident = session.scalars(select(Incident).filter_by(school_id=a.school_id)).first()
-        incident.narrative = incident.narrative + " Corrected: it happened at lunch."
+        incident.narrative = incident.narrative + f" Corrected: it happened at lunch. {RECALLED}"
+        session.add(
+            IncidentAction(
+                school_id=a.school_id,
+                incident_id=incident.id,
+                text=f"Parents told of the correction. {RECALLED}",
+                acted_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            )
+        )
     follow_id, follow_uid = _draft(a)
     a.act(follow_id, "offer")
     offered = _wait(lambda: b.transfer(follow_uid), 60, f"no follow-up offer: {a.tail()}")
@@ -325,8 +335,33 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     with b.instance.sessions() as session:
         received = session.scalars(select(Incident).filter_by(school_id=b.school_id)).all()
         assert len(received) == 1  # Merged, not duplicated.
-        assert received[0].narrative.endswith("Corrected: it happened at lunch.")
+        assert received[0].narrative.endswith(f"Corrected: it happened at lunch. {RECALLED}")
         assert [edit.field for edit in received[0].edits] == ["narrative"]
+        assert len(received[0].actions) == len(first_held[1]) + 1
+
+    # The follow-up recalled: B undoes its merge, not only what it created.
+    a.act(follow_id, "recall", reason="About the wrong child.", fresh_second_factor=True)
+    got = _wait(
+        lambda: (t := b.transfer(follow_uid)).state == states.RECALL_REQUESTED and t,
+        60,
+        f"no recall: {a.tail()}",
+    )
+    b.act(got.id, "confirm_destruction", fresh_second_factor=True)
+    _wait(lambda: a.transfer(follow_uid).state == states.RECALLED, 60, f"no notice: {b.tail()}")
+    narrative, actions, history = _held_at(b)
+    assert (narrative, actions) == first_held[:2]  # The first transfer's text and actions.
+    assert all(RECALLED not in text for text in [narrative, *actions, *history])
+
+
+RECALLED = "Marrowby-4K recalled phrase."
+
+
+def _held_at(b: Service) -> tuple[str, list[str], list[str]]:
+    """Return B's one incident's narrative, its action texts and every text its edits keep."""
+    with b.instance.sessions() as session:
+        (incident,) = session.scalars(select(Incident).filter_by(school_id=b.school_id)).all()
+        history = [v for e in incident.edits for v in (e.previous_value, e.new_value) if v]
+        return incident.narrative, sorted(a.text for a in incident.actions), history
 
 
 def _receiving_dsl_sees_the_name(b: Service, uid: str) -> None:
