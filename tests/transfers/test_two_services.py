@@ -28,7 +28,7 @@ from exchange.records.models import Incident, IncidentAction, Pupil, School, Use
 from exchange.tasks.celery_app import make_celery
 from exchange.transfers import states, workflow
 from exchange.transfers.actors import Actor
-from exchange.transfers.models import Transfer
+from exchange.transfers.models import Transfer, TransferStep
 from exchange.transfers.workflow_types import ActionRefused
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
@@ -318,6 +318,48 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
                 acted_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
             )
         )
+    follow_id, follow_uid = _send_follow_up(a, b)
+    with b.instance.sessions() as session:
+        received = session.scalars(select(Incident).filter_by(school_id=b.school_id)).all()
+        assert len(received) == 1  # Merged, not duplicated.
+        assert received[0].narrative.endswith(f"Corrected: it happened at lunch. {RECALLED}")
+        assert [edit.field for edit in received[0].edits] == ["narrative"]
+        assert len(received[0].actions) == len(first_held[1]) + 1
+
+    # The follow-up recalled: B undoes its merge, not only what it created.
+    _recall_follow_up(a, b, follow_id, follow_uid)
+    narrative, actions, history = _held_at(b)
+    assert (narrative, actions) == first_held[:2]  # The first transfer's text and actions.
+    assert all(RECALLED not in text for text in [narrative, *actions, *history])
+
+    # Another follow-up, which B's DSL rewrites before it is recalled: B keeps its DSL's text,
+    # and its DSL is told to review it.
+    with transaction(a.instance.sessions) as session:
+        incident = session.scalars(select(Incident).filter_by(school_id=a.school_id)).first()
+        incident.narrative = incident.narrative + " Second correction."
+    again_id, again_uid = _send_follow_up(a, b)
+    assert RECALLED in _held_at(b)[0]
+    with transaction(b.instance.sessions) as session:
+        held = session.scalars(select(Incident).filter_by(school_id=b.school_id)).one()
+        held.narrative = "Rewritten at B by its DSL."
+    _recall_follow_up(a, b, again_id, again_uid)
+    narrative, actions, history = _held_at(b)
+    assert (narrative, actions) == ("Rewritten at B by its DSL.", first_held[1])
+    assert all(RECALLED not in text for text in [narrative, *actions, *history])
+    with b.instance.sessions() as session:
+        note = session.scalars(
+            select(TransferStep.note)
+            .where(TransferStep.transfer_id == b.transfer(again_uid).id)
+            .order_by(TransferStep.id.desc())
+        ).first()
+    assert "1 record(s) changed here after the recalled follow-up" in (note or "")
+
+
+RECALLED = "Marrowby-4K recalled phrase."
+
+
+def _send_follow_up(a: Service, b: Service) -> tuple[int, str]:
+    """Send the leaving child's file again from A to B and wait until it is closed."""
     follow_id, follow_uid = _draft(a)
     a.act(follow_id, "offer")
     offered = _wait(lambda: b.transfer(follow_uid), 60, f"no follow-up offer: {a.tail()}")
@@ -332,14 +374,11 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     )
     a.act(follow_id, "authorise", fresh_second_factor=True)
     _wait(lambda: a.transfer(follow_uid).state == states.CLOSED, 120, f"not closed: {a.tail()}")
-    with b.instance.sessions() as session:
-        received = session.scalars(select(Incident).filter_by(school_id=b.school_id)).all()
-        assert len(received) == 1  # Merged, not duplicated.
-        assert received[0].narrative.endswith(f"Corrected: it happened at lunch. {RECALLED}")
-        assert [edit.field for edit in received[0].edits] == ["narrative"]
-        assert len(received[0].actions) == len(first_held[1]) + 1
+    return follow_id, follow_uid
 
-    # The follow-up recalled: B undoes its merge, not only what it created.
+
+def _recall_follow_up(a: Service, b: Service, follow_id: int, follow_uid: str) -> None:
+    """Recall a follow-up at A; B's DSL confirms its destruction; wait for A to record it."""
     a.act(follow_id, "recall", reason="About the wrong child.", fresh_second_factor=True)
     got = _wait(
         lambda: (t := b.transfer(follow_uid)).state == states.RECALL_REQUESTED and t,
@@ -348,12 +387,6 @@ def test_a_transfer_completes_over_http_even_when_the_receiver_was_down(
     )
     b.act(got.id, "confirm_destruction", fresh_second_factor=True)
     _wait(lambda: a.transfer(follow_uid).state == states.RECALLED, 60, f"no notice: {b.tail()}")
-    narrative, actions, history = _held_at(b)
-    assert (narrative, actions) == first_held[:2]  # The first transfer's text and actions.
-    assert all(RECALLED not in text for text in [narrative, *actions, *history])
-
-
-RECALLED = "Marrowby-4K recalled phrase."
 
 
 def _held_at(b: Service) -> tuple[str, list[str], list[str]]:
