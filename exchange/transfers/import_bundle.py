@@ -283,6 +283,7 @@ class Undone:
     actions: int = 0
     edits: int = 0
     restored: int = 0
+    superseded: int = 0
     kept: list[int] = field(default_factory=list)
     later_edits_cleared: int = 0
 
@@ -292,6 +293,7 @@ class Undone:
             "actions_removed": self.actions,
             "edits_removed": self.edits,
             "values_restored": self.restored,
+            "superseded_by_a_later_follow_up": self.superseded,
             "kept_changed_here": len(self.kept),
             "kept_incident_ids": self.kept,
             "later_edits_cleared": self.later_edits_cleared,
@@ -337,16 +339,25 @@ def undo_merges(session: Session, blobs: BlobStore, transfer: Transfer) -> Undon
 def _undo_edit(session: Session, edit: IncidentEdit, undone: Undone) -> None:
     incident = edit.incident
     recalled = edit.new_value
-    for later in incident.edits:
-        if later.id > edit.id and later.field == edit.field and later.previous_value == recalled:
-            later.previous_value = RECALLED_TEXT
+    later = [e for e in incident.edits if e.id > edit.id and e.field == edit.field]
+    for after in later:
+        if recalled is not None and after.previous_value == recalled:
+            # A later follow-up replaced it: as if the recalled one had never come. A change
+            # made here keeps a mark instead: its author saw the recalled text, not the earlier.
+            after.previous_value = (
+                edit.previous_value if after.merged_by_transfer_id is not None else RECALLED_TEXT
+            )
             undone.later_edits_cleared += 1
     session.delete(edit)
     undone.edits += 1
-    if edit.field in RESTORABLE and as_text(getattr(incident, edit.field)) == recalled:
+    current = as_text(getattr(incident, edit.field))
+    if edit.field in RESTORABLE and current == recalled:
         with restoring_after_recall(session, {(incident.id, edit.field)}):
             setattr(incident, edit.field, edit.previous_value)
         undone.restored += 1
+        return
+    if later and all(after.merged_by_transfer_id is not None for after in later):
+        undone.superseded += 1  # A later follow-up from the same school replaced it.
         return
     undone.kept.append(incident.id)
     session.add(

@@ -74,8 +74,8 @@ def _merge(instance: Instance, pair: Pair, narrative: str) -> tuple[int, int]:
             select(Incident).where(Incident.school_id == pair.receiver_id)
         ).one()
         received = session.scalars(
-            select(Transfer).where(Transfer.school_id == pair.receiver_id)
-        ).one()
+            select(Transfer).where(Transfer.school_id == pair.receiver_id).order_by(Transfer.id)
+        ).first()
         follow = _recalled_follow_up_row(session, received)
         entry = {
             "narrative": narrative,
@@ -84,8 +84,8 @@ def _merge(instance: Instance, pair: Pair, narrative: str) -> tuple[int, int]:
         school = session.get(School, pair.receiver_id)
         _merge_incident(session, school, follow, incident, entry)
         session.flush()
-        (edit,) = incident.edits
-        assert edit.merged_by_transfer_id == follow.id
+        edit = max(incident.edits, key=lambda e: e.id)
+        assert (edit.new_value, edit.merged_by_transfer_id) == (narrative, follow.id)
         return follow.id, incident.id
 
 
@@ -133,6 +133,27 @@ def test_a_value_changed_here_after_the_merge_is_kept_and_marked_for_review(
         ("narrative", RECALLED_TEXT, "Rewritten here by our DSL."),
         ("narrative", KEPT_NOTE, None),
     ]
+
+
+def test_a_follow_up_recalled_after_a_later_one_leaves_the_later_one_then_the_first_text(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    run_transfer(instance, pair, transport)
+    incident_id, first, _actions = _held(instance, pair)
+    recalled_id, _ = _merge(instance, pair, f"{first} {MARKER}")
+    later_id, _ = _merge(instance, pair, f"{first} A later correction.")
+    with transaction(instance.sessions) as session:
+        undone = undo_merges(session, instance.blobs, session.get(Transfer, recalled_id))
+    assert (undone.restored, undone.superseded, undone.kept) == (0, 1, [])
+    assert _held(instance, pair)[1] == f"{first} A later correction."
+    assert not any(MARKER in (text or "") for text in _texts(instance, incident_id))
+    with instance.sessions() as session:
+        (edit,) = session.get(Incident, incident_id).edits
+        assert edit.previous_value == first  # As if the recalled follow-up had never come.
+    with transaction(instance.sessions) as session:
+        undone = undo_merges(session, instance.blobs, session.get(Transfer, later_id))
+    assert undone.restored == 1
+    assert _held(instance, pair)[1] == first
 
 
 def _follow_up(instance: Instance, pair: Pair, transport: WsgiTransport) -> tuple[int, str]:
