@@ -15,6 +15,7 @@ from exchange.records.models import Pupil
 from exchange.records.sealed_reads import upn_is
 from exchange.transfers import progress
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer
+from exchange.transfers.offered_name import child_name as transfer_child_name
 
 MAX_QUERY = 100
 SORTS = {
@@ -76,7 +77,7 @@ class TransferQuery:
         wanted = self.text.casefold()
         if wanted.replace(" ", "").upper() in (transfer.pupil_upn or "").upper():
             return True
-        return names and wanted in child_name(transfer.pupil).casefold()
+        return names and wanted in transfer_child_name(transfer).casefold()
 
     def _matches_due(self, transfer: Transfer, calendar: SchoolCalendar, today: date) -> bool:
         overdue = progress.is_overdue(transfer, today)
@@ -110,7 +111,7 @@ class TransferQuery:
         keys = {
             "deadline": lambda t: (t.deadline is None, t.deadline or today, t.id),
             "child": lambda t: (
-                (child_name(t.pupil) if names else "").casefold(),
+                (transfer_child_name(t) if names else "").casefold(),
                 t.pupil_upn or "",
                 t.id,
             ),

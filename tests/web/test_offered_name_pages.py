@@ -42,11 +42,15 @@ def test_the_receiving_dsl_sees_the_name_and_confirms_it_and_the_dpo_does_not(
     assert f"{name} (as the offer names them)" in page
     assert f"I confirm {name}, born {born}, UPN {upn}, is or will be on our roll" in page
     assert name in dsl.get("/transfers").get_data(as_text=True)
+    found = dsl.get(f"/transfers?q={name.split()[-1].lower()}").get_data(as_text=True)
+    assert f'href="/transfers/{received}"' in found  # Searched by the name the offer gives.
     batch = dsl.get("/transfers/batches/offers").get_data(as_text=True)
     assert f"{name}, born {born}, UPN {upn}" in batch
     assert f"I confirm {name}, born {born}, UPN {upn}, is or will be on our roll" in batch
 
     surname = name.split()[-1]
+    searched = dpo.get(f"/transfers?q={surname}").get_data(as_text=True)
+    assert f'href="/transfers/{received}"' not in searched  # The DPO cannot search by name.
     for path in (f"/transfers/{received}", "/transfers"):
         shown = dpo.get(path)
         assert shown.status_code == 200, path
