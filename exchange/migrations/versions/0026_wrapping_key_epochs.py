@@ -76,5 +76,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Not reversible: the epoch keys may have been destroyed at a purge since."""
-    raise NotImplementedError("0026 cannot be downgraded")
+    """Refuse: the epoch keys may have been destroyed at a purge since (as 0011 refuses)."""
+    from exchange.errors import ConfigError
+
+    raise ConfigError(
+        "revision 0026 cannot be downgraded: pupil keys are wrapped under wrapping-key epochs "
+        "whose older keys a purge destroys; restore a backup taken before the upgrade instead"
+    )
