@@ -66,13 +66,21 @@ def register(keys: click.Group) -> None:
 
     @keys.command("rewrap-from")
     @click.argument("later_database")
+    @click.option(
+        "--clear-all",
+        is_flag=True,
+        help="Clear every stale key even if the later database re-attaches none of them "
+        "(only when every one of those children was purged since the backup).",
+    )
     @click.pass_obj
-    def rewrap_from_command(obj: dict[str, Any], later_database: str) -> None:
+    def rewrap_from_command(obj: dict[str, Any], later_database: str, clear_all: bool) -> None:
         """After restoring a backup: re-attach survivors' keys from a later database.
 
         LATER_DATABASE is a database URL, or the path of a SQLite file, holding the
         pupil_data_keys table of a database newer than the restored backup (the live one
         before the restore, or a later backup). Pupils purged since the backup stay unreadable.
+        A database of another service, or one that re-attaches none of the stale keys, is
+        refused and nothing changes.
         """
         from exchange.vault.rotation import rewrap_from
 
@@ -80,7 +88,13 @@ def register(keys: click.Group) -> None:
         url = later_database if "://" in later_database else f"sqlite:///{later_database}"
         if "://" not in later_database and not Path(later_database).is_file():
             raise click.BadParameter(f"no file {later_database}", param_hint="LATER_DATABASE")
-        done = rewrap_from(instance.sessions, instance.instance_key, instance.wrapping_key_dir, url)
+        done = rewrap_from(
+            instance.sessions,
+            instance.instance_key,
+            instance.wrapping_key_dir,
+            url,
+            clear_all=clear_all,
+        )
         click.echo(
             f"{done.reattached} pupil keys re-attached, {done.destroyed} cleared (purged "
             f"since the backup, or not in the later database), {done.already} readable already"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (
+    Connection,
     Engine,
     MetaData,
     Table,
@@ -23,12 +24,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DatabaseError, NoSuchTableError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import transaction, utcnow
 from exchange.errors import CryptoError, ExchangeError
 from exchange.logs import get_logger
-from exchange.records.models import PupilDataKey
+from exchange.records.models import PupilDataKey, School
 from exchange.retention import lease
 from exchange.vault.epochs import KEY_DIR_INFO, ROTATION_PENDING, EpochKeys
 from exchange.vault.keyring import key_context_of
@@ -191,7 +193,12 @@ class Reattached:
 
 
 def rewrap_from(
-    factory: sessionmaker[Session], instance_key: bytes, directory: Path, later: Engine | str
+    factory: sessionmaker[Session],
+    instance_key: bytes,
+    directory: Path,
+    later: Engine | str,
+    *,
+    clear_all: bool = False,
 ) -> Reattached:
     """Re-attach survivors' keys from a later database's pupil key table, after a restore.
 
@@ -199,9 +206,20 @@ def rewrap_from(
     the later database's wrapped key when the later one is readable under a current epoch;
     when the later database no longer holds it (purged since), the restored key is cleared,
     so that child stays unreadable. Keys readable as they are stay untouched.
+
+    Clearing a key cannot be undone, so nothing changes when the later database is not this
+    service's (a school's URN differs), or when it would re-attach none of the stale keys
+    (an older backup, or another copy), unless `clear_all` says every one was purged since.
     """
     engine = create_engine(later) if isinstance(later, str) else later
-    source = Table("pupil_data_keys", MetaData(), autoload_with=engine)
+    try:
+        source = Table("pupil_data_keys", MetaData(), autoload_with=engine)
+        schools = Table("schools", MetaData(), autoload_with=engine)
+    except (NoSuchTableError, DatabaseError) as error:
+        raise ExchangeError(
+            "the later database has no pupil key table: give the URL or SQLite file of this "
+            "service's database from after the backup"
+        ) from error
     epochs = EpochKeys(directory, instance_key)
     live = set(epochs.epochs())
     result = Reattached()
@@ -229,6 +247,13 @@ def rewrap_from(
                 ):
                     if wrapped is not None and epoch in live and school_id == stale[pupil_id]:
                         found[pupil_id] = (school_id, bytes(wrapped), epoch)
+            _check_same_service(session, connection, schools, set(stale.values()))
+        if stale and not found and not clear_all:
+            raise ExchangeError(
+                f"the later database re-attaches none of the {len(stale)} stale pupil keys, "
+                "so it is not a later copy of this database (or every one of those children "
+                "was purged since: then run again with --clear-all); nothing was changed"
+            )
         for pupil_id, school_id in stale.items():
             if pupil_id in found:
                 _, wrapped, epoch = found[pupil_id]
@@ -254,3 +279,26 @@ def rewrap_from(
         counts["reattached" if pupil_id in found else "cleared"] += 1
     _audit(factory, "operator", "keys.rewrapped_from_later", "restore", per_school)
     return result
+
+
+def _check_same_service(
+    session: Session, connection: Connection, schools: Table, school_ids: set[int]
+) -> None:
+    """Refuse a later database whose schools differ from ours (another service's copy)."""
+    if not school_ids:
+        return
+    ours = dict(
+        session.execute(select(School.id, School.urn).where(School.id.in_(school_ids))).all()
+    )
+    theirs = dict(
+        connection.execute(
+            select(schools.c.id, schools.c.urn).where(schools.c.id.in_(school_ids))
+        ).all()
+    )
+    for school_id in sorted(school_ids):
+        if theirs.get(school_id) != ours.get(school_id):
+            raise ExchangeError(
+                f"the later database is not this service's: school {school_id} is "
+                f"{theirs.get(school_id) or 'missing'} there and {ours.get(school_id)} here; "
+                "nothing was changed"
+            )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from exchange.audit.models import AuditEntry
 from exchange.db import make_engine, make_session_factory
-from exchange.errors import CryptoError
+from exchange.errors import CryptoError, ExchangeError
 from exchange.instance import Instance, open_instance
 from exchange.migrate import upgrade
 from exchange.packaging.cli_keys import keys
@@ -23,6 +23,7 @@ from exchange.retention.purge import purge_school, rotate_wrapping_key
 from exchange.vault.crypto import new_key, wrap_key
 from exchange.vault.epochs import EpochKeys
 from exchange.vault.keyring import key_context_of
+from exchange.vault.rotation import rewrap_from
 from exchange.vault.sealing import open_value
 from tests.retention.support import World, add_incident, add_pupil, date_all
 
@@ -227,3 +228,45 @@ def test_migration_0026_moves_keys_from_the_instance_key_to_epoch_1(tmp_path: Pa
     epochs = EpochKeys(directory, instance_key)
     assert epochs.unwrap(row.wrapped_key, key_context_of(1, 1), 1) == data_key
     engine.dispose()
+
+
+def test_rewrap_from_refuses_a_database_that_is_not_a_later_copy(
+    rinstance: Instance, world: World, purged_and_kept: tuple[int, int, int, int], tmp_path: Path
+) -> None:
+    purged_id, _gone_id, kept_id, _stays_id = purged_and_kept
+    live_path = Path(rinstance.engine.url.database or "")
+    backup = _copy_database(live_path, tmp_path / "backup")
+    _purge_and_rotate(rinstance, world)
+    restored_path = _copy_database(backup, tmp_path / "restored")
+    restored = open_instance({**rinstance.config, "DATABASE_URL": f"sqlite:///{restored_path}"})
+    other = tmp_path / "other.sqlite3"
+    other_engine = make_engine(f"sqlite:///{other}")
+    upgrade(other_engine)  # Another service's database: migrated, with none of our schools.
+    other_engine.dispose()
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("not a database\n" * 100)
+    before = {pupil: _key_row(restored_path, pupil) for pupil in (purged_id, kept_id)}
+    try:
+        refusals = {
+            str(backup): "re-attaches none of the 2 stale pupil keys",
+            str(other): "is not this service's: school",
+            str(not_a_database): "has no pupil key table",
+        }
+        for later, reason in refusals.items():
+            with pytest.raises(ExchangeError, match=reason):
+                rewrap_from(
+                    restored.sessions,
+                    restored.instance_key,
+                    restored.wrapping_key_dir,
+                    f"sqlite:///{later}",
+                )
+            assert {p: _key_row(restored_path, p) for p in before} == before  # Nothing changed.
+        # When every stale child really was purged since, the operator says so and all clear.
+        result = CliRunner().invoke(
+            keys, ["rewrap-from", "--clear-all", str(backup)], obj={"instance": restored}
+        )
+        assert result.exit_code == 0, result.output
+        assert "0 pupil keys re-attached, 2 cleared" in result.output
+        assert all(_key_row(restored_path, p)[1] is None for p in before)
+    finally:
+        restored.close()
