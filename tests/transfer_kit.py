@@ -207,6 +207,23 @@ def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
         return transfer.id, transfer.transfer_uid, token
 
 
+def send_queued_offer(instance: Instance, transport: WsgiTransport, transfer_id: int) -> None:
+    """Run the signed offer's outbox row as a worker would, so the receiving school holds it."""
+    from sqlalchemy import select
+
+    from exchange.outbox.models import OutboxMessage
+    from exchange.transfers.effects import inline_sender
+
+    with instance.sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.args).where(
+                OutboxMessage.transfer_id == transfer_id
+            )
+        ).all()
+    offer_rows = [row_id for row_id, args in rows if list(args) == [transfer_id, "offer"]]
+    assert dispatch(instance.sessions, inline_sender(instance, transport), offer_rows) == 1
+
+
 def accept_offer(instance: Instance, pair: Pair, transfer_uid: str) -> str:
     """Accept the offer as the receiving DSL; return the signed response."""
     with transaction(instance.sessions) as session:

@@ -85,7 +85,8 @@ def send_message_task(
     with outbox_work(self, outbox_id) as (instance, session):
         if session is None:
             return DUPLICATE
-        transfer = session.get(Transfer, transfer_id)
+        # Locked, so a withdrawal waits for an offer in flight (and its notice then follows it).
+        transfer = session.get(Transfer, transfer_id, with_for_update=True)
         try:
             send_message(session, transfer, which, transport_for(instance, transfer))
         except DeliveryError as exc:

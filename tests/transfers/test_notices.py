@@ -12,18 +12,21 @@ from transfer_kit import (
     actor,
     offer_transfer,
     run_transfer,
+    send_queued_offer,
     start_review,
 )
 
+from exchange.audit.models import AuditEntry
 from exchange.db import transaction, utcnow
 from exchange.instance import Instance
 from exchange.outbox.models import OutboxMessage
+from exchange.outbox.service import dispatch
 from exchange.packaging.keys import load_signing_key
 from exchange.records.models import Incident, Pupil, School, VaultDocument
 from exchange.transfers import incoming, states, workflow
 from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import partner_url
-from exchange.transfers.effects import send_message
+from exchange.transfers.effects import inline_sender, send_message
 from exchange.transfers.messages import NOTICE, sign_message
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.partner_messages import expire_offers
@@ -46,10 +49,9 @@ def _send(instance: Instance, transfer_id: int, which: str, transport: WsgiTrans
 
 
 def _deliver_offer(instance: Instance, pair: Pair, transport: WsgiTransport) -> tuple[int, str]:
-    transfer_id, uid, offer = offer_transfer(instance, pair)
-    with instance.sessions() as session:
-        url = partner_url(session.get(Transfer, transfer_id), "offers")
-    assert transport.post(url, offer).status == 202
+    transfer_id, uid, _offer = offer_transfer(instance, pair)
+    send_queued_offer(instance, transport, transfer_id)
+    assert _received(instance, pair, uid).state == states.OFFERED
     return transfer_id, uid
 
 
@@ -232,3 +234,71 @@ def test_an_expired_offer_alerts_the_departing_dsl(
             select(OutboxMessage.args).where(OutboxMessage.school_id == pair.sender_id)
         ).all()
     assert [transfer_id, "offer_expired"] in [list(args) for args in queued]
+
+
+def _rows(instance: Instance, transfer_id: int, which: str) -> list[int]:
+    with instance.sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.args).where(
+                OutboxMessage.transfer_id == transfer_id
+            )
+        ).all()
+    return [row_id for row_id, args in rows if list(args) == [transfer_id, which]]
+
+
+def _events(instance: Instance, school_id: int, uid: str) -> list[str]:
+    with instance.sessions() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.event)
+                .where(AuditEntry.school_id == school_id, AuditEntry.object_id == uid)
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_a_withdrawal_that_overtakes_its_offer_in_the_outbox_sends_neither(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    # Found by the workflow machine: the offer's row had not run when the DSL withdrew; the
+    # notice went first and was refused, then the offer went and the receiver held an offer
+    # the sender had withdrawn.
+    transfer_id, uid, _offer = offer_transfer(instance, pair)
+    _act(instance, pair.sender_dsl_id, transfer_id, "withdraw", reason="Wrong school chosen")
+    runner = inline_sender(instance, transport)
+    notice, offer = (
+        _rows(instance, transfer_id, "notice"),
+        _rows(instance, transfer_id, "offer"),
+    )
+    assert dispatch(instance.sessions, runner, notice) == 1
+    assert dispatch(instance.sessions, runner, offer) == 1
+    with instance.sessions() as session:
+        assert incoming.find_transfer(session, pair.receiver_id, uid, INCOMING) is None
+        sent = session.get(Transfer, transfer_id)
+        assert sent.state == states.WITHDRAWN
+        assert sent.last_delivery_error is None  # Nothing was refused: nothing went.
+        left = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.transfer_id == transfer_id, OutboxMessage.ran_at.is_(None))
+        )
+    assert left == 0
+    events = _events(instance, pair.sender_id, uid)
+    assert {"transfer.notice_withheld", "transfer.offer_withheld"} <= set(events)
+    assert not {"transfer.offer_sent", "transfer.notice_sent"} & set(events)
+
+
+def test_a_withdrawal_after_the_offer_was_handed_to_a_worker_is_sent(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    # The worker may have posted the offer and died before marking its row: the notice goes.
+    transfer_id, uid, offer = offer_transfer(instance, pair)
+    with instance.sessions() as session:
+        url = partner_url(session.get(Transfer, transfer_id), "offers")
+    assert transport.post(url, offer).status == 202  # Posted; the row is left unmarked.
+    with transaction(instance.sessions) as session:
+        for row_id in _rows(instance, transfer_id, "offer"):
+            session.get(OutboxMessage, row_id).dispatched_at = utcnow()
+    _act(instance, pair.sender_dsl_id, transfer_id, "withdraw", reason="Family moved again")
+    _send(instance, transfer_id, "notice", transport)
+    assert _received(instance, pair, uid).state == states.WITHDRAWN

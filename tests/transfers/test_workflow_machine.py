@@ -368,7 +368,13 @@ class TransferMachine(RuleBasedStateMachine):
                 .where(
                     AuditEntry.object_id == self.uid,
                     AuditEntry.event.in_(
-                        ("transfer.offer_sent", "transfer.response_sent", "transfer.notice_sent")
+                        (
+                            "transfer.offer_sent",
+                            "transfer.response_sent",
+                            "transfer.notice_sent",
+                            "transfer.offer_withheld",
+                            "transfer.notice_withheld",
+                        )
                     ),
                 )
             )
