@@ -26,8 +26,23 @@ from targets import TARGETS  # noqa: E402 (after the path it is found on)
 INSTRUMENTED = ["exchange", "tests", "bundle_kit", "tarfile", "zipfile"]
 
 
-def atheris_target(name: str, runs: int, max_seconds: int) -> int:
-    """Fuzz one parser with atheris (coverage-guided) in this process; return 0 if no crash."""
+def _where(error: BaseException) -> str:
+    """Return the innermost frame of our code that the error passed through, as file:line."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/exchange/" in f.filename]
+    last = frames[-1] if frames else traceback.extract_tb(error.__traceback__)[-1]
+    return f"{Path(last.filename).name}:{last.lineno}"
+
+
+def atheris_target(name: str, runs: int, max_seconds: int, keep_going: bool = False) -> int:
+    """Fuzz one parser with atheris (coverage-guided) in this process; return 0 if no crash.
+
+    With keep_going, an exception that is not ExchangeError is recorded (its first input per
+    type and place saved as crashers/<target>/keep-*) and the run goes on; a summary is printed
+    at the end. Use it for a target whose callers already turn any exception into a refusal
+    (process_pdf does), to list every place that refuses instead of stopping at the first.
+    """
     import atheris  # Not a dependency of the tests; install it to use this.
 
     # The parsers are imported inside make_targets, so it runs under the instrumentation:
@@ -39,19 +54,44 @@ def atheris_target(name: str, runs: int, max_seconds: int) -> int:
 
         target = make_targets()[name]
 
+    found: dict[str, int] = {}
+    crashers = ROOT / "tests" / "fuzz" / "crashers" / name
+
     def one(data: bytes) -> None:
         try:
             target.run(data)
         except ExchangeError as error:
             if not str(error):
                 raise AssertionError("an error must say what is wrong") from error
+        except Exception as error:
+            if not keep_going:
+                raise
+            signature = f"{type(error).__name__} at {_where(error)}"
+            found[signature] = found.get(signature, 0) + 1
+            if found[signature] == 1:
+                import hashlib
+
+                digest = hashlib.sha256(data).hexdigest()[:12]
+                (crashers / f"keep-{type(error).__name__}-{digest}").write_bytes(data)
+                print(f"== {name}: new exception {signature}", flush=True)
+
+    if keep_going:
+        import atexit
+
+        def summary() -> None:
+            print(f"== {name}: exceptions other than ExchangeError, by type and place:")
+            for signature, count in sorted(found.items(), key=lambda item: -item[1]):
+                print(f"   {count:>8}  {signature}")
+            if not found:
+                print("   none")
+
+        atexit.register(summary)
 
     scratch = Path(tempfile.mkdtemp(prefix=f"sgx-fuzz-{name}-"))
     for index, seed in enumerate(target.seeds()):
         (scratch / f"seed-{index}").write_bytes(seed)
     corpus = ROOT / "tests" / "fuzz" / "corpus" / name
     seeds = [str(corpus)] if corpus.is_dir() else []
-    crashers = ROOT / "tests" / "fuzz" / "crashers" / name
     prefix = f"-artifact_prefix={crashers}/"
     crashers.mkdir(parents=True, exist_ok=True)
     print(f"== {name}: new inputs go to {scratch}", flush=True)
@@ -72,10 +112,17 @@ def main() -> int:
     parser.add_argument("--target", choices=TARGETS, action="append", help="only these")
     parser.add_argument("--max-seconds", type=int, default=0, help="per atheris target")
     parser.add_argument("--atheris-only", action="store_true", help="skip the hypothesis run")
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="record exceptions other than ExchangeError and go on (see atheris_target)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return atheris_target(args.target[0], args.atheris_runs, args.max_seconds)
+        return atheris_target(
+            args.target[0], args.atheris_runs, args.max_seconds, keep_going=args.keep_going
+        )
     status = 0
     if not args.atheris_only:
         env = {**os.environ, "SGX_FUZZ_SCALE": str(args.scale)}
@@ -91,6 +138,7 @@ def main() -> int:
         command = [sys.executable, __file__, "--child", "--target", target]
         command += ["--atheris-runs", str(args.atheris_runs)]
         command += ["--max-seconds", str(args.max_seconds)]
+        command += ["--keep-going"] if args.keep_going else []
         done = subprocess.run(command, cwd=Path(__file__).parent, check=False)
         status = status or done.returncode
         crashers = ROOT / "tests" / "fuzz" / "crashers" / target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,9 +165,9 @@ class ContentReader:
             operands = instruction.operands
             if op in _SHOW:
                 if op in ("'", '"'):
-                    if op == '"':
-                        state.word_space = float(operands[0])
-                        state.char_space = float(operands[1])
+                    spacing = _numbers(operands[-3:-1], 2) if op == '"' else None
+                    if spacing is not None:
+                        state.word_space, state.char_space = spacing
                     tlm = (
                         *tlm[:4],
                         tlm[4] - state.leading * tlm[2],
@@ -174,12 +175,12 @@ class ContentReader:
                     )
                     tm = tlm
                 tm, previous_end = self._show(index, op, operands, state, tm, previous_end)
-            elif op == "Tf" and len(operands) == 2:
-                state.font_name = str(operands[0])
-                state.font = self._font(operands[0])
-                state.size = float(operands[1])
-            elif op in ("Td", "TD") and len(operands) == 2:
-                tx, ty = float(operands[0]), float(operands[1])
+            elif op == "Tf" and len(operands) >= 2 and (size := _numbers(operands, 1)):
+                state.font_name = str(operands[-2])
+                state.font = self._font(operands[-2])
+                state.size = size[0]
+            elif op in ("Td", "TD") and (move := _numbers(operands, 2)):
+                tx, ty = move
                 if op == "TD":
                     state.leading = -ty
                 tlm = multiply((1, 0, 0, 1, tx, ty), tlm)
@@ -191,14 +192,14 @@ class ContentReader:
                 tm = tlm
             elif op == "BT":
                 tlm = tm = IDENTITY
-            elif op == "Tc" and operands:
-                state.char_space = float(operands[0])
-            elif op == "Tw" and operands:
-                state.word_space = float(operands[0])
-            elif op == "Tz" and operands:
-                state.scale = float(operands[0]) / 100
-            elif op == "TL" and operands:
-                state.leading = float(operands[0])
+            elif op == "Tc" and (value := _numbers(operands, 1)):
+                state.char_space = value[0]
+            elif op == "Tw" and (value := _numbers(operands, 1)):
+                state.word_space = value[0]
+            elif op == "Tz" and (value := _numbers(operands, 1)):
+                state.scale = value[0] / 100
+            elif op == "TL" and (value := _numbers(operands, 1)):
+                state.leading = value[0]
             elif op == "cm":
                 state.ctm = multiply(to_matrix(list(operands)), state.ctm)
             elif op == "q":
@@ -455,3 +456,18 @@ def _keep(out: list, data: bytes) -> None:
         out[-1] += data
     else:
         out.append(data)
+
+
+def _numbers(operands: list, count: int) -> list[float] | None:
+    """Return an operator's last `count` operands as numbers, or None to ignore the operator.
+
+    As poppler reads them: extra operands before the last `count` are dropped, and an
+    operator with too few operands, or one of the wrong type, is ignored.
+    """
+    if len(operands) < count:
+        return None
+    try:
+        values = [float(value) for value in operands[len(operands) - count :]]
+    except (TypeError, ValueError):
+        return None
+    return values if all(math.isfinite(value) for value in values) else None

@@ -132,3 +132,52 @@ def test_a_card_nested_deep_is_refused_not_a_recursion_error() -> None:
         SchoolCard.from_bytes(b"[" * 30_000 + b"]" * 30_000)
     with pytest.raises(ValidationError, match="not JSON"):
         SchoolCard.from_bytes(b"\xff{}")
+
+
+def test_pdf_text_operators_with_operands_of_the_wrong_type_are_read_as_poppler_reads_them(
+    tmp_path: Path,
+) -> None:
+    # Found by the pdf-redact target (7 December): `null 14 TL` raised TypeError in our
+    # content reader, so the PDF was refused as damaged though viewers show it. Poppler drops
+    # extra operands before the last ones and ignores an operator of the wrong type; so do we,
+    # and the names after such operators are still found and removed.
+    import subprocess
+
+    from exchange.redaction.pipeline import process_pdf
+    from tests.redaction import corpus
+
+    content = b"\n".join(
+        [
+            b"BT /F1 12 Tf null 14 TL 72 720 Td (Ellery) Tj T* (Quorn went home) Tj ET",
+            b"BT /F1 12 Tf /X 14 TL 72 680 Td (First line) Tj (Ward-Thomas said hello) ' ET",
+            b'BT /F1 null Tf 72 640 Td (Zo\\353 left) Tj null 2 1 (Ellery Quorn arrived) " ET',
+            b"BT 9 /F1 12 Tf (x) Tz 72 600 Td 1 (Rowan Pike stayed) Tj null 0 Td ET",
+        ]
+    )
+    source, output = tmp_path / "wrong-types.pdf", tmp_path / "out" / "r.pdf"
+    output.parent.mkdir()
+    corpus.content_pdf(source, content, {"F1": corpus.helvetica()})
+    report = process_pdf(source, output, corpus.PEOPLE, subject_id=corpus.SUBJECT.person_id)
+    assert report.removed
+    text = subprocess.run(
+        ["pdftotext", str(output), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for word in corpus.TARGET_WORDS:
+        assert word not in text
+    assert "went home" in text
+
+
+def test_the_pdf_redact_finding_is_refused_cleanly(tmp_path: Path) -> None:
+    # The fuzzer's input itself also holds a name in mangled operators that only the
+    # independent check sees: refused (RedactionBlocked), nothing written.
+    from exchange.errors import ExchangeError
+    from exchange.redaction.pipeline import process_pdf
+    from tests.redaction import corpus
+
+    source = Path(__file__).parent / "crashers" / "pdf-redact" / "text-leading-null-TypeError.pdf"
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ExchangeError, match="still finds a name"):
+        process_pdf(
+            source, tmp_path / "out" / "r.pdf", corpus.PEOPLE, subject_id=corpus.SUBJECT.person_id
+        )
+    assert list((tmp_path / "out").iterdir()) == []
