@@ -159,7 +159,7 @@ class ContentReader:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self.images += 1
                 continue
-            op = str(instruction.operator)
+            op = operator_of(instruction)
             if op not in _READ:
                 continue  # Paths, colours, ET...: nothing that places or shows text.
             operands = instruction.operands
@@ -235,11 +235,13 @@ class ContentReader:
         font = state.font
         if font is None or not operands:
             return tm, previous_end
+        if op == "TJ" and not isinstance(operands[-1], pikepdf.Array):
+            return tm, previous_end  # Not an array: poppler ignores the operator.
         trm = multiply(tm, state.ctm)
         self.out.add_separator(separator(previous_end, (trm[4], trm[5]), trm, state.size))
         for problem in font.problems:
             self.out.used_problems.add((problem, font.base_font or state.font_name[1:]))
-        elements = operands[0] if op == "TJ" else [operands[-1]]
+        elements = operands[-1] if op == "TJ" else [operands[-1]]
         size, scale = state.size, state.scale
         for element_index, element in enumerate(elements):
             if isinstance(element, pikepdf.String):
@@ -333,7 +335,7 @@ def _strings_in_span(instructions: list, start: int) -> int:
     for instruction in instructions[start + 1 :]:
         if isinstance(instruction, pikepdf.ContentStreamInlineImage):
             continue
-        op = str(instruction.operator)
+        op = operator_of(instruction)
         if op in ("BMC", "BDC"):
             depth += 1
         elif op == "EMC":
@@ -341,7 +343,9 @@ def _strings_in_span(instructions: list, start: int) -> int:
                 break
             depth -= 1
         elif op == "TJ" and instruction.operands:
-            count += sum(isinstance(e, pikepdf.String) for e in instruction.operands[0])
+            shown = instruction.operands[-1]
+            if isinstance(shown, pikepdf.Array):
+                count += sum(isinstance(e, pikepdf.String) for e in shown)
         elif op in _SHOW:
             count += 1
         if count > 1:
@@ -390,15 +394,18 @@ def rewrite(instructions: list, removals: list[list[GlyphRef]]) -> list:
         result.extend(instructions[previous:index])  # Unchanged instructions, kept as they are.
         previous = index + 1
         instruction = instructions[index]
-        op = str(instruction.operator)
+        op = operator_of(instruction)
         operands = list(instruction.operands)
-        elements = list(operands[0]) if op == "TJ" else [operands[-1]]
+        # The same operands the reader read: the last ones, as poppler reads them.
+        elements = list(operands[-1]) if op == "TJ" else [operands[-1]]
         array = pikepdf.Array(_cut_elements(elements, cuts[index]))
         if op == "'":
             result.append(pikepdf.ContentStreamInstruction([], pikepdf.Operator("T*")))
         elif op == '"':
-            result.append(pikepdf.ContentStreamInstruction([operands[0]], pikepdf.Operator("Tw")))
-            result.append(pikepdf.ContentStreamInstruction([operands[1]], pikepdf.Operator("Tc")))
+            if _numbers(operands[-3:-1], 2) is not None:
+                word_space, char_space = operands[-3], operands[-2]
+                for value, name in ((word_space, "Tw"), (char_space, "Tc")):
+                    result.append(pikepdf.ContentStreamInstruction([value], pikepdf.Operator(name)))
             result.append(pikepdf.ContentStreamInstruction([], pikepdf.Operator("T*")))
         result.append(pikepdf.ContentStreamInstruction([array], pikepdf.Operator("TJ")))
     result.extend(instructions[previous:])
@@ -471,3 +478,12 @@ def _numbers(operands: list, count: int) -> list[float] | None:
     except (TypeError, ValueError):
         return None
     return values if all(math.isfinite(value) for value in values) else None
+
+
+def operator_of(instruction: pikepdf.ContentStreamInstruction) -> str:
+    """Return the instruction's operator, or "" for bytes that are no operator (skipped, as
+    viewers skip an unknown operator)."""
+    try:
+        return str(instruction.operator)
+    except UnicodeDecodeError:
+        return ""

@@ -56,7 +56,7 @@ def remove_embedded_files(pdf: pikepdf.Pdf, report: Report, pages: dict) -> None
         annots = page.obj.get("/Annots")
         if not isinstance(annots, pikepdf.Array):
             continue
-        kept = [a for a in annots if a.get("/Subtype") != pikepdf.Name.FileAttachment]
+        kept = [a for a in annots if not _is_file_attachment(a)]
         if len(kept) != len(annots):
             page.obj.Annots = pdf.make_indirect(pikepdf.Array(kept))
             report.removed.append(Removal(number, "embedded_file", (), None, "annotation"))
@@ -223,3 +223,12 @@ def _split_camel(name: str) -> str:
             out.append(" ")
         out.append(" " if char in "#_-." else char)
     return "".join(out)
+
+
+def _is_file_attachment(annotation: object) -> bool:
+    """Return whether an /Annots entry is a file attachment (entries that are not
+    dictionaries are damage that viewers skip, and are left as they are)."""
+    return (
+        isinstance(annotation, pikepdf.Dictionary)
+        and annotation.get("/Subtype") == pikepdf.Name.FileAttachment
+    )

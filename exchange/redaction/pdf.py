@@ -116,14 +116,20 @@ class PdfRedactor:
         """Return rewritten instructions for one content stream, or None if unchanged."""
         try:
             instructions = pikepdf.parse_content_stream(owner)
-        except pikepdf.PdfError:
+        except (pikepdf.PikepdfError, TypeError):  # Damaged, or not a stream at all.
             self.report.flag(number, "content_unreadable", location)
             return None
         renames = self._rename_resources(resources, number)
         if renames:
             instructions = [_renamed(i, renames) for i in instructions]
         reader = ContentReader(self._font, resources)
-        text = reader.read(instructions)
+        try:
+            text = reader.read(instructions)
+        except UnicodeDecodeError as error:  # A font's name in bytes that are not text.
+            raise ValidationError(
+                "the PDF names a font in bytes that are not text: it cannot be redacted "
+                "safely; print it to a new PDF and try again"
+            ) from error
         tally.glyphs += text.glyph_count
         if reader.images:
             tally.images += reader.images
@@ -251,7 +257,13 @@ class PdfRedactor:
         key = font.objgen if font.is_indirect else (id(font), -1)
         cached = self._fonts.get(key)
         if cached is None:
-            cached = self._fonts[key] = Font(font)
+            try:
+                cached = self._fonts[key] = Font(font)
+            except (TypeError, ValueError, AttributeError, LookupError) as error:
+                raise ValidationError(
+                    f"the PDF has a damaged font dictionary ({type(error).__name__}): "
+                    "it cannot be redacted safely; print it to a new PDF and try again"
+                ) from error
         return cached
 
     def _clean_objects(self) -> None:
@@ -325,7 +337,7 @@ def open_pdf(source: str | os.PathLike[str]) -> pikepdf.Pdf:
         pdf = pikepdf.open(source)
     except pikepdf.PasswordError as error:
         raise ValidationError("the PDF is encrypted: remove the password first") from error
-    except (pikepdf.PdfError, OSError, ValueError) as error:
+    except (pikepdf.PikepdfError, OSError, ValueError) as error:
         raise ValidationError(f"the PDF cannot be read: {error}") from error
     if pdf.is_encrypted:
         pdf.close()
@@ -354,7 +366,7 @@ def redact_pdf(
     with open_pdf(source) as pdf:
         try:
             PdfRedactor(pdf, matcher, book, report, redact_review=redact_review).run()
-        except pikepdf.PdfError as error:
+        except pikepdf.PikepdfError as error:
             raise ValidationError(f"the PDF is malformed: {error}") from error
         handle, temporary = tempfile.mkstemp(
             prefix=".redacting-", suffix=".pdf", dir=destination.parent

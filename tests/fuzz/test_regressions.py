@@ -181,3 +181,53 @@ def test_the_pdf_redact_finding_is_refused_cleanly(tmp_path: Path) -> None:
             source, tmp_path / "out" / "r.pdf", corpus.PEOPLE, subject_id=corpus.SUBJECT.person_id
         )
     assert list((tmp_path / "out").iterdir()) == []
+
+
+PDF_REDACT_FINDINGS = Path(__file__).parent / "crashers" / "pdf-redact"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PDF_REDACT_FINDINGS.glob("*.pdf")))
+def test_the_redactor_reads_or_refuses_each_pdf_redact_finding_cleanly(
+    tmp_path: Path, name: str
+) -> None:
+    # Each raised something other than ExchangeError inside redact_pdf (process_pdf turned it
+    # into "damaged" then): a text operator with a wrong-type operand, contents that are not a
+    # stream, an /Annots entry that is no dictionary, a broken page count, an operator or a
+    # font's encoding name in bytes that are not UTF-8. Now each is read or refused, typed;
+    # what is read has no other child's name left in it.
+    import subprocess
+
+    from exchange.errors import ExchangeError
+    from exchange.redaction.matcher import Matcher
+    from exchange.redaction.pdf import redact_pdf
+    from exchange.redaction.pipeline import build_match_set, process_pdf
+    from exchange.redaction.pseudonyms import PseudonymBook
+    from tests.redaction import corpus
+
+    matcher = Matcher(build_match_set(corpus.PEOPLE, corpus.SUBJECT.person_id, []))
+    output = tmp_path / "out" / "r.pdf"
+    output.parent.mkdir()
+    refused = None
+    try:
+        redact_pdf(PDF_REDACT_FINDINGS / name, output, matcher, PseudonymBook())
+    except ExchangeError as error:
+        refused = error
+    if refused is not None:
+        assert str(refused)
+        assert list(output.parent.iterdir()) == []
+        return
+    # Read: the whole pipeline (with its flags and the independent check) either refuses it
+    # or publishes a copy with no other child's name as poppler reads it.
+    published = tmp_path / "published" / "r.pdf"
+    published.parent.mkdir()
+    try:
+        subject = corpus.SUBJECT.person_id
+        process_pdf(PDF_REDACT_FINDINGS / name, published, corpus.PEOPLE, subject_id=subject)
+    except ExchangeError:
+        assert list(published.parent.iterdir()) == []
+        return
+    shown = subprocess.run(
+        ["pdftotext", str(published), "-"], capture_output=True, text=True, check=False
+    ).stdout
+    for word in corpus.TARGET_WORDS:
+        assert word not in shown
