@@ -218,9 +218,11 @@ class ContentReader:
         return self.out
 
     def _font(self, name: object) -> Font | None:
-        fonts = self.resources.get("/Font") if self.resources is not None else None
-        if fonts is None:
-            return None
+        fonts = (
+            self.resources.get("/Font") if isinstance(self.resources, pikepdf.Dictionary) else None
+        )
+        if not isinstance(fonts, pikepdf.Dictionary):
+            return None  # No font resources: poppler shows no text for it either.
         return self.fonts(fonts.get(str(name)))
 
     def _show(
