@@ -96,7 +96,9 @@ def inline_sender(instance: Instance, transport: Transport) -> Sender:
         with transaction(instance.sessions) as session:
             if already_ran(session, outbox_id):
                 return
-            transfer = session.get(Transfer, args[0], with_for_update=True)
+            # A message's send locks its transfer, as the worker's does (see send_message).
+            locked = task == names.SEND_MESSAGE
+            transfer = session.get(Transfer, args[0], with_for_update=locked)
             assert transfer is not None
             if task == names.SEND_MESSAGE:
                 send_message(session, transfer, args[1], transport)
