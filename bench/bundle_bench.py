@@ -83,7 +83,7 @@ def stage_run(work: Path, incidents: int, pdfs: int, vault_mb: int, repeats: int
         signing_key=signer,
         recipient_urn="900002",
         recipient_key=recipient.public,
-        pupil_ref="bench",
+        pupil_ref="0123456789abcdef0123456789abcdef",
         files=[FileEntry(m.name, m.size, m.sha256) for m in members],
         redaction={},
     )
@@ -220,7 +220,7 @@ def memory_child(folder: Path, size_mb: int) -> None:
             vault_files=vault,
             signing_key=signer,
             recipient_key=recipient.public,
-            pupil_ref="bench",
+            pupil_ref="0123456789abcdef0123456789abcdef",
         )
     after_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     verify_bundle(folder / "bundle.age", Expectations((recipient,), (signer.public,)))
