@@ -159,7 +159,10 @@ class ContentReader:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self.images += 1
                 continue
-            op = operator_of(instruction)
+            try:  # Inline, not operator_of(): this loop runs for every operator of every page.
+                op = str(instruction.operator)
+            except UnicodeDecodeError:
+                continue  # Bytes that are no operator: skipped, as viewers skip them.
             if op not in _READ:
                 continue  # Paths, colours, ET...: nothing that places or shows text.
             operands = instruction.operands
