@@ -49,6 +49,7 @@ class Service:
     config: dict[str, Any]
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    stopping: bool = False
     school_id: int = 0
     dsl_id: int = 0
     instance: Instance = field(init=False)
@@ -76,16 +77,22 @@ class Service:
             )
         _wait(lambda: _listening(self.port), 90, f"{self.name} did not start: {self.tail()}")
 
+    def signal_stop(self) -> None:
+        """Ask the service (web, worker and beat) to stop, without waiting for it."""
+        if self.process is not None and not self.stopping:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.stopping = True
+
     def stop(self) -> None:
         if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self.signal_stop()
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        self.process = None
+        self.process, self.stopping = None, False
 
     def send(self, ids: list[int]) -> None:
         """Queue committed outbox rows on this service's broker, as the CLI and web do."""
@@ -163,6 +170,8 @@ def services(new_database: Callable[[], str], tmp_path: Path) -> Iterator[tuple[
     for service in made:
         service.start()
     yield a, b
+    for service in made:  # Both stop at once: each worker's warm shutdown takes seconds.
+        service.signal_stop()
     for service in made:
         service.stop()
         service.instance.close()
