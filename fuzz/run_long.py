@@ -35,7 +35,9 @@ def _where(error: BaseException) -> str:
     return f"{Path(last.filename).name}:{last.lineno}"
 
 
-def atheris_target(name: str, runs: int, max_seconds: int, keep_going: bool = False) -> int:
+def atheris_target(
+    name: str, runs: int, max_seconds: int, keep_going: bool = False, shared: str = ""
+) -> int:
     """Fuzz one parser with atheris (coverage-guided) in this process; return 0 if no crash.
 
     With keep_going, an exception that is not ExchangeError is recorded (its first input per
@@ -87,7 +89,10 @@ def atheris_target(name: str, runs: int, max_seconds: int, keep_going: bool = Fa
 
         atexit.register(summary)
 
-    scratch = Path(tempfile.mkdtemp(prefix=f"sgx-fuzz-{name}-"))
+    # A shared folder lets a second process fuzz the same target from the same corpus, as
+    # libFuzzer's own -jobs does: each adds what it finds and reads what the other found.
+    scratch = Path(shared) if shared else Path(tempfile.mkdtemp(prefix=f"sgx-fuzz-{name}-"))
+    scratch.mkdir(parents=True, exist_ok=True)
     for index, seed in enumerate(target.seeds()):
         (scratch / f"seed-{index}").write_bytes(seed)
     corpus = ROOT / "tests" / "fuzz" / "corpus" / name
@@ -117,11 +122,20 @@ def main() -> int:
         action="store_true",
         help="record exceptions other than ExchangeError and go on (see atheris_target)",
     )
+    parser.add_argument(
+        "--shared-corpus",
+        default="",
+        help="the folder of a run of the same target to share (a second process on it)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return atheris_target(
-            args.target[0], args.atheris_runs, args.max_seconds, keep_going=args.keep_going
+            args.target[0],
+            args.atheris_runs,
+            args.max_seconds,
+            keep_going=args.keep_going,
+            shared=args.shared_corpus,
         )
     status = 0
     if not args.atheris_only:
@@ -139,6 +153,7 @@ def main() -> int:
         command += ["--atheris-runs", str(args.atheris_runs)]
         command += ["--max-seconds", str(args.max_seconds)]
         command += ["--keep-going"] if args.keep_going else []
+        command += ["--shared-corpus", args.shared_corpus] if args.shared_corpus else []
         done = subprocess.run(command, cwd=Path(__file__).parent, check=False)
         status = status or done.returncode
         crashers = ROOT / "tests" / "fuzz" / "crashers" / target
