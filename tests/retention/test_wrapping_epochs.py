@@ -141,17 +141,25 @@ def test_a_backup_from_before_the_purge_cannot_open_the_purged_child(
     assert _narrative(rinstance, world, kept_id, stays_id, kept_raw).startswith(KEPT_MARKER)
 
 
+def _purge_then_restore(
+    rinstance: Instance, world: World, tmp_path: Path
+) -> tuple[Path, Path, Path, Instance]:
+    """Back up, purge and rotate, then restore the backup; return backup, live, restored paths
+    and the restored instance (the caller closes it)."""
+    live_path = Path(rinstance.engine.url.database or "")
+    backup = _copy_database(live_path, tmp_path / "backup")
+    _purge_and_rotate(rinstance, world)
+    restored_path = _copy_database(backup, tmp_path / "restored")
+    restored = open_instance({**rinstance.config, "DATABASE_URL": f"sqlite:///{restored_path}"})
+    return backup, live_path, restored_path, restored
+
+
 def test_restoring_the_backup_re_attaches_the_survivors_only(
     rinstance: Instance, world: World, purged_and_kept: tuple[int, int, int, int], tmp_path: Path
 ) -> None:
     purged_id, gone_id, kept_id, stays_id = purged_and_kept
-    live_path = Path(rinstance.engine.url.database or "")
-    backup = _copy_database(live_path, tmp_path / "backup")
-    _purge_and_rotate(rinstance, world)
+    _backup, live_path, restored_path, restored = _purge_then_restore(rinstance, world, tmp_path)
     later = _copy_database(live_path, tmp_path / "later")  # The live database's key table.
-
-    restored_path = _copy_database(backup, tmp_path / "restored")
-    restored = open_instance({**rinstance.config, "DATABASE_URL": f"sqlite:///{restored_path}"})
     try:
         assert restored.wrapping_key_dir == rinstance.wrapping_key_dir
         kept_raw = _raw_narrative(restored_path, stays_id)
@@ -234,11 +242,7 @@ def test_rewrap_from_refuses_a_database_that_is_not_a_later_copy(
     rinstance: Instance, world: World, purged_and_kept: tuple[int, int, int, int], tmp_path: Path
 ) -> None:
     purged_id, _gone_id, kept_id, _stays_id = purged_and_kept
-    live_path = Path(rinstance.engine.url.database or "")
-    backup = _copy_database(live_path, tmp_path / "backup")
-    _purge_and_rotate(rinstance, world)
-    restored_path = _copy_database(backup, tmp_path / "restored")
-    restored = open_instance({**rinstance.config, "DATABASE_URL": f"sqlite:///{restored_path}"})
+    backup, _live_path, restored_path, restored = _purge_then_restore(rinstance, world, tmp_path)
     other = tmp_path / "other.sqlite3"
     other_engine = make_engine(f"sqlite:///{other}")
     upgrade(other_engine)  # Another service's database: migrated, with none of our schools.
