@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,12 @@ from exchange.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL", "")
 BROKER_URL = os.environ.get("EXCHANGE_TEST_BROKER_URL", "")
+
+# Every run draws the same Hypothesis examples, so a failure in CI can be run again;
+# SGX_HYPOTHESIS_PROFILE=search draws new ones each run (and remembers what failed).
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("search", derandomize=False)
+settings.load_profile(os.environ.get("SGX_HYPOTHESIS_PROFILE", "fixed"))
 
 
 def on_postgres() -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DatabaseError, NoSuchTableError
+from sqlalchemy.exc import DatabaseError, NoSuchTableError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import transaction, utcnow
@@ -215,6 +215,11 @@ def rewrap_from(
     try:
         source = Table("pupil_data_keys", MetaData(), autoload_with=engine)
         schools = Table("schools", MetaData(), autoload_with=engine)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise ExchangeError(
+            f"cannot open the later database ({reason}); nothing was changed"
+        ) from error
     except (NoSuchTableError, DatabaseError) as error:
         raise ExchangeError(
             "the later database has no pupil key table: give the URL or SQLite file of this "

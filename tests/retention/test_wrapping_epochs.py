@@ -255,14 +255,18 @@ def test_rewrap_from_refuses_a_database_that_is_not_a_later_copy(
             str(backup): "re-attaches none of the 2 stale pupil keys",
             str(other): "is not this service's: school",
             str(not_a_database): "has no pupil key table",
+            str(tmp_path / "no-such-folder" / "x.sqlite3"): "cannot open the later database",
         }
-        for later, reason in refusals.items():
+        urls = {f"sqlite:///{later}": reason for later, reason in refusals.items()}
+        nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=5"
+        urls[nobody_listens] = r"cannot open the later database \(connection"
+        for url, reason in urls.items():
             with pytest.raises(ExchangeError, match=reason):
                 rewrap_from(
                     restored.sessions,
                     restored.instance_key,
                     restored.wrapping_key_dir,
-                    f"sqlite:///{later}",
+                    url,
                 )
             assert {p: _key_row(restored_path, p) for p in before} == before  # Nothing changed.
         # When every stale child really was purged since, the operator says so and all clear.
