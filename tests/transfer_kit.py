@@ -40,7 +40,7 @@ from exchange.transfers.client import WsgiTransport
 from exchange.transfers.delivery import deliver, partner_url, send_countersignature
 from exchange.transfers.models import INCOMING, Transfer
 from exchange.transfers.notify import send_for
-from exchange.transfers.redaction_step import reviews
+from exchange.transfers.redaction_step import reviews, unresolved_flags
 from exchange.transfers.vault_task import redact_vault
 from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
@@ -248,6 +248,8 @@ def authorise_transfer(instance: Instance, pair: Pair, transfer_id: int) -> None
             summary=f"{SUBJECT[0]} needs a trusted adult; {OTHER_CHILD[0]} must not share "
             "her class.",
         )
+        flagged = [(r.kind, r.report) for r in unresolved_flags(session, transfer)]
+        assert not flagged, f"the review flagged what it should not have: {flagged}"
         workflow.apply(session, instance, transfer, "authorise", dsl, fresh_second_factor=True)
 
 

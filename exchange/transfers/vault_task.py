@@ -302,7 +302,29 @@ def _file(
             review.redacted_storage_key = blob.storage_key
             review.redacted_sha256 = blob.sha256
             review.redacted_size = blob.size
+        if review.flagged:
+            _log_flag(transfer.id, document_id, outcome)
         session.add(review)
+
+
+def _log_flag(transfer_id: int, document_id: int, outcome: VaultOutcome) -> None:
+    """Log why a document needs the DSL, by reason code only (no names, no page text)."""
+    report = outcome.report or {}
+    reasons = {flag.get("reason", "") for flag in report.get("flags", [])}
+    if outcome.status == "invalid":
+        reasons = {outcome.message}  # Our own refusal's words; the file is named by `where`.
+    log.info(
+        "vault document flagged",
+        extra={
+            "transfer_id": transfer_id,
+            "document_id": document_id,
+            "outcome": outcome.status,
+            "reasons": sorted(reasons),
+            "check_sources": sorted(
+                {hit.get("source", "") for hit in report.get("check", {}).get("hits", [])}
+            ),
+        },
+    )
 
 
 def _finish_nothing(instance: Instance, outbox_id: int | None) -> None:
