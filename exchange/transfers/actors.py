@@ -31,3 +31,5 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(role=SYSTEM)
+# Whoever runs the CLI on the server, for steps no person of the school takes (as keys are).
+OPERATOR_ACTOR = Actor(role="operator", name="the operator")

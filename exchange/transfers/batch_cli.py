@@ -122,11 +122,11 @@ def create(
             children, more = children_from_list(session, school, ids, destination)
             problems += more
             source = "list"
+        actor = actor_for(session, school.id, act_as)
         batch = batch_service.plan_batch(
-            session, school, actor_for(session, school.id, act_as), children,
-            source=source, problems=problems, offer=offer,
-        )  # fmt: skip
-        queue_batch(session, batch)  # The same task as the web's, here or in the worker.
+            session, school, actor, children, source=source, problems=problems, offer=offer
+        )
+        queue_batch(session, batch, actor)  # The same task as the web's, here or in the worker.
         batch_id = batch.id
         pending = written_in(session)
     with click.progressbar(length=len(children), label="Starting transfers") as bar:
@@ -228,6 +228,7 @@ def show(obj: dict[str, Any], reference: str) -> None:
 def retry(obj: dict[str, Any], reference: str) -> None:
     """Start a stopped or stalled batch again, in this process: only children not yet started."""
     from exchange.outbox.service import written_in
+    from exchange.transfers.actors import OPERATOR_ACTOR
     from exchange.transfers.batch_task import can_retry, queue_batch
 
     instance = obj["instance"]
@@ -235,7 +236,7 @@ def retry(obj: dict[str, Any], reference: str) -> None:
         batch = _batch(session, obj["school_id"], reference)
         if not can_retry(batch):
             raise click.ClickException("this batch is being made or is finished")
-        queue_batch(session, batch)
+        queue_batch(session, batch, OPERATOR_ACTOR)  # Audited as the operator, as keys are.
         batch_id, left = batch.id, sum(1 for e in batch.plan or [] if not e["done"])
         pending = written_in(session)
     with click.progressbar(length=left, label="Starting transfers") as bar:

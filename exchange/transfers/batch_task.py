@@ -38,8 +38,24 @@ STALLED_AFTER = timedelta(minutes=10)
 WAITING, RUNNING, STALLED, FINISHED = "waiting", "running", "stalled", "finished"
 
 
-def queue_batch(session: Session, batch: TransferBatch) -> None:
-    """Queue a run of the batch's plan in the caller's transaction (sent once it commits)."""
+def queue_batch(session: Session, batch: TransferBatch, actor: Actor) -> None:
+    """Queue a run of the batch's plan in the caller's transaction (sent once it commits),
+    and audit who started it and how many children it has left (ids and counts only)."""
+    from exchange.audit.service import record_event
+
+    again = batch.queued_at is not None or batch.stopped is not None
+    plan = batch.plan or []
+    record_event(
+        session,
+        batch.school_id,
+        actor.user_id,
+        actor.role,
+        "batch.started_again" if again else "batch.started",
+        "transfer_batch",
+        batch.id,
+        actor.request_id,
+        {"children": len(plan), "left": sum(1 for entry in plan if not entry.get("done"))},
+    )
     batch.queued_at = utcnow()
     batch.progress_at = None
     batch.stopped = None

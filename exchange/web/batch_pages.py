@@ -105,7 +105,7 @@ def new() -> Any:
             batch = batches.plan_batch(
                 db(), school, _actor(), children, source=source, problems=problems, offer=offer
             )
-            queue_batch(db(), batch)  # A task makes the transfers: this page answers at once.
+            queue_batch(db(), batch, _actor())  # A task makes the transfers; this page answers.
             return redirect(url_for("batch_pages.show", batch_id=batch.id), 303)
     leavers = (
         db()
@@ -182,7 +182,7 @@ def retry(batch_id: int) -> Any:
     """Start a stopped or stalled batch again: only the children not yet started are made."""
     batch = _outgoing_batch(batch_id)
     if can_retry(batch):
-        queue_batch(db(), batch)
+        queue_batch(db(), batch, _actor())
     return redirect(url_for("batch_pages.show", batch_id=batch.id), 303)
 
 

@@ -3,6 +3,7 @@ stops, stalls or dies is seen and carried on without making any child twice."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from sqlalchemy import select
 from totp_kit import acting, enrol
 from transfer_kit import Pair, actor
 
+from exchange.audit.models import AuditEntry
+from exchange.audit.service import actor_user_of
 from exchange.cli import main
 from exchange.db import transaction, utcnow
 from exchange.instance import Instance
@@ -49,17 +52,36 @@ def _queued(instance: Instance, pair: Pair, numbers: range) -> tuple[int, list[i
         put_on_roll(session, receiver, leavers)
         partner = find_partner(session, sender.id, receiver.urn)
         children, _ = children_from_list(session, sender, [p.id for p in leavers], partner)
+        dsl = actor(session, pair.sender_dsl_id)
         batch = batches.plan_batch(
             session,
             sender,
-            actor(session, pair.sender_dsl_id),
+            dsl,
             children,
             source="list",
             problems=[("A801200099001", "no pupil with this UPN at this school")],
             offer=False,
         )
-        queue_batch(session, batch)
+        queue_batch(session, batch, dsl)
         return batch.id, written_in(session)
+
+
+def _runs_audited(
+    instance: Instance, school_id: int, batch_id: int
+) -> list[tuple[str, int | None, dict]]:
+    """Return (event, acting user, details) of each audited run of the batch, in order."""
+    with instance.sessions() as session:
+        stored = session.scalars(
+            select(AuditEntry.canonical)
+            .where(AuditEntry.school_id == school_id, AuditEntry.event.like("batch.%"))
+            .order_by(AuditEntry.seq)
+        )
+        entries = [json.loads(canonical) for canonical in stored]
+    return [
+        (e["event"], actor_user_of(e), e["details"])
+        for e in entries
+        if e["object"] == {"type": "transfer_batch", "id": str(batch_id)}
+    ]
 
 
 def _batch(instance: Instance, batch_id: int) -> TransferBatch:
@@ -121,9 +143,14 @@ def test_a_run_that_stops_is_shown_and_a_retry_makes_only_the_children_left(
     assert len(first) == 2
     monkeypatch.setattr(batch_task, "start_child", real)
     with transaction(instance.sessions) as session:
-        queue_batch(session, session.get(TransferBatch, batch_id))
+        dsl = actor(session, pair.sender_dsl_id)
+        queue_batch(session, session.get(TransferBatch, batch_id), dsl)
         [again] = written_in(session)
     assert run_batch(instance, batch_id, again) == MADE
+    assert _runs_audited(instance, pair.sender_id, batch_id) == [
+        ("batch.started", pair.sender_dsl_id, {"children": 4, "left": 4}),
+        ("batch.started_again", pair.sender_dsl_id, {"children": 4, "left": 2}),
+    ]
     made = _made(instance, batch_id)
     assert made[:2] == first
     assert len(made) == len(set(made)) == 4
@@ -157,7 +184,7 @@ def test_a_worker_that_dies_leaves_a_batch_that_stalls_and_can_be_started_again(
         batch = session.get(TransferBatch, batch_id)
         batch.progress_at = utcnow() - batch_task.STALLED_AFTER - timedelta(seconds=1)
         assert batch_task.needing_action(session, pair.sender_id, []) == 1
-        queue_batch(session, batch)
+        queue_batch(session, batch, actor(session, pair.sender_dsl_id))
         [again] = written_in(session)
     assert run_batch(instance, batch_id, again) == MADE
     made = _made(instance, batch_id)
