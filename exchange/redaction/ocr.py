@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exchange.errors import ValidationError
+from exchange.logs import get_logger
 
+log = get_logger(__name__)
 LANGUAGE = "eng"
 # Seconds allowed per page before the whole batch is given up (a dense page takes about 3 s).
 SECONDS_PER_PAGE = 60
+# Runs of tesseract before a batch that fails is refused (a failure is never read as "no name").
+ATTEMPTS = 2
 _WORD_LEVEL = "5"
 
 
@@ -65,20 +69,31 @@ def read_images(images: Sequence[Path], *, dpi: int, block: bool = False) -> lis
     layout = ["--psm", "6"] if block else []  # 6: one block of lines, no layout analysis.
     command = [tesseract, str(listing), "-", "-l", LANGUAGE, "--dpi", str(dpi), *layout, "tsv"]
     try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            timeout=SECONDS_PER_PAGE * len(images),
-            check=False,
-            env=ocr_environment(),
-        )
-    except subprocess.TimeoutExpired as error:
-        raise OcrUnavailable("OCR took too long and was stopped") from error
+        for attempt in range(1, ATTEMPTS + 1):
+            done = _run_tesseract(command, len(images))
+            if done.returncode == 0:
+                break
+            # A process killed from outside (memory, a signal) may read the pages next time.
+            log.warning("tesseract failed", extra={"exit": done.returncode, "attempt": attempt})
     finally:
         listing.unlink(missing_ok=True)
     if done.returncode != 0:
         raise OcrUnavailable(f"tesseract failed (exit {done.returncode})")
     return parse_tsv(done.stdout.decode("utf-8", errors="replace"), len(images))
+
+
+def _run_tesseract(command: list[str], pages: int) -> subprocess.CompletedProcess[bytes]:
+    """Run tesseract once; a run longer than the pages allow is stopped and refused."""
+    try:
+        return subprocess.run(
+            command,
+            capture_output=True,
+            timeout=SECONDS_PER_PAGE * pages,
+            check=False,
+            env=ocr_environment(),
+        )
+    except subprocess.TimeoutExpired as error:
+        raise OcrUnavailable("OCR took too long and was stopped") from error
 
 
 def ocr_environment() -> dict[str, str]:

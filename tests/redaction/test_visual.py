@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from exchange.errors import ValidationError
 from exchange.redaction.names import Person
 from exchange.redaction.pipeline import RedactionBlocked, process_pdf
 from tests.redaction.producers import (
@@ -105,3 +108,39 @@ def test_without_tesseract_the_file_needs_a_person(tmp_path, monkeypatch):
     report = process_pdf(pdf, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
     assert report.status == "needs_review"
     assert [f.reason for f in report.flags] == ["visual_check_not_run"]
+
+
+def _tesseract_killed(folder: Path, times: int) -> str:
+    """Return a PATH whose tesseract is killed the first `times` runs, then is the real one."""
+    real = shutil.which("tesseract")
+    assert real is not None
+    counter = folder / "runs"
+    wrapper = folder / "bin" / "tesseract"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo run >> "{counter}"\n'
+        f'if [ "$(wc -l < "{counter}")" -le {times} ]; then kill -9 $$; fi\n'
+        f'exec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return f"{wrapper.parent}:{os.environ['PATH']}"
+
+
+def test_a_tesseract_killed_once_is_run_again_and_the_page_is_still_read(tmp_path, monkeypatch):
+    source = docx_file(tmp_path / "k.docx", ["Rowan Pike helped to mark the rows."])
+    pdf = libreoffice_convert(source, tmp_path)
+    monkeypatch.setenv("PATH", _tesseract_killed(tmp_path, 1))
+    report = process_pdf(pdf, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
+    assert report.status == "clean"
+    assert "tesseract_rendered_pages" in report.check.tools
+    assert (tmp_path / "runs").read_text().count("run") >= 2
+
+
+def test_a_tesseract_that_keeps_failing_refuses_the_file(tmp_path, monkeypatch):
+    source = docx_file(tmp_path / "f.docx", ["Rowan Pike helped to mark the rows."])
+    pdf = libreoffice_convert(source, tmp_path)
+    monkeypatch.setenv("PATH", _tesseract_killed(tmp_path, 100))
+    with pytest.raises(ValidationError, match=r"tesseract failed \(exit -9\)"):
+        process_pdf(pdf, tmp_path / "out.pdf", PEOPLE, subject_id="s1")
+    assert not (tmp_path / "out.pdf").exists()
