@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from exchange.errors import ValidationError
@@ -26,11 +24,10 @@ def test_the_depth_limit_is_inclusive() -> None:
         loads_bounded(nested(MAX_JSON_DEPTH + 1))
 
 
-def test_a_document_thousands_deep_is_refused_quickly_without_recursion() -> None:
-    started = time.perf_counter()
+def test_a_document_thousands_deep_is_refused_without_recursion() -> None:
+    # That the time grows only linearly with the depth is checked in tests/fuzz/test_fuzz_growth.
     with pytest.raises(ValidationError, match="nests more than"):
         loads_bounded(nested(500_000).encode())
-    assert time.perf_counter() - started < 1.0
 
 
 def test_the_size_limit_and_hook() -> None:
