@@ -46,6 +46,8 @@ from exchange.vault.pupil_keys import blob_context, pupil_data_key
 
 SUBJECT = ("Maisie", "Thornbury")
 OTHER_CHILD = ("Ollie", "Pemberton")
+# Added to a narrative after its review by change_records_after_review.
+MARKER = "Reviewed again by the core group on Tuesday"
 
 
 @dataclass
@@ -271,3 +273,21 @@ def run_transfer(instance: Instance, pair: Pair, transport: WsgiTransport) -> in
         with transaction(instance.sessions) as session:
             step(session, instance, session.get(Transfer, transfer_id), transport)
     return transfer_id
+
+
+def change_records_after_review(instance: Instance, transfer_id: int) -> tuple[int, int]:
+    """As a nightly import would: a new action naming the other child, a narrative corrected."""
+    with transaction(instance.sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        incident_id = next(i.object_id for i in transfer.items if i.kind == "incident")
+        incident = session.get(Incident, incident_id)
+        incident.narrative = f"{incident.narrative} {MARKER}."
+        action = IncidentAction(
+            school_id=incident.school_id,
+            incident_id=incident.id,
+            text=f"Referred to children's social care with {OTHER_CHILD[0]} {OTHER_CHILD[1]}.",
+            acted_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        )
+        session.add(action)
+        session.flush()
+        return incident.id, action.id

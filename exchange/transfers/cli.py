@@ -165,6 +165,17 @@ def review(obj: dict[str, Any], reference: str, act_as: str, in_worker: bool) ->
             click.echo(f"review {item.id}: {item.kind} {item.object_id} {status}")
 
 
+@transfers.command("redact-changes")
+@click.argument("reference")
+@ACT_AS
+@click.pass_obj
+def redact_changes(obj: dict[str, Any], reference: str, act_as: str) -> None:
+    """Redact again the texts that changed in the records after the review; say which."""
+    redone = _act(obj, reference, act_as, "redact_changes")
+    for words, flagged in redone:
+        click.echo(f"redacted again: {words}: {'FLAGGED, resolve it' if flagged else 'clean'}")
+
+
 def _id(_session: Any, transfer: Transfer) -> int:
     return transfer.id
 

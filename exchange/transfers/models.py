@@ -223,6 +223,8 @@ class RedactedText(SchoolScoped, Base):
     kind: Mapped[str] = mapped_column(String(20))
     object_id: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Sealed(), nullable=True)
+    # SHA-256 (hex) of the text it was made from, to see a record change after the review.
+    source_sha256: Mapped[str | None] = mapped_column(Sealed(), nullable=True)
 
 
 class RedactionReview(SchoolScoped, Base):

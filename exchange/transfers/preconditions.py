@@ -18,6 +18,7 @@ from exchange.transfers.redaction_step import (
     no_redacted_copy_message,
     unresolved_flags,
 )
+from exchange.transfers.review_changes import changes_since_review, refusal
 from exchange.transfers.workflow_types import Precondition, Step
 
 
@@ -64,6 +65,11 @@ def _vault_redacted(step: Step) -> str | None:
         f"The incidents and documents are still being redacted ({counts_of(transfer).words()}): "
         "wait until the redaction has finished"
     )
+
+
+def _records_unchanged(step: Step) -> str | None:
+    changes = changes_since_review(step.session, step.need_transfer)
+    return refusal(changes) if changes else None
 
 
 def _partner_confirmed(step: Step) -> str | None:
@@ -175,5 +181,8 @@ REDACTION_FINISHED = Precondition(
     "redaction finished (every incident and document)", _vault_redacted
 )
 DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
+RECORDS_UNCHANGED = Precondition(
+    "no text that travels changed in the records since its redaction", _records_unchanged
+)
 DELIVERED_ONLINE = Precondition("the file delivered online", _offer_held_by_partner)
 NOT_YET_ACKNOWLEDGED = Precondition("not already read and acted on", not_yet_acknowledged)

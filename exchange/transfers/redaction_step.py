@@ -23,6 +23,7 @@ from exchange.transfers.text_redaction import (
     file_texts,
     incident_count,
     redact_texts,
+    source_digest,
     text_groups,
 )
 from exchange.transfers.workflow_types import Step
@@ -315,6 +316,7 @@ def _redact_text(
             kind=kind,
             object_id=object_id,
             text=result.text,
+            source_sha256=source_digest(text),
         )
     )
     session.add(
@@ -355,6 +357,7 @@ def _redact_all_pending(session: Session, transfer: Transfer, review: RedactionR
     )
     if stored is not None:
         stored.text = result.text
+        stored.source_sha256 = source_digest(source)
     review.report = report.to_dict()
     transfer.pseudonyms = book.to_dict()
 

@@ -9,6 +9,7 @@ both go through here, so both file the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,11 @@ def text_groups(session: Session, transfer: Transfer) -> list[list[TextJob]]:
     return groups
 
 
+def source_digest(text: str | None) -> str:
+    """Return the SHA-256 (hex) of a text as redaction reads it (None reads as empty)."""
+    return hashlib.sha256((text or "").encode()).hexdigest()
+
+
 def incident_count(groups: Sequence[Sequence[TextJob]]) -> int:
     """Return how many of the groups are incidents (the progress the DSL is shown)."""
     return sum(1 for group in groups if group and group[0].kind == "incident")
@@ -123,6 +129,7 @@ def file_texts(session: Session, transfer: Transfer, outcomes: Sequence[TextOutc
                 kind=job.kind,
                 object_id=job.object_id,
                 text=WITHHELD if outcome.text is None else outcome.text,
+                source_sha256=source_digest(job.text),
             )
         )
         session.add(

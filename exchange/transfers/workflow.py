@@ -28,6 +28,7 @@ from exchange.transfers import (
     offline_route,
     outgoing,
     preconditions,
+    review_changes,
     states,
 )
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
@@ -196,6 +197,19 @@ ACTIONS: dict[str, Action] = {
             (P.REDACTION_FINISHED, P.NOT_BEING_DELIVERED, P.OPENED_BEFORE_CONFIRMING),
         ),
         Action(
+            "redact_changes",
+            "Redact again the texts that changed in the records after the review",
+            OUT,
+            _on(
+                (S.REDACTION_REVIEW, S.OFFERED, S.ACCEPTED, S.CONVERSATION_RECORDED),
+                (S.REDACTION_REVIEW, S.CONVERSATION_RECORDED),
+            ),
+            (None,),
+            "transfer.review",
+            review_changes.redact_again,
+            (P.REDACTION_FINISHED, P.NOT_BEING_DELIVERED),
+        ),
+        Action(
             "offer",
             "Sign the offer for the receiving school",
             OUT,
@@ -203,7 +217,7 @@ ACTIONS: dict[str, Action] = {
             (S.OFFERED,),
             "transfer.offer",
             outgoing.make_offer,
-            (P.REDACTION_FINISHED, P.DESTINATION_KNOWN, P.PARTNER_CONFIRMED),
+            (P.REDACTION_FINISHED, P.RECORDS_UNCHANGED, P.DESTINATION_KNOWN, P.PARTNER_CONFIRMED),
             (SEND_OFFER,),
         ),
         Action(
@@ -226,6 +240,7 @@ ACTIONS: dict[str, Action] = {
             outgoing.authorise,
             (
                 P.REDACTION_FINISHED,
+                P.RECORDS_UNCHANGED,
                 P.DESTINATION_KNOWN,
                 P.FRESH_SECOND_FACTOR,
                 P.CONVERSATION_WHEN_REQUIRED,

@@ -19,6 +19,7 @@ from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.models import INCOMING, OUTGOING, Transfer, TransferStep
 from exchange.transfers.outgoing import conversation_date_problem, conversation_required
 from exchange.transfers.redaction_step import reviews, unresolved_flags
+from exchange.transfers.review_changes import changes_since_review
 from exchange.web.access import (
     attempt,
     audit_view,
@@ -160,6 +161,7 @@ def show(transfer_id: int, error: str | None = None, field: str | None = None) -
         "imported": progress.is_imported(transfer),
         "withdrawn": progress.was_withdrawn(transfer),
         "acknowledgement": acknowledgement_of(db(), transfer),
+        "changes": changes_since_review(db(), transfer) if "redact_changes" in can_do else [],
     }
     if transfer.direction == OUTGOING:
         context["reoffer_possible"], context["reoffered_as"] = _reoffer(transfer)
@@ -248,6 +250,17 @@ def start_review(transfer_id: int) -> Any:
     """Redact what was chosen and open the redaction review."""
     transfer = _outgoing(transfer_id)
     error = _act(transfer, "start_review")
+    if error:
+        return show(transfer_id, error)
+    return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))
+
+
+@transfer_pages.route("/<int:transfer_id>/review/changes", methods=["POST"])
+@requires("manage_transfers")
+def redact_changes(transfer_id: int) -> Any:
+    """Redact again the texts that changed in the records after the review, then show them."""
+    transfer = _outgoing(transfer_id)
+    error = _act(transfer, "redact_changes")
     if error:
         return show(transfer_id, error)
     return redirect(url_for("transfer_pages.redactions", transfer_id=transfer.id))

@@ -43,8 +43,9 @@ from exchange.transfers.settings import update_settings
 from exchange.web import create_app
 
 ROLES = ("dsl", "deputy_dsl", "dpo", "admin")
-# Re-offers, destinations and recalls have their own tests (test_notices, test_destinations).
-OWN_TESTS = {"reoffer", "set_destination", "recall", "confirm_destruction"}
+# Re-offers, destinations, recalls and redacting changed records again have their own tests
+# (test_notices, test_destinations, test_review_changes).
+OWN_TESTS = {"reoffer", "set_destination", "recall", "confirm_destruction", "redact_changes"}
 HUMAN_ACTIONS = tuple(
     name
     for name, action in workflow.ACTIONS.items()
