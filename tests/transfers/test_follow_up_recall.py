@@ -315,3 +315,49 @@ def test_recalling_a_follow_up_keeps_text_a_dsl_here_wrote_since_and_says_so(
     assert details["merges"]["kept_incident_ids"] == [incident_id]
     assert note is not None
     assert "1 record(s) changed here after the recalled follow-up" in note
+
+
+def test_an_onward_review_made_before_the_recall_must_be_redacted_again(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    from exchange.transfers.models import RedactedText
+    from exchange.transfers.review_changes import changes_since_review
+
+    run_transfer(instance, pair, transport)
+    incident_id, first, _actions = _held(instance, pair)
+    follow_id, _ = _merge(instance, pair, f"{first} {MARKER}")
+    with transaction(instance.sessions) as session:
+        receiver = session.get(School, pair.receiver_id)
+        dsl = actor(session, pair.receiver_dsl_id)
+        onward = workflow.start(
+            session,
+            instance,
+            receiver,
+            "create",
+            dsl,
+            pupil=session.get(Pupil, session.get(Incident, incident_id).pupil_id),
+            partner=find_partner(session, receiver.id, session.get(School, pair.sender_id).urn),
+        )
+        for item in onward.items:
+            if item.kind == "incident" and not item.included:
+                workflow.apply(
+                    session, instance, onward, "select_item", dsl, kind=item.kind,
+                    object_id=item.object_id, included=True, reason="The whole history goes.",
+                )  # fmt: skip
+        start_review(session, instance, onward, dsl)
+        onward_id = onward.id
+    with instance.sessions() as session:
+        texts = session.scalars(select(RedactedText).where(RedactedText.transfer_id == onward_id))
+        assert any(MARKER in (row.text or "") for row in texts)
+    with transaction(instance.sessions) as session:
+        undo_merges(session, instance.blobs, session.get(Transfer, follow_id))
+    with transaction(instance.sessions) as session:
+        onward = session.get(Transfer, onward_id)
+        changes = [change.words() for change in changes_since_review(session, onward)]
+        assert changes == [f"I{incident_id}: its narrative changed"]
+        workflow.apply(
+            session, instance, onward, "redact_changes", actor(session, pair.receiver_dsl_id)
+        )
+    with instance.sessions() as session:
+        texts = session.scalars(select(RedactedText).where(RedactedText.transfer_id == onward_id))
+        assert not any(MARKER in (row.text or "") for row in texts)
