@@ -25,6 +25,7 @@ COMMANDS = {
     "confirm_destruction": "confirm-destruction",
     "select_item": "item",
     "resolve_flag": "resolve",
+    "redact_changes": "redact-changes",
     "withdraw": "withdraw --reason TEXT",
     "recall": "recall --reason TEXT",
     "set_destination": "set-destination",

@@ -18,7 +18,7 @@ from exchange.transfers.redaction_step import (
     no_redacted_copy_message,
     unresolved_flags,
 )
-from exchange.transfers.review_changes import changes_since_review, refusal
+from exchange.transfers.review_changes import NOTHING_CHANGED, changes_since_review, refusal
 from exchange.transfers.workflow_types import Precondition, Step
 
 
@@ -70,6 +70,10 @@ def _vault_redacted(step: Step) -> str | None:
 def _records_unchanged(step: Step) -> str | None:
     changes = changes_since_review(step.session, step.need_transfer)
     return refusal(changes) if changes else None
+
+
+def _records_changed(step: Step) -> str | None:
+    return None if changes_since_review(step.session, step.need_transfer) else NOTHING_CHANGED
 
 
 def _partner_confirmed(step: Step) -> str | None:
@@ -181,6 +185,9 @@ REDACTION_FINISHED = Precondition(
     "redaction finished (every incident and document)", _vault_redacted
 )
 DESTINATION_KNOWN = Precondition("the destination known", _destination_known)
+RECORDS_CHANGED = Precondition(
+    "a text that travels changed in the records since its redaction", _records_changed
+)
 RECORDS_UNCHANGED = Precondition(
     "no text that travels changed in the records since its redaction", _records_unchanged
 )

@@ -25,6 +25,7 @@ from exchange.transfers.workflow_types import Step
 
 NEW = "new"
 CHANGED = "changed"
+NOTHING_CHANGED = "Nothing has changed in the records since the review: nothing to redact again"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def redact_again(step: Step) -> list[tuple[str, bool]]:
     session, transfer = step.session, step.need_transfer
     changes = changes_since_review(session, transfer)
     if not changes:
-        raise ValidationError("nothing has changed in the records since the review")
+        raise ValidationError(NOTHING_CHANGED)
     pupil = session.get(Pupil, transfer.pupil_id)
     if pupil is None:
         raise ValidationError("the transfer's pupil is not on this school's records")

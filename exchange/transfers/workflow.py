@@ -207,7 +207,7 @@ ACTIONS: dict[str, Action] = {
             (None,),
             "transfer.review",
             review_changes.redact_again,
-            (P.REDACTION_FINISHED, P.NOT_BEING_DELIVERED),
+            (P.REDACTION_FINISHED, P.NOT_BEING_DELIVERED, P.RECORDS_CHANGED),
         ),
         Action(
             "offer",

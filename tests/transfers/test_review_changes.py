@@ -26,7 +26,6 @@ from exchange.audit.entry import parse_entry
 from exchange.audit.models import AuditEntry
 from exchange.cli import main
 from exchange.db import transaction
-from exchange.errors import ValidationError
 from exchange.instance import Instance
 from exchange.partners.service import enrol_partner, find_partner, own_card
 from exchange.records.models import Pupil, School, User
@@ -157,7 +156,7 @@ def test_nothing_to_redact_again_and_the_wrong_role_are_refused(
     instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
     transfer_id, _uid = _accepted(instance, pair, transport)
-    with pytest.raises(ValidationError, match="nothing has changed in the records"):
+    with pytest.raises(ActionRefused, match="Nothing has changed in the records"):
         _apply(instance, pair, transfer_id, "redact_changes")
     change_records_after_review(instance, transfer_id)
     with transaction(instance.sessions) as session:
@@ -194,6 +193,12 @@ def test_the_command_line_names_the_changes_and_redacts_them_again(
     conversation = ("--held-on", date.today().isoformat(), "--participants", "Dsl 1, Dsl 2")
     summary = ("--summary", "Needs a trusted adult.")
     assert run("transfers", "conversation", reference[:8], *conversation, *summary)[0] == 0
+    shown = run("transfers", "show", reference[:8])[1]
+    assert "blocked   2 text(s) changed in the records after the review" in shown
+    assert (
+        "also      Redact again the texts that changed in the records after the review (possible)"
+        in shown
+    )
     code, refused = run("transfers", "authorise", reference[:8], "--confirm")
     assert code == 1
     assert "2 text(s) changed in the records after the review" in refused

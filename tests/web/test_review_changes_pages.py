@@ -52,7 +52,7 @@ def test_the_dsl_sees_the_changes_redacts_them_again_and_authorises(
     assert OTHER_CHILD[1] not in review
     assert BOX not in sender.get(f"/transfers/{transfer_id}").get_data(as_text=True)
     again = post(sender, f"/transfers/{transfer_id}/review/changes", status=400)
-    assert "nothing has changed in the records since the review" in again
+    assert "Nothing has changed in the records since the review" in again
     post(sender, f"/transfers/{transfer_id}/authorise", {"confirm": "yes"}, status=200)
     with instance.sessions() as session:
         assert session.get(Transfer, transfer_id).state == states.CLOSED  # Tasks run inline here.
