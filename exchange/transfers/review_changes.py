@@ -10,6 +10,7 @@ again before anything is offered or authorised.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -34,14 +35,16 @@ class Change:
 
     job: TextJob
     incident_id: int
+    occurred_on: date
     how: str
 
     def words(self) -> str:
-        """Say what changed, by record reference only (no content)."""
+        """Say what changed by the incident's reference and date only (no content)."""
         what = "narrative" if self.job.kind == "incident" else "action"
+        incident = f"I{self.incident_id} ({self.occurred_on.day} {self.occurred_on:%B %Y})"
         if self.how == NEW:
-            return f"I{self.incident_id}: a new {what}"
-        return f"I{self.incident_id}: its {what} changed"
+            return f"{incident}: a new {what}"
+        return f"{incident}: its {what} changed"
 
 
 def changes_since_review(session: Session, transfer: Transfer) -> list[Change]:
@@ -69,9 +72,9 @@ def changes_since_review(session: Session, transfer: Transfer) -> list[Change]:
         for job in jobs:
             key = (job.kind, job.object_id)
             if key not in digests:
-                changes.append(Change(job, incident.id, NEW))
+                changes.append(Change(job, incident.id, incident.occurred_at.date(), NEW))
             elif digests[key] is not None and digests[key] != source_digest(job.text):
-                changes.append(Change(job, incident.id, CHANGED))
+                changes.append(Change(job, incident.id, incident.occurred_at.date(), CHANGED))
     return changes
 
 

@@ -80,8 +80,8 @@ def test_an_action_added_after_the_offer_stops_authorisation_until_redacted_agai
         _authorise(instance, pair, transfer_id)
     words = refused.value.message
     assert words.startswith("2 text(s) changed in the records after the review")
-    assert f"I{incident_id}: its narrative changed" in words
-    assert f"I{incident_id}: a new action" in words
+    assert f"I{incident_id} (1 October 2026): its narrative changed" in words
+    assert f"I{incident_id} (1 October 2026): a new action" in words
     assert OTHER_CHILD[1] not in words  # Record references only, no content.
     assert MARKER not in words
     with instance.sessions() as session:
@@ -204,7 +204,9 @@ def test_the_command_line_names_the_changes_and_redacts_them_again(
     assert "2 text(s) changed in the records after the review" in refused
     code, redone = run("transfers", "redact-changes", reference[:8])
     assert code == 0, redone
-    assert f"redacted again: I{incident_id}: its narrative changed: clean" in redone
-    assert f"redacted again: I{incident_id}: a new action: clean" in redone
+    assert (
+        f"redacted again: I{incident_id} (1 October 2026): its narrative changed: clean" in redone
+    )
+    assert f"redacted again: I{incident_id} (1 October 2026): a new action: clean" in redone
     assert OTHER_CHILD[1] not in redone
     assert run("transfers", "authorise", reference[:8], "--confirm")[0] == 0
