@@ -46,6 +46,15 @@ def init_app(app: Flask) -> None:
     _install_page_errors(app)
     _register_blueprints(app)
     app.jinja_env.globals.update(csrf_token=generate_csrf, can=can, current_user=current_user)
+    app.jinja_env.filters["sentence"] = sentence
+
+
+def sentence(text: str) -> str:
+    """Return the text with its first letter in capitals and the rest as it was.
+
+    Jinja's `capitalize` lowers the rest ("Monday 4 January" would read "monday 4 january").
+    """
+    return text[:1].upper() + text[1:]
 
 
 def _send_with_celery(task: str, args: list[Any], outbox_id: int) -> None:

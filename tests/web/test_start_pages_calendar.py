@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 from flask import Flask
@@ -78,3 +79,20 @@ def test_only_dsls_see_or_change_the_calendar(app: Flask, instance: Instance, wo
     with instance.sessions() as session:
         assert store.load(session.get(School, world.sender_id)).inset_days == frozenset()
         assert store.load(session.get(School, world.receiver_id)).inset_days == {date(2027, 1, 5)}
+
+
+def test_the_deadline_rule_keeps_the_capitals_of_its_dates(
+    app: Flask, instance: Instance, world: World
+) -> None:
+    from exchange.db import transaction
+    from exchange.records.models import Pupil
+
+    with transaction(instance.sessions) as session:
+        session.get(Pupil, world.pupil_id).leaving_date = date(2026, 12, 18)  # A term's last day.
+    dsl = app.test_client()
+    sign_in(dsl, instance, world.user("sender", "dsl"))
+    for url in ("/leavers", "/start"):
+        page = dsl.get(url).get_data(as_text=True)
+        assert "Left at the end of a term" in page, url
+        # Jinja's capitalize would give "monday 4 january 2027".
+        assert re.search(r"the school reopens on [A-Z][a-z]+day \d+ [A-Z][a-z]+ \d{4}", page), url
