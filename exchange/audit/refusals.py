@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from exchange.audit.entry import MAX_DETAIL_STRING
 from exchange.audit.service import record_event
 
 
@@ -32,7 +33,7 @@ def refusal_event(
         "object_type": object_type,
         "object_id": object_id,
         "request_id": request_id,
-        "details": {"reason": reason[:300]},
+        "details": {"reason": reason[:MAX_DETAIL_STRING]},
     }
 
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exchange.audit.entry import MAX_DETAIL_STRING
 from exchange.audit.refusals import refusal_event
 from exchange.audit.service import record_event
 from exchange.auth.permissions import refusal
@@ -269,7 +270,7 @@ def apply_due_changes(session: Session, school_id: int, today: date) -> list[int
                 "retention.rules_change_lapsed",
                 "retention_rule_change",
                 str(row.id),
-                details={"reason": reason[:300]},
+                details={"reason": reason[:MAX_DETAIL_STRING]},
             )
             continue
         details = {"change_id": row.id, "proposed_by_user_id": row.proposed_by_user_id}

@@ -41,7 +41,8 @@ class Change:
     def words(self) -> str:
         """Say what changed by the incident's reference and date only (no content)."""
         what = "narrative" if self.job.kind == "incident" else "action"
-        incident = f"I{self.incident_id} ({self.occurred_on.day} {self.occurred_on:%B %Y})"
+        on = f"{self.occurred_on.day} {self.occurred_on:%B %Y}"
+        incident = f"Incident {self.incident_id} ({on})"  # As the redaction review names it.
         if self.how == NEW:
             return f"{incident}: a new {what}"
         return f"{incident}: its {what} changed"
@@ -79,12 +80,13 @@ def changes_since_review(session: Session, transfer: Transfer) -> list[Change]:
 
 
 def refusal(changes: list[Change]) -> str:
-    """Return the words that stop an offer or authorisation over changed records."""
-    listed = "; ".join(change.words() for change in changes[:10])
-    more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
+    """Return the words that stop an offer or authorisation (short: the audit keeps them)."""
+    incidents = list(dict.fromkeys(change.incident_id for change in changes))
+    named = ", ".join(str(number) for number in incidents[:5])
+    more = f" and {len(incidents) - 5} more" if len(incidents) > 5 else ""
     return (
-        f"{len(changes)} text(s) changed in the records after the review ({listed}{more}): "
-        "redact them again and check the result before this step"
+        f"{len(changes)} text(s) changed in the records after the review, in incident(s) "
+        f"{named}{more}: redact them again and check the result before this step"
     )
 
 

@@ -234,3 +234,24 @@ def test_a_refused_authorisation_is_audited_and_changes_nothing(
         ).all()
         assert events == ["transfer.authorise_refused"]
         assert reviews(session, session.get(Transfer, transfer_id))
+
+
+def test_a_refusal_longer_than_an_audit_text_is_audited_cut_to_fit(
+    instance: Instance, pair: Pair
+) -> None:
+    from exchange.audit.entry import MAX_DETAIL_STRING, parse_entry
+    from exchange.audit.refusals import refusal_event
+
+    refused = ActionRefused("A refusal that explains itself at length. " * 8)
+    refused.audit = refusal_event(
+        pair.sender_id, None, "dsl", "transfer.authorise_refused", "transfer", "t", None,
+        refused.message,
+    )  # fmt: skip
+    with transaction(instance.sessions) as session:
+        assert workflow.record_refusal(session, refused)
+    with instance.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.event == "transfer.authorise_refused")
+        ).one()
+        reason = parse_entry(entry.canonical)["details"]["reason"]
+        assert len(refused.message) > MAX_DETAIL_STRING == len(reason)

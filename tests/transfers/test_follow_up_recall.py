@@ -354,7 +354,7 @@ def test_an_onward_review_made_before_the_recall_must_be_redacted_again(
     with transaction(instance.sessions) as session:
         onward = session.get(Transfer, onward_id)
         changes = [change.words() for change in changes_since_review(session, onward)]
-        assert changes == [f"I{incident_id} (1 October 2026): its narrative changed"]
+        assert changes == [f"Incident {incident_id} (1 October 2026): its narrative changed"]
         workflow.apply(
             session, instance, onward, "redact_changes", actor(session, pair.receiver_dsl_id)
         )

@@ -79,9 +79,10 @@ def test_an_action_added_after_the_offer_stops_authorisation_until_redacted_agai
     with pytest.raises(ActionRefused) as refused:
         _authorise(instance, pair, transfer_id)
     words = refused.value.message
-    assert words.startswith("2 text(s) changed in the records after the review")
-    assert f"I{incident_id} (1 October 2026): its narrative changed" in words
-    assert f"I{incident_id} (1 October 2026): a new action" in words
+    assert words == (
+        f"2 text(s) changed in the records after the review, in incident(s) {incident_id}: "
+        "redact them again and check the result before this step"
+    )
     assert OTHER_CHILD[1] not in words  # Record references only, no content.
     assert MARKER not in words
     with instance.sessions() as session:
@@ -205,8 +206,25 @@ def test_the_command_line_names_the_changes_and_redacts_them_again(
     code, redone = run("transfers", "redact-changes", reference[:8])
     assert code == 0, redone
     assert (
-        f"redacted again: I{incident_id} (1 October 2026): its narrative changed: clean" in redone
+        f"redacted again: Incident {incident_id} (1 October 2026): its narrative changed: clean"
+        in redone
     )
-    assert f"redacted again: I{incident_id} (1 October 2026): a new action: clean" in redone
+    assert f"redacted again: Incident {incident_id} (1 October 2026): a new action: clean" in redone
     assert OTHER_CHILD[1] not in redone
     assert run("transfers", "authorise", reference[:8], "--confirm")[0] == 0
+
+
+def test_the_refusal_fits_an_audit_entry_however_many_records_changed() -> None:
+    from exchange.audit.entry import MAX_DETAIL_STRING
+    from exchange.transfers.review_changes import CHANGED, NEW, Change, refusal
+    from exchange.transfers.text_redaction import TextJob
+
+    changes = [
+        Change(TextJob("action", 900_000 + n, "x"), 900_000 + n, date(2026, 10, 1), how)
+        for n in range(40)
+        for how in (NEW, CHANGED)
+    ]
+    words = refusal(changes)
+    assert words.startswith("80 text(s) changed in the records after the review, in incident(s) ")
+    assert "900000, 900001, 900002, 900003, 900004 and 35 more: redact them again" in words
+    assert len(words) <= MAX_DETAIL_STRING

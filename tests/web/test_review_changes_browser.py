@@ -47,9 +47,11 @@ def test_the_dsl_redacts_the_changed_texts_again_in_chromium(
     page.goto(f"{server}/transfers/{transfer_id}")
     box = page.locator("#changed-since-review")
     expect(box).to_contain_text("The records changed after the review")
-    expect(box).to_contain_text(re.compile(rf"I{incident_id} \(\d+ \w+ \d{{4}}\): a new action"))
     expect(box).to_contain_text(
-        re.compile(rf"I{incident_id} \(\d+ \w+ \d{{4}}\): its narrative changed")
+        re.compile(rf"Incident {incident_id} \(\d+ \w+ \d{{4}}\): a new action")
+    )
+    expect(box).to_contain_text(
+        re.compile(rf"Incident {incident_id} \(\d+ \w+ \d{{4}}\): its narrative changed")
     )
     expect(page.locator("body")).not_to_contain_text(MARKER)
     results = Axe().run(page)

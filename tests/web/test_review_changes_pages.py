@@ -33,8 +33,8 @@ def test_the_dsl_sees_the_changes_redacts_them_again_and_authorises(
 
     page = sender.get(f"/transfers/{transfer_id}").get_data(as_text=True)
     assert BOX in page
-    assert re.search(rf"I{incident_id} \(\d+ \w+ \d{{4}}\): a new action", page)
-    assert re.search(rf"I{incident_id} \(\d+ \w+ \d{{4}}\): its narrative changed", page)
+    assert re.search(rf"Incident {incident_id} \(\d+ \w+ \d{{4}}\): a new action", page)
+    assert re.search(rf"Incident {incident_id} \(\d+ \w+ \d{{4}}\): its narrative changed", page)
     assert MARKER not in page
     assert BOX not in dpo.get(f"/transfers/{transfer_id}").get_data(as_text=True)
     post(
