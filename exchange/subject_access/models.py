@@ -87,6 +87,8 @@ class SubjectAccessRequest(SchoolScoped, Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(Sealed())
     refusal_reason: Mapped[str | None] = mapped_column(Sealed())
+    # What the approver asked the DSL to change; cleared when the response is approved.
+    sent_back_note: Mapped[str | None] = mapped_column(Sealed())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retain_until: Mapped[date | None] = mapped_column(Date, index=True)
     last_reminder_on: Mapped[date | None] = mapped_column(Date)

@@ -370,17 +370,27 @@ def submit(session: Session, request: SubjectAccessRequest, actor: Actor) -> Non
     finish(session, request, "submit", actor)
 
 
+MAX_SENT_BACK_NOTE = 2000
+
+
 def send_back(
     session: Session, instance: Instance, request: SubjectAccessRequest, actor: Actor, reason: str
 ) -> None:
     """Return the response to the DSL with what to change (before it is sent)."""
     begin(request, request.school_id, "send_back", actor)
-    if not reason.strip():
+    note = reason.strip()
+    if not note:
         raise ValidationError("say what should change")
+    if len(note) > MAX_SENT_BACK_NOTE:
+        raise ValidationError(
+            f"say what should change in {MAX_SENT_BACK_NOTE:,} characters or fewer "
+            f"(this is {len(note):,})"
+        )
     _forget_response(request, instance)
     request.approved_by_user_id = None
     request.approved_at = None
-    finish(session, request, "send_back", actor, {"note": reason.strip()[:300]})
+    request.sent_back_note = note  # Sealed with the child's key; the audit keeps its length.
+    finish(session, request, "send_back", actor, {"characters_asked": len(note)})
 
 
 def approve(
@@ -425,6 +435,7 @@ def approve(
     request.receipt_code_hash = receipt_code_sha256(code)
     request.approved_by_user_id = actor.user_id
     request.approved_at = utcnow()
+    request.sent_back_note = None
     finish(session, request, "approve", actor, {"response_sha256": blob.sha256})
 
 
