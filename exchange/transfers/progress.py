@@ -98,10 +98,22 @@ def _ready(can: bool, done: bool, waiting: str = "Cannot start yet") -> tuple[st
     return ("Ready", "blue") if can else (waiting, "grey")
 
 
+def _review_status(at: int, flags: int, changed: int) -> str:
+    if at < 1:
+        return "Cannot start yet"
+    if changed:
+        return f"{changed} changed since: redact again"
+    return f"{flags} to resolve" if flags else "Completed"
+
+
 def outgoing_tasks(
-    transfer: Transfer, can_do: set[str], flags: int, conversation_required: bool
+    transfer: Transfer,
+    can_do: set[str],
+    flags: int,
+    conversation_required: bool,
+    changed: int = 0,
 ) -> list[Task]:
-    """Return the departing DSL's task list for this transfer."""
+    """Return the departing DSL's task list (`changed`: texts changed since their review)."""
     at, state, offline = stage(transfer), transfer.state, transfer.route == "offline"
     tasks = [
         Task(
@@ -114,8 +126,8 @@ def outgoing_tasks(
         Task(
             "Review redactions",
             _link(at >= 1, "transfer_pages.redactions"),
-            "Cannot start yet" if at < 1 else (f"{flags} to resolve" if flags else "Completed"),
-            "grey" if at < 1 else ("red" if flags else ""),
+            _review_status(at, flags, changed),
+            "grey" if at < 1 else ("red" if flags or changed else ""),
             "task-redactions",
         ),
         Task(

@@ -144,6 +144,7 @@ def show(transfer_id: int, error: str | None = None, field: str | None = None) -
     can_do = _possible_actions(transfer)
     flags = len(unresolved_flags(db(), transfer)) if transfer.direction == OUTGOING else 0
     required = conversation_required(current_school(), transfer)
+    changes = changes_since_review(db(), transfer) if "redact_changes" in can_do else []
     context: dict[str, Any] = {
         "transfer": transfer,
         "steps": steps,
@@ -156,12 +157,12 @@ def show(transfer_id: int, error: str | None = None, field: str | None = None) -
         "flags": flags,
         "conversation_required": required,
         "can_do": can_do,
-        "tasks": progress.outgoing_tasks(transfer, can_do, flags, required),
+        "tasks": progress.outgoing_tasks(transfer, can_do, flags, required, len(changes)),
         "overdue": progress.is_overdue(transfer, date.today()),
         "imported": progress.is_imported(transfer),
         "withdrawn": progress.was_withdrawn(transfer),
         "acknowledgement": acknowledgement_of(db(), transfer),
-        "changes": changes_since_review(db(), transfer) if "redact_changes" in can_do else [],
+        "changes": changes,
     }
     if transfer.direction == OUTGOING:
         context["reoffer_possible"], context["reoffered_as"] = _reoffer(transfer)

@@ -54,6 +54,8 @@ def test_the_dsl_redacts_the_changed_texts_again_in_chromium(
         re.compile(rf"Incident {incident_id} \(\d+ \w+ \d{{4}}\): its narrative changed")
     )
     expect(page.locator("body")).not_to_contain_text(MARKER)
+    expect(page.locator("#task-redactions-status")).to_contain_text("2 changed since: redact again")
+    expect(page.get_by_role("button", name="Send the offer")).to_have_count(0)
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
     page.get_by_role("button", name="Redact the changed texts again").click()
