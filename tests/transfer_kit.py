@@ -188,25 +188,48 @@ def vault_runner(instance: Instance) -> Sender:
     return send
 
 
+def reviewed_draft(session: Session, instance: Instance, pair: Pair) -> Transfer:
+    """Draft the pair's transfer and run its redaction review, as the sending DSL."""
+    sender = session.get(School, pair.sender_id)
+    partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
+    dsl = actor(session, pair.sender_dsl_id)
+    transfer = workflow.start(
+        session,
+        instance,
+        sender,
+        "create",
+        dsl,
+        pupil=session.get(Pupil, pair.pupil_id),
+        partner=partner,
+        today=date(2026, 11, 20),
+    )
+    start_review(session, instance, transfer, dsl)
+    return transfer
+
+
 def offer_transfer(instance: Instance, pair: Pair) -> tuple[int, str, str]:
     """Draft, review and sign an offer; return the transfer's row id, shared id and the offer."""
     with transaction(instance.sessions) as session:
-        sender = session.get(School, pair.sender_id)
-        partner = find_partner(session, sender.id, session.get(School, pair.receiver_id).urn)
+        transfer = reviewed_draft(session, instance, pair)
         dsl = actor(session, pair.sender_dsl_id)
-        transfer = workflow.start(
-            session,
-            instance,
-            sender,
-            "create",
-            dsl,
-            pupil=session.get(Pupil, pair.pupil_id),
-            partner=partner,
-            today=date(2026, 11, 20),
-        )
-        start_review(session, instance, transfer, dsl)
         token = workflow.apply(session, instance, transfer, "offer", dsl)
         return transfer.id, transfer.transfer_uid, token
+
+
+def offered_and_accepted(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> tuple[int, str]:
+    """Offer the file and have the receiving DSL accept it over the school-to-school API."""
+    transfer_id, uid, offer = offer_transfer(instance, pair)
+    with instance.sessions() as session:
+        url = partner_url(session.get(Transfer, transfer_id), "offers")
+    assert transport.post(url, offer).status == 202
+    answer = accept_offer(instance, pair, uid)
+    with instance.sessions() as session:
+        received = incoming.find_transfer(session, pair.receiver_id, uid, INCOMING)
+        back = partner_url(received, "offer-responses")
+    assert transport.post(back, answer).status == 200
+    return transfer_id, uid
 
 
 def send_queued_offer(instance: Instance, transport: WsgiTransport, transfer_id: int) -> None:

@@ -51,7 +51,7 @@ def run_redaction(
     (exchange.transfers.vault_task) in that order. With `texts_now` (a batch, which offers in
     the same run) the texts are redacted here instead, by the same code in the same order.
     """
-    pupil = _subject(session, transfer)
+    pupil = subject_of(session, transfer)
     _forget_previous(session, instance, transfer)
     book = PseudonymBook()
     if texts_now:
@@ -93,12 +93,12 @@ def run_redaction(
 
 def redact_conversation(session: Session, transfer: Transfer) -> None:
     """Redact the recorded conversation summary with the same pseudonyms as the rest."""
-    pupil = _subject(session, transfer)
+    pupil = subject_of(session, transfer)
     for model in (RedactionReview, RedactedText):
         session.execute(
             delete(model).where(model.transfer_id == transfer.id, model.kind == "conversation")
         )
-    book = _book(transfer)
+    book = pseudonym_book(transfer)
     _redact_text(
         session,
         transfer,
@@ -112,7 +112,8 @@ def redact_conversation(session: Session, transfer: Transfer) -> None:
     transfer.pseudonyms = book.to_dict()
 
 
-def _book(transfer: Transfer) -> PseudonymBook:
+def pseudonym_book(transfer: Transfer) -> PseudonymBook:
+    """Return the transfer's pseudonym book, so a child named before keeps their pseudonym."""
     return PseudonymBook(dict(transfer.pseudonyms or {}))
 
 
@@ -242,7 +243,8 @@ def resolve_flag(
     return review
 
 
-def _subject(session: Session, transfer: Transfer) -> Pupil:
+def subject_of(session: Session, transfer: Transfer) -> Pupil:
+    """Return the child the transfer is about, or refuse if the record is gone."""
     pupil = session.get(Pupil, transfer.pupil_id)
     if pupil is None:
         raise ValidationError("the transfer's pupil is not on this school's records")
@@ -338,8 +340,8 @@ def _redact_all_pending(session: Session, transfer: Transfer, review: RedactionR
         if decision.get("decision") == "needs_review"
     }
     source = _source_text(session, transfer, review.kind, review.object_id)
-    pupil = _subject(session, transfer)
-    book = _book(transfer)
+    pupil = subject_of(session, transfer)
+    book = pseudonym_book(transfer)
     result, report = process_text(
         source,
         people_to_consider(session, pupil),
@@ -452,14 +454,14 @@ def _replace(
     review: RedactionReview,
     replacement: bytes,
 ) -> RedactionReview:
-    pupil = _subject(session, transfer)
+    pupil = subject_of(session, transfer)
     document = session.get(VaultDocument, review.object_id)
     if document is None:
         raise ValidationError("the flagged document no longer exists")
     previous_key = review.redacted_storage_key
     session.delete(review)
     session.flush()
-    book = _book(transfer)
+    book = pseudonym_book(transfer)
     fresh = _redact_document(
         session,
         instance,

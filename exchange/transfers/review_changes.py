@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from exchange.errors import ValidationError
-from exchange.records.models import Incident, Pupil
-from exchange.redaction.pseudonyms import PseudonymBook
+from exchange.records.models import Incident
 from exchange.transfers.models import RedactedText, RedactionReview, Transfer
 from exchange.transfers.people import people_to_consider, pupil_person_id
+from exchange.transfers.redaction_step import pseudonym_book, subject_of
 from exchange.transfers.steps import audit
 from exchange.transfers.text_redaction import TextJob, file_texts, redact_text, source_digest
 from exchange.transfers.workflow_types import Step
@@ -99,9 +99,7 @@ def redact_again(step: Step) -> list[tuple[str, bool]]:
     changes = changes_since_review(session, transfer)
     if not changes:
         raise ValidationError(NOTHING_CHANGED)
-    pupil = session.get(Pupil, transfer.pupil_id)
-    if pupil is None:
-        raise ValidationError("the transfer's pupil is not on this school's records")
+    pupil = subject_of(session, transfer)
     for change in changes:
         for model in (RedactedText, RedactionReview):
             session.execute(
@@ -111,7 +109,7 @@ def redact_again(step: Step) -> list[tuple[str, bool]]:
                     model.object_id == change.job.object_id,
                 )
             )
-    book = PseudonymBook(dict(transfer.pseudonyms or {}))
+    book = pseudonym_book(transfer)
     people = people_to_consider(session, pupil)
     subject = pupil_person_id(pupil.id)
     outcomes = [redact_text(change.job, people, subject, book) for change in changes]

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from sqlalchemy import select
-from transfer_kit import Pair, accept_offer, actor, offer_transfer
+from transfer_kit import Pair, actor, offered_and_accepted
 
 from exchange.audit.models import AuditEntry
 from exchange.db import transaction
@@ -18,8 +18,6 @@ from exchange.records.schools import add_user
 from exchange.transfers import states, workflow
 from exchange.transfers.actors import SYSTEM_ACTOR, Actor
 from exchange.transfers.client import WsgiTransport
-from exchange.transfers.delivery import partner_url
-from exchange.transfers.incoming import find_transfer
 from exchange.transfers.models import Transfer
 from exchange.transfers.openings import record_opening
 from exchange.transfers.redaction_step import reviews, unresolved_flags
@@ -52,17 +50,7 @@ def _add_scan(instance: Instance, pair: Pair) -> None:
 
 def _accepted(instance: Instance, pair: Pair, transport: WsgiTransport) -> int:
     """Offer the file and have the receiving DSL accept it, over the school-to-school API."""
-    transfer_id, uid, offer = offer_transfer(instance, pair)
-    with instance.sessions() as session:
-        assert (
-            transport.post(partner_url(session.get(Transfer, transfer_id), "offers"), offer).status
-            == 202
-        )
-    answer = accept_offer(instance, pair, uid)
-    with instance.sessions() as session:
-        received = find_transfer(session, pair.receiver_id, uid, "incoming")
-        assert transport.post(partner_url(received, "offer-responses"), answer).status == 200
-    return transfer_id
+    return offered_and_accepted(instance, pair, transport)[0]
 
 
 def _converse(session, instance: Instance, transfer: Transfer, who: Actor) -> None:  # type: ignore[no-untyped-def]

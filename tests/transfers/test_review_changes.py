@@ -13,13 +13,12 @@ from transfer_kit import (
     MARKER,
     OTHER_CHILD,
     Pair,
-    accept_offer,
     actor,
     change_records_after_review,
     child_with_records,
-    offer_transfer,
+    offered_and_accepted,
+    reviewed_draft,
     school_with_keys,
-    start_review,
 )
 
 from exchange.audit.entry import parse_entry
@@ -27,28 +26,14 @@ from exchange.audit.models import AuditEntry
 from exchange.cli import main
 from exchange.db import transaction
 from exchange.instance import Instance
-from exchange.partners.service import enrol_partner, find_partner, own_card
+from exchange.partners.service import enrol_partner, own_card
 from exchange.records.models import Pupil, School, User
-from exchange.transfers import incoming, workflow
+from exchange.transfers import workflow
 from exchange.transfers.bundle_step import make_chronology
 from exchange.transfers.client import WsgiTransport
-from exchange.transfers.delivery import partner_url
 from exchange.transfers.models import RedactedText, Transfer
 from exchange.transfers.redaction_step import unresolved_flags
 from exchange.transfers.workflow_types import ActionRefused
-
-
-def _accepted(instance: Instance, pair: Pair, transport: WsgiTransport) -> tuple[int, str]:
-    transfer_id, uid, offer = offer_transfer(instance, pair)
-    with instance.sessions() as session:
-        url = partner_url(session.get(Transfer, transfer_id), "offers")
-    assert transport.post(url, offer).status == 202
-    response = accept_offer(instance, pair, uid)
-    with instance.sessions() as session:
-        received = incoming.find_transfer(session, pair.receiver_id, uid, "incoming")
-        back = partner_url(received, "offer-responses")
-    assert transport.post(back, response).status == 200
-    return transfer_id, uid
 
 
 def _apply(instance: Instance, pair: Pair, transfer_id: int, action: str, **inputs) -> None:
@@ -74,7 +59,7 @@ def _authorise(instance: Instance, pair: Pair, transfer_id: int) -> None:
 def test_an_action_added_after_the_offer_stops_authorisation_until_redacted_again(
     instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
-    transfer_id, _uid = _accepted(instance, pair, transport)
+    transfer_id, _uid = offered_and_accepted(instance, pair, transport)
     incident_id, action_id = change_records_after_review(instance, transfer_id)
     with pytest.raises(ActionRefused) as refused:
         _authorise(instance, pair, transfer_id)
@@ -130,20 +115,7 @@ def test_an_action_added_after_the_offer_stops_authorisation_until_redacted_agai
 
 def test_a_change_before_the_offer_stops_the_offer(instance: Instance, pair: Pair) -> None:
     with transaction(instance.sessions) as session:
-        sender = session.get(School, pair.sender_id)
-        receiver = session.get(School, pair.receiver_id)
-        dsl = actor(session, pair.sender_dsl_id)
-        transfer = workflow.start(
-            session,
-            instance,
-            sender,
-            "create",
-            dsl,
-            pupil=session.get(Pupil, pair.pupil_id),
-            partner=find_partner(session, sender.id, receiver.urn),
-        )
-        start_review(session, instance, transfer, dsl)
-        transfer_id = transfer.id
+        transfer_id = reviewed_draft(session, instance, pair).id
     change_records_after_review(instance, transfer_id)
     with pytest.raises(ActionRefused, match="changed in the records after the review"):
         _apply(instance, pair, transfer_id, "offer")
@@ -156,7 +128,7 @@ def test_a_change_before_the_offer_stops_the_offer(instance: Instance, pair: Pai
 def test_nothing_to_redact_again_and_the_wrong_role_are_refused(
     instance: Instance, pair: Pair, transport: WsgiTransport
 ) -> None:
-    transfer_id, _uid = _accepted(instance, pair, transport)
+    transfer_id, _uid = offered_and_accepted(instance, pair, transport)
     with pytest.raises(ActionRefused, match="Nothing has changed in the records"):
         _apply(instance, pair, transfer_id, "redact_changes")
     change_records_after_review(instance, transfer_id)
