@@ -73,3 +73,16 @@ def test_an_empty_or_overlong_note_is_refused_and_changes_nothing(
         with instance.sessions() as session:
             request = session.get(SubjectAccessRequest, request_id)
             assert (request.state, request.sent_back_note) == ("awaiting_approval", None)
+
+
+def test_a_hostile_note_is_shown_as_text(app: Flask, instance: Instance, setting: Setting) -> None:
+    request_id = _log(instance, setting)
+    _prepare(instance, setting, request_id)
+    dpo = app.test_client()
+    sign_in(dpo, instance, setting.dpo_id)
+    post(dpo, f"/subject-access/{request_id}/send-back", {"note": '<script>alert("x")</script>'})
+    dsl = app.test_client()
+    sign_in(dsl, instance, setting.dsl_id)
+    page = dsl.get(f"/subject-access/{request_id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert" in page
+    assert '<script>alert("x")' not in page

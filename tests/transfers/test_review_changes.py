@@ -200,3 +200,30 @@ def test_the_refusal_fits_an_audit_entry_however_many_records_changed() -> None:
     assert words.startswith("80 text(s) changed in the records after the review, in incident(s) ")
     assert "900000, 900001, 900002, 900003, 900004 and 35 more: redact them again" in words
     assert len(words) <= MAX_DETAIL_STRING
+
+
+def test_after_delivery_redacting_again_is_refused_and_changes_nothing(
+    instance: Instance, pair: Pair, transport: WsgiTransport
+) -> None:
+    from transfer_kit import run_transfer
+
+    transfer_id = run_transfer(instance, pair, transport)
+    change_records_after_review(instance, transfer_id)
+    with instance.sessions() as session:
+        before = sorted(
+            (row.kind, row.object_id, row.text)
+            for row in session.scalars(
+                select(RedactedText).where(RedactedText.transfer_id == transfer_id)
+            )
+        )
+    with pytest.raises(ActionRefused, match="not possible while the transfer"):
+        _apply(instance, pair, transfer_id, "redact_changes")
+    with instance.sessions() as session:
+        after = sorted(
+            (row.kind, row.object_id, row.text)
+            for row in session.scalars(
+                select(RedactedText).where(RedactedText.transfer_id == transfer_id)
+            )
+        )
+        assert session.get(Transfer, transfer_id).state == "closed"
+    assert after == before
